@@ -1,0 +1,48 @@
+"""Domain errors shared by every service; they carry no transport codes.
+
+    CocoaError
+    ├── NotFound            (a job, household ... does not exist)
+    ├── InvalidArgument     (bad input; ``field`` names the parameter)
+    ├── InvalidTransition   (a status move the lifecycle forbids)
+    ├── Conflict            (unique key taken)
+    ├── TooLarge            (input over a limit)
+    └── Unavailable         (a dependency is down; retry later)
+
+The gRPC boundary maps them to status codes in :mod:`cocoa_common.grpc_server`; the gateway maps
+status codes to HTTP in one table.
+"""
+
+from __future__ import annotations
+
+
+class CocoaError(Exception):
+    """Base of every expected, user-facing failure."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(CocoaError):
+    """The thing asked for does not exist."""
+
+
+class InvalidArgument(CocoaError):
+    """The request is malformed or out of range."""
+
+
+class InvalidTransition(CocoaError):
+    """The job's current status does not allow this move."""
+
+
+class Conflict(CocoaError):
+    """The request collides with existing state."""
+
+
+class TooLarge(CocoaError):
+    """The input exceeds a limit."""
+
+
+class Unavailable(CocoaError):
+    """A dependency cannot answer now."""

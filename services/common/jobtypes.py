@@ -1,0 +1,37 @@
+"""Job types, their aliases and the legal status moves: the vocabulary every service shares."""
+
+from __future__ import annotations
+
+GEOCODING = "geocoding"
+VOTER_IMPORT = "voter_import"
+PARCEL_IMPORT = "parcel_import"
+
+# alias -> canonical; a job keeps the name it was created under, filters accept either.
+ALIASES: dict[str, str] = {
+    GEOCODING: GEOCODING,
+    "geocode_households": GEOCODING,
+    VOTER_IMPORT: VOTER_IMPORT,
+    "import_voters": VOTER_IMPORT,
+    PARCEL_IMPORT: PARCEL_IMPORT,
+}
+KNOWN_TYPES: tuple[str, ...] = tuple(ALIASES)
+
+PENDING = "pending"
+PROCESSING = "processing"
+PAUSED = "paused"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+STATUSES: tuple[str, ...] = (PENDING, PROCESSING, PAUSED, COMPLETED, FAILED, CANCELLED)
+TERMINAL: frozenset[str] = frozenset({COMPLETED, FAILED, CANCELLED})
+
+
+def canonical(job_type: str) -> str | None:
+    """The canonical name of a type or alias, None when unknown."""
+    return ALIASES.get(job_type)
+
+
+def names_of(job_type: str) -> list[str]:
+    """Every name (canonical and aliases) that means the same type as ``job_type``."""
+    target = canonical(job_type)
+    return [name for name, canon in ALIASES.items() if canon == target]

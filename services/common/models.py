@@ -1,0 +1,247 @@
+"""The database schema: one metadata for the whole system, migrated by Alembic.
+
+Each service touches only its own tables through its own repository module:
+coordinator -> jobs, job_item_errors, job_events; gateway -> users, api_tokens, audit_logs;
+geocoder -> households (geocode columns), geocode_cache, address_points; importer -> voters,
+households, parcels.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for large tables.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    is_dynamic: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    total_items: Mapped[int | None] = mapped_column(BigInteger)
+    processed_items: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed_items: Mapped[int] = mapped_column(BigInteger, default=0)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    output_stats: Mapped[str] = mapped_column(Text, default="{}")
+    checkpoint: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    lease_id: Mapped[str | None] = mapped_column(String(32))
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=86400.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_jobs_dispatch", "status", "type", "priority", "created_at"),
+        Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_created_by_id", "created_by_id"),
+        Index("uq_jobs_idempotency", "created_by_id", "idempotency_key", unique=True),
+    )
+
+
+class JobItemError(Base):
+    __tablename__ = "job_item_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    item_ref: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_job_item_errors_job", "job_id", "id"),)
+
+
+class JobEvent(Base):
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_job_events_job", "job_id", "id"),)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_logs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(60))
+    resource: Mapped[str] = mapped_column(String(60))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_audit_logs_created_at", "created_at"),)
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    household_key: Mapped[str] = mapped_column(String(300), unique=True)
+    location_key: Mapped[str] = mapped_column(String(300))
+    house_number: Mapped[str] = mapped_column(String(20), default="")
+    predir: Mapped[str] = mapped_column(String(4), default="")
+    street_name: Mapped[str] = mapped_column(String(120), default="")
+    suffix: Mapped[str] = mapped_column(String(12), default="")
+    postdir: Mapped[str] = mapped_column(String(4), default="")
+    unit_type: Mapped[str] = mapped_column(String(12), default="")
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip_code: Mapped[str] = mapped_column(String(5), default="")
+    county: Mapped[str] = mapped_column(String(80), default="")
+    precinct: Mapped[str] = mapped_column(String(40), default="")
+    full_address: Mapped[str] = mapped_column(String(300), default="")
+    person_count: Mapped[int] = mapped_column(Integer, default=0)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    geocoded: Mapped[bool] = mapped_column(Boolean, default=False)
+    geocoded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    geocoding_provider: Mapped[str | None] = mapped_column(String(40))
+    geocode_precision: Mapped[str | None] = mapped_column(String(16))
+    geocode_confidence: Mapped[float | None] = mapped_column(Float)
+    geocode_matched_address: Mapped[str | None] = mapped_column(String(300))
+    geocode_error: Mapped[str | None] = mapped_column(Text)
+    parcel_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_households_state_city", "state", "city"),
+        Index("ix_households_zip_code", "zip_code"),
+        Index("ix_households_county", "county"),
+        Index("ix_households_precinct", "precinct"),
+        Index("ix_households_location_key", "location_key"),
+    )
+
+
+class GeocodeCacheEntry(Base):
+    """One provider's answer for one normalized location; never ask that provider again."""
+
+    __tablename__ = "geocode_cache"
+
+    location_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    matched_address: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AddressPoint(Base):
+    """An OpenAddresses point imported for the offline ``local`` provider."""
+
+    __tablename__ = "address_points"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    location_key: Mapped[str] = mapped_column(String(300))
+    street_key: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(120), default="")
+    source_id: Mapped[str] = mapped_column(String(120), default="")
+    number: Mapped[str] = mapped_column(String(20), default="")
+    street: Mapped[str] = mapped_column(String(120), default="")
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    region: Mapped[str] = mapped_column(String(40), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    longitude: Mapped[float] = mapped_column(Float)
+    latitude: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_address_points_location_key", "location_key"),
+        Index("ix_address_points_street_key", "street_key"),
+    )

@@ -1,0 +1,157 @@
+"""One typed settings object for every cocoa-jobs process, read once from the environment.
+
+Each process builds it in its ``__main__`` with :meth:`Settings.from_env` and passes it down;
+nothing reads ``os.environ`` anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///var/cocoa-jobs.db"
+PUBLIC_NOMINATIM = "https://nominatim.openstreetmap.org"
+PUBLIC_CENSUS = "https://geocoding.geo.census.gov"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value cocoa-jobs cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _per_type(env: Mapping[str, str], name: str) -> dict[str, int]:
+    """Parse ``"geocoding=2,voter_import=1"`` into a dict."""
+    raw = env.get(name, "").strip()
+    result: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise SettingsError(f"{name} entries look like type=number, got {part!r}")
+        result[key.strip()] = int(value)
+    return result
+
+
+def _list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = env.get(name, "") or default
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """Connection settings of one geocoding provider."""
+
+    base_url: str = ""
+    api_key: str = ""
+    timeout_s: float = 5.0
+    batch_size: int = 1
+    rate_per_s: float = 0.0  # 0: unlimited
+    user_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob an operator can turn, with the defaults ``make run`` relies on."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = ""
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    coordinator_grpc_addr: str = "127.0.0.1:50051"
+    geocoder_grpc_addr: str = "127.0.0.1:50052"
+    importer_grpc_addr: str = "127.0.0.1:50053"
+    # Job lifecycle
+    heartbeat_timeout_s: float = 30.0
+    heartbeat_interval_s: float = 5.0
+    max_attempts: int = 3
+    default_concurrency: int = 1
+    concurrency: dict[str, int] = field(default_factory=dict)
+    default_timeout_s: float = 24 * 3600.0
+    timeouts_s: dict[str, int] = field(default_factory=dict)
+    progress_flush_s: float = 1.0
+    worker_capacity: int = 2
+    # Geocoder
+    geocoder_providers: tuple[str, ...] = ("local", "census", "zip_centroid")
+    geocoder_batch_size: int = 100
+    census: ProviderSettings = ProviderSettings(PUBLIC_CENSUS, batch_size=1000)
+    nominatim: ProviderSettings = ProviderSettings(PUBLIC_NOMINATIM, rate_per_s=1.0)
+    # Importer
+    upload_dir: str = "var/uploads"
+    upload_max_bytes: int = 5 * 1024**3
+    # Gateway
+    request_deadline_s: float = 10.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        nominatim_url = env.get("NOMINATIM_BASE_URL", "").strip() or PUBLIC_NOMINATIM
+        # The public host allows one request a second per application; self-hosted ones are unlimited.
+        nominatim_default_rate = 1.0 if nominatim_url.rstrip("/") == PUBLIC_NOMINATIM else 0.0
+        return cls(
+            database_url=env.get("DATABASE_URL", "").strip() or d.database_url,
+            redis_url=env.get("REDIS_URL", "").strip(),
+            gateway_host=env.get("GATEWAY_HOST", "").strip() or d.gateway_host,
+            gateway_port=_int(env, "GATEWAY_PORT", d.gateway_port),
+            coordinator_grpc_addr=env.get("COORDINATOR_GRPC_ADDR", "").strip() or d.coordinator_grpc_addr,
+            geocoder_grpc_addr=env.get("GEOCODER_GRPC_ADDR", "").strip() or d.geocoder_grpc_addr,
+            importer_grpc_addr=env.get("IMPORTER_GRPC_ADDR", "").strip() or d.importer_grpc_addr,
+            heartbeat_timeout_s=_float(env, "JOB_HEARTBEAT_TIMEOUT_SECONDS", d.heartbeat_timeout_s),
+            heartbeat_interval_s=_float(env, "JOB_HEARTBEAT_INTERVAL_SECONDS", d.heartbeat_interval_s),
+            max_attempts=_int(env, "JOB_MAX_ATTEMPTS", d.max_attempts),
+            default_concurrency=_int(env, "JOB_DEFAULT_CONCURRENCY", d.default_concurrency),
+            concurrency=_per_type(env, "JOB_CONCURRENCY"),
+            default_timeout_s=_float(env, "JOB_TIMEOUT_SECONDS", d.default_timeout_s),
+            timeouts_s=_per_type(env, "JOB_TIMEOUTS"),
+            progress_flush_s=_float(env, "JOB_PROGRESS_FLUSH_SECONDS", d.progress_flush_s),
+            worker_capacity=_int(env, "WORKER_CAPACITY", d.worker_capacity),
+            geocoder_providers=_list(env, "GEOCODER_PROVIDERS", ",".join(d.geocoder_providers)),
+            geocoder_batch_size=_int(env, "GEOCODER_BATCH_SIZE", d.geocoder_batch_size),
+            census=ProviderSettings(
+                base_url=env.get("CENSUS_BASE_URL", "").strip() or PUBLIC_CENSUS,
+                timeout_s=_float(env, "CENSUS_TIMEOUT_SECONDS", 5.0),
+                batch_size=_int(env, "CENSUS_BATCH_SIZE", 1000),
+                rate_per_s=_float(env, "CENSUS_RATE_LIMIT", 0.0),
+            ),
+            nominatim=ProviderSettings(
+                base_url=nominatim_url,
+                api_key=env.get("NOMINATIM_API_KEY", "").strip(),
+                timeout_s=_float(env, "NOMINATIM_TIMEOUT_SECONDS", 5.0),
+                rate_per_s=_float(env, "NOMINATIM_RATE_LIMIT", nominatim_default_rate),
+                user_agent=env.get("NOMINATIM_USER_AGENT", "").strip() or "cocoa-jobs/0.1 (self-hosted)",
+            ),
+            upload_dir=env.get("UPLOAD_DIR", "").strip() or d.upload_dir,
+            upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", d.upload_max_bytes),
+            request_deadline_s=_float(env, "GATEWAY_REQUEST_DEADLINE_SECONDS", d.request_deadline_s),
+            log_level=env.get("LOG_LEVEL", "").strip() or d.log_level,
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def concurrency_for(self, job_type: str) -> int:
+        return self.concurrency.get(job_type, self.default_concurrency)
+
+    def timeout_for(self, job_type: str) -> float:
+        return float(self.timeouts_s.get(job_type, self.default_timeout_s))

@@ -1,0 +1,106 @@
+"""Translation between the coordinator's rows and its protobuf messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa_common import jobtypes as jt
+from cocoa_common.models import Job, JobItemError
+from cocoa_coordinator.repository import NewItemError, ProgressUpdate
+
+STATUS_TO_PB: dict[str, pb.JobStatus.ValueType] = {
+    jt.PENDING: pb.JOB_STATUS_PENDING,
+    jt.PROCESSING: pb.JOB_STATUS_PROCESSING,
+    jt.PAUSED: pb.JOB_STATUS_PAUSED,
+    jt.COMPLETED: pb.JOB_STATUS_COMPLETED,
+    jt.FAILED: pb.JOB_STATUS_FAILED,
+    jt.CANCELLED: pb.JOB_STATUS_CANCELLED,
+}
+STATUS_FROM_PB = {value: key for key, value in STATUS_TO_PB.items()}
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def item_error_to_pb(error: JobItemError) -> pb.ItemError:
+    return pb.ItemError(
+        seq=error.id,
+        job_id=error.job_id,
+        item_ref=error.item_ref,
+        code=error.code,
+        message=error.message,
+        detail_json=error.detail,
+        created_at=timestamp(error.created_at),
+    )
+
+
+def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
+    message = pb.Job(
+        id=job.id,
+        type=job.type,
+        status=STATUS_TO_PB[job.status],
+        is_dynamic=job.is_dynamic,
+        total_items=job.total_items or 0,
+        has_total=job.total_items is not None,
+        processed_items=job.processed_items,
+        failed_items=job.failed_items,
+        data_json=job.data,
+        output_stats_json=job.output_stats,
+        checkpoint_json=job.checkpoint or "",
+        created_by_id=job.created_by_id or "",
+        priority=job.priority,
+        idempotency_key=job.idempotency_key or "",
+        attempt=job.attempt,
+        max_attempts=job.max_attempts,
+        failure_reason=job.failure_reason or "",
+        worker_id=job.worker_id or "",
+        recent_errors=[item_error_to_pb(e) for e in recent_errors],
+        items_per_second=_rate(job),
+    )
+    for name in (
+        "created_at",
+        "started_at",
+        "completed_at",
+        "updated_at",
+        "heartbeat_at",
+        "lease_expires_at",
+        "cancel_requested_at",
+    ):
+        value = getattr(job, name)
+        if value is not None:
+            getattr(message, name).FromDatetime(value)
+    return message
+
+
+def _rate(job: Job) -> float:
+    if job.started_at is None or not job.processed_items:
+        return 0.0
+    end = job.completed_at or job.updated_at
+    seconds = (end - job.started_at).total_seconds()
+    return job.processed_items / seconds if seconds > 0 else 0.0
+
+
+def progress_from_pb(message: pb.Progress) -> ProgressUpdate:
+    return ProgressUpdate(
+        processed_items=message.processed_items,
+        failed_items=message.failed_items,
+        total_items=message.total_items if message.has_total else None,
+        checkpoint=message.checkpoint_json or None,
+        output_stats=message.output_stats_json or None,
+    )
+
+
+def item_errors_from_pb(errors: Sequence[pb.ItemError]) -> list[NewItemError]:
+    return [
+        NewItemError(item_ref=e.item_ref, code=e.code, message=e.message, detail=e.detail_json or "{}")
+        for e in errors
+    ]

@@ -1,0 +1,385 @@
+"""Dispatch: connected workers, the scheduler, leases, progress persistence and recovery.
+
+Workers hold one ``Connect`` stream each. The scheduler claims pending jobs in (priority, age)
+order, within each type's concurrency limit, and sends them to a worker with free capacity.
+Everything a worker reports carries the lease id it was given; the database rejects writes from
+a lease that is no longer current, so a superseded attempt can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa_common import jobtypes as jt
+from cocoa_common.ids import utcnow
+from cocoa_common.models import Job
+from cocoa_common.settings import Settings
+from cocoa_coordinator import convert
+from cocoa_coordinator.events import EventHub
+from cocoa_coordinator.repository import Claim, JobRepository, NewItemError, ProgressUpdate
+
+logger = logging.getLogger(__name__)
+
+STOP_REASONS = {"pause": pb.STOP_REASON_PAUSE, "cancel": pb.STOP_REASON_CANCEL}
+
+
+@dataclass(eq=False)
+class WorkerConnection:
+    """One worker process's open stream and what it currently holds."""
+
+    worker_id: str
+    service: str
+    types: frozenset[str]
+    capacity: int
+    outbox: asyncio.Queue[pb.CoordinatorMessage | None] = field(default_factory=asyncio.Queue)
+    leases: dict[str, str] = field(default_factory=dict)  # lease id -> job id
+    last_seen: float = field(default_factory=time.monotonic)
+    open: bool = True
+
+    def free_slots(self) -> int:
+        return self.capacity - len(self.leases)
+
+    def send(self, message: pb.CoordinatorMessage) -> None:
+        if self.open:
+            self.outbox.put_nowait(message)
+
+    def stop(self, job_id: str, lease_id: str, reason: pb.StopReason.ValueType) -> None:
+        self.send(pb.CoordinatorMessage(stop=pb.Stop(job_id=job_id, lease_id=lease_id, reason=reason)))
+
+
+@dataclass
+class _Pending:
+    """Progress received but not yet persisted (coalesced to at most one write per flush)."""
+
+    job_id: str
+    progress: ProgressUpdate | None = None
+    errors: list[NewItemError] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: EventHub) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.hub = hub
+        self.workers: dict[str, WorkerConnection] = {}
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._pending: dict[str, _Pending] = {}  # lease id -> unsaved progress
+        self._seen: set[str] = set()  # leases heard from since the last flush
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self._skip_locked = False
+
+    # ---- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        bind = self.sessions.kw.get("bind")
+        self._skip_locked = bind is not None and bind.dialect.name == "postgresql"
+        await self._recover()
+        for loop in (self._schedule_loop, self._flush_loop, self._sweep_loop):
+            self._tasks.append(asyncio.create_task(loop(), name=loop.__name__))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._flush()
+        for conn in list(self.workers.values()):
+            conn.open = False
+            conn.outbox.put_nowait(None)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _recover(self) -> None:
+        """A restarted coordinator owns no streams: every held job goes back to the queue."""
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            for job_id, lease_id in await repo.all_leases():
+                job = await repo.requeue_lost(job_id, lease_id, "coordinator restarted", count_attempt=False)
+                if job is not None:
+                    await repo.add_event(job_id, "requeued")
+                    logger.info("recovered job %s (now %s)", job_id, job.status)
+
+    # ---- worker streams -------------------------------------------------------
+
+    async def serve(self, messages: AsyncIterator[pb.WorkerMessage]) -> AsyncIterator[pb.CoordinatorMessage]:
+        """Run one worker's Connect stream: hello first, then updates in, assignments out."""
+        first = await anext(messages, None)
+        if first is None or not first.HasField("hello"):
+            return
+        hello = first.hello
+        types = frozenset(c for t in hello.job_types if (c := jt.canonical(t)))
+        conn = WorkerConnection(hello.worker_id, hello.service, types, max(1, hello.capacity))
+        async with self._lock:
+            old = self.workers.get(conn.worker_id)
+            self.workers[conn.worker_id] = conn
+        if old is not None:
+            await self._drop(old, "worker reconnected")
+        logger.info("worker %s (%s) connected for %s", conn.worker_id, conn.service, sorted(types))
+        conn.send(
+            pb.CoordinatorMessage(
+                welcome=pb.Welcome(heartbeat_interval_seconds=self.settings.heartbeat_interval_s)
+            )
+        )
+        reader = asyncio.create_task(self._read(conn, messages))
+        self.wake()
+        try:
+            while True:
+                message = await conn.outbox.get()
+                if message is None:
+                    return
+                yield message
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            if self.workers.get(conn.worker_id) is conn:
+                del self.workers[conn.worker_id]
+            # A separate task, so the release survives the cancellation of this RPC.
+            task = asyncio.create_task(self._drop(conn, "worker disconnected"))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _read(self, conn: WorkerConnection, messages: AsyncIterator[pb.WorkerMessage]) -> None:
+        try:
+            async for message in messages:
+                conn.last_seen = time.monotonic()
+                kind = message.WhichOneof("kind")
+                if kind == "progress":
+                    self._buffer(message.progress)
+                elif kind == "heartbeat":
+                    self._seen.update(lease for lease in message.heartbeat.lease_ids if lease in conn.leases)
+                elif kind == "finished":
+                    await self._finish(conn, message.finished)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("stream of worker %s broke", conn.worker_id, exc_info=True)
+        finally:
+            # The worker hung up: end our side too so its leases are released.
+            conn.open = False
+            conn.outbox.put_nowait(None)
+
+    async def _drop(self, conn: WorkerConnection, reason: str) -> None:
+        conn.open = False
+        leases = dict(conn.leases)
+        conn.leases.clear()
+        for lease_id, job_id in leases.items():
+            await self._flush_one(lease_id)
+            await self._requeue(job_id, lease_id, reason)
+        if leases:
+            self.wake()
+
+    async def _requeue(self, job_id: str, lease_id: str, reason: str) -> None:
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            job = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True)
+            if job is not None:
+                await repo.add_event(job_id, "failed" if job.status == jt.FAILED else "requeued")
+        if job is not None:
+            logger.warning(
+                "job %s lost its worker (%s); now %s attempt %s", job_id, reason, job.status, job.attempt
+            )
+            self.hub.publish(job_id)
+
+    # ---- progress -------------------------------------------------------------
+
+    def _buffer(self, message: pb.Progress) -> None:
+        pending = self._pending.setdefault(message.lease_id, _Pending(message.job_id))
+        pending.progress = convert.progress_from_pb(message)
+        pending.errors.extend(convert.item_errors_from_pb(message.errors))
+        self._seen.add(message.lease_id)
+
+    async def _flush_one(self, lease_id: str) -> None:
+        pending = self._pending.pop(lease_id, None)
+        if pending is None or pending.progress is None:
+            return
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            stored = await repo.record_progress(
+                pending.job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
+            )
+            if stored:
+                await repo.add_event(pending.job_id, "progress")
+        if stored:
+            self.hub.publish(pending.job_id)
+
+    async def _flush(self) -> None:
+        for lease_id in list(self._pending):
+            await self._flush_one(lease_id)
+        seen, self._seen = self._seen, set()
+        if seen:
+            async with self.sessions.begin() as session:
+                await JobRepository(session).renew_leases(sorted(seen), self.settings.heartbeat_timeout_s)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.progress_flush_s)
+            try:
+                await self._flush()
+            except Exception:
+                logger.exception("progress flush failed; retrying")
+
+    async def _finish(self, conn: WorkerConnection, message: pb.Finished) -> None:
+        final = message.final
+        lease_id, job_id = final.lease_id, final.job_id
+        self._buffer(final)
+        pending = self._pending.pop(lease_id, _Pending(job_id))
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            if pending.progress is not None:
+                await repo.record_progress(
+                    job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
+                )
+            job = await self._close_lease(repo, job_id, lease_id, message)
+            if job is not None:
+                await repo.add_event(job_id, job.status if job.status in jt.TERMINAL else "stopped")
+        conn.leases.pop(lease_id, None)
+        self.hub.publish(job_id)
+        self.wake()
+
+    async def _close_lease(
+        self, repo: JobRepository, job_id: str, lease_id: str, message: pb.Finished
+    ) -> Job | None:
+        if message.outcome == pb.OUTCOME_COMPLETED:
+            stats = message.final.output_stats_json or None
+            # A pause that raced with the last batch keeps the job paused; resume finishes it.
+            return await repo.complete(job_id, lease_id, stats) or await repo.release(job_id, lease_id)
+        if message.outcome == pb.OUTCOME_FAILED:
+            return await repo.fail_leased(job_id, lease_id, message.reason or "worker reported failure")
+        # Stopped on request: a paused job stays paused; one stopped by a shutting-down worker is requeued.
+        return await repo.requeue_lost(job_id, lease_id, message.reason or "worker stopped", count_attempt=False)
+
+    # ---- scheduling -----------------------------------------------------------
+
+    async def _schedule_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+            try:
+                await self.dispatch_pending()
+            except Exception:
+                logger.exception("dispatch failed; retrying")
+
+    async def dispatch_pending(self) -> None:
+        async with self._lock:
+            for job_type in sorted({t for conn in self.workers.values() for t in conn.types}):
+                while await self._dispatch_one(job_type):
+                    pass
+
+    def _pick(self, job_type: str, avoid: str | None) -> WorkerConnection | None:
+        now = time.monotonic()
+        candidates = [
+            conn
+            for conn in self.workers.values()
+            if conn.open
+            and job_type in conn.types
+            and conn.free_slots() > 0
+            and now - conn.last_seen < self.settings.heartbeat_timeout_s
+        ]
+        if not candidates:
+            return None
+        # Prefer another replica than the one that lost the job, then the least loaded.
+        candidates.sort(key=lambda c: (c.worker_id == avoid, -c.free_slots()))
+        return candidates[0]
+
+    async def _dispatch_one(self, job_type: str) -> bool:
+        if self._pick(job_type, None) is None:
+            return False
+        names = jt.names_of(job_type)
+        claim: Claim | None = None
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            if await repo.held_count(names) >= self.settings.concurrency_for(job_type):
+                return False
+            job = await repo.next_pending(names, skip_locked=self._skip_locked)
+            if job is None:
+                return False
+            conn = self._pick(job_type, job.worker_id)
+            assert conn is not None
+            claim = await repo.claim(job.id, conn.worker_id, self.settings.heartbeat_timeout_s)
+            if claim is not None:
+                await repo.add_event(job.id, "started")
+        if claim is None:
+            return True
+        conn.leases[claim.lease_id] = claim.job.id
+        conn.send(pb.CoordinatorMessage(assignment=_assignment(claim)))
+        logger.info("job %s attempt %s -> worker %s", claim.job.id, claim.job.attempt, conn.worker_id)
+        self.hub.publish(claim.job.id)
+        return True
+
+    def stop_job(self, job_id: str, lease_id: str, action: str) -> None:
+        """Deliver a pause or cancel to the worker holding the lease, at once."""
+        for conn in self.workers.values():
+            if lease_id in conn.leases:
+                conn.stop(job_id, lease_id, STOP_REASONS[action])
+
+    # ---- leases and timeouts --------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.settings.heartbeat_timeout_s / 4))
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("sweep failed; retrying")
+
+    async def sweep(self) -> None:
+        """Requeue jobs whose worker went silent and fail jobs past their timeout."""
+        await self._flush()
+        now = utcnow()
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            expired = await repo.expired_leases(now)
+            timed_out = await repo.timed_out(now)
+        for job_id, lease_id in expired:
+            self._forget_lease(lease_id, pb.STOP_REASON_SUPERSEDED, job_id)
+            await self._requeue(job_id, lease_id, f"no heartbeat for {self.settings.heartbeat_timeout_s:g}s")
+        for job in timed_out:
+            async with self.sessions.begin() as session:
+                repo = JobRepository(session)
+                failed = await repo.fail(job.id, f"Timed out after {job.timeout_seconds:g}s")
+                if failed is not None:
+                    await repo.add_event(job.id, "failed")
+            if failed is not None and job.lease_id:
+                self._forget_lease(job.lease_id, pb.STOP_REASON_TIMEOUT, job.id)
+                self.hub.publish(job.id)
+        if expired or timed_out:
+            self.wake()
+
+    def _forget_lease(self, lease_id: str, reason: pb.StopReason.ValueType, job_id: str) -> None:
+        for conn in self.workers.values():
+            if conn.leases.pop(lease_id, None) is not None:
+                conn.stop(job_id, lease_id, reason)
+
+    def connected_types(self) -> list[str]:
+        return sorted({t for conn in self.workers.values() if conn.open for t in conn.types})
+
+
+def _assignment(claim: Claim) -> pb.Assignment:
+    job = claim.job
+    message = pb.Assignment(
+        job_id=job.id,
+        lease_id=claim.lease_id,
+        type=jt.canonical(job.type) or job.type,
+        data_json=job.data,
+        checkpoint_json=job.checkpoint or "",
+        attempt=job.attempt,
+        total_items=job.total_items or 0,
+        has_total=job.total_items is not None,
+    )
+    if job.started_at is not None:
+        message.started_at.FromDatetime(job.started_at)
+    return message

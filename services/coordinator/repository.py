@@ -1,0 +1,375 @@
+"""All SQL the coordinator runs. Status moves are conditional UPDATEs, never read-modify-write.
+
+Methods take the caller's session and only flush; the service layer owns transactions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cocoa_common import jobtypes as jt
+from cocoa_common.ids import new_id, utcnow
+from cocoa_common.models import Job, JobEvent, JobItemError
+
+NOT_TERMINAL = (jt.PENDING, jt.PROCESSING, jt.PAUSED)
+
+
+@dataclass(frozen=True, slots=True)
+class NewItemError:
+    item_ref: str
+    code: str
+    message: str
+    detail: str  # JSON text
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    processed_items: int
+    failed_items: int
+    total_items: int | None
+    checkpoint: str | None  # JSON text; None keeps the stored one
+    output_stats: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    job: Job
+    lease_id: str
+
+
+class JobRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ---- creation and reads -------------------------------------------------
+
+    async def find_by_idempotency_key(self, created_by_id: str | None, key: str) -> Job | None:
+        stmt = select(Job).where(Job.idempotency_key == key)
+        stmt = stmt.where(Job.created_by_id == created_by_id) if created_by_id else stmt
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def add(self, job: Job) -> Job:
+        self.session.add(job)
+        await self.session.flush()
+        return job
+
+    async def get(self, job_id: str) -> Job | None:
+        return await self.session.get(Job, job_id, populate_existing=True)
+
+    async def list(
+        self,
+        *,
+        statuses: Sequence[str],
+        types: Sequence[str],
+        created_by_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Job], int]:
+        conditions = []
+        if statuses:
+            conditions.append(Job.status.in_(statuses))
+        if types:
+            conditions.append(Job.type.in_(types))
+        if created_by_id:
+            conditions.append(Job.created_by_id == created_by_id)
+        where = and_(*conditions) if conditions else and_(True)
+        total = (await self.session.execute(select(func.count()).select_from(Job).where(where))).scalar_one()
+        rows = await self.session.execute(
+            select(Job)
+            .where(where)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows.scalars()), int(total)
+
+    # ---- control moves --------------------------------------------------------
+
+    async def _move(self, job_id: str, from_statuses: Sequence[str], **values: object) -> Job | None:
+        values.setdefault("updated_at", utcnow())
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(from_statuses))
+            .values(**values)
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def pause(self, job_id: str) -> Job | None:
+        return await self._move(job_id, (jt.PENDING, jt.PROCESSING), status=jt.PAUSED)
+
+    async def resume(self, job_id: str) -> Job | None:
+        return await self._move(job_id, (jt.PAUSED,), status=jt.PENDING)
+
+    async def cancel(self, job_id: str) -> Job | None:
+        now = utcnow()
+        return await self._move(
+            job_id,
+            NOT_TERMINAL,
+            status=jt.CANCELLED,
+            cancel_requested_at=now,
+            completed_at=now,
+            lease_id=None,
+            lease_expires_at=None,
+        )
+
+    async def fail(
+        self, job_id: str, reason: str, *, from_statuses: Sequence[str] = NOT_TERMINAL
+    ) -> Job | None:
+        return await self._move(
+            job_id,
+            from_statuses,
+            status=jt.FAILED,
+            failure_reason=reason,
+            completed_at=utcnow(),
+            lease_id=None,
+            lease_expires_at=None,
+        )
+
+    # ---- dispatch -------------------------------------------------------------
+
+    async def held_count(self, type_names: Sequence[str]) -> int:
+        """Jobs of a type a worker currently holds (processing, or still stopping after a pause)."""
+        stmt = (
+            select(func.count()).select_from(Job).where(Job.type.in_(type_names), Job.lease_id.is_not(None))
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def next_pending(self, type_names: Sequence[str], *, skip_locked: bool) -> Job | None:
+        stmt = (
+            select(Job)
+            .where(Job.status == jt.PENDING, Job.type.in_(type_names), Job.lease_id.is_(None))
+            .order_by(Job.priority.desc(), Job.created_at, Job.id)
+            .limit(1)
+        )
+        if skip_locked:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim(self, job_id: str, worker_id: str, lease_seconds: float) -> Claim | None:
+        now = utcnow()
+        lease_id = new_id()
+        job = (
+            await self.session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == jt.PENDING, Job.lease_id.is_(None))
+                .values(
+                    status=jt.PROCESSING,
+                    lease_id=lease_id,
+                    worker_id=worker_id,
+                    attempt=case((Job.attempt < 1, 1), else_=Job.attempt),
+                    started_at=func.coalesce(Job.started_at, now),
+                    heartbeat_at=now,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    updated_at=now,
+                )
+                .returning(Job)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        return Claim(job, lease_id) if job else None
+
+    async def record_progress(
+        self,
+        job_id: str,
+        lease_id: str,
+        progress: ProgressUpdate,
+        errors: Sequence[NewItemError],
+        lease_seconds: float,
+    ) -> bool:
+        """Store counters, checkpoint and the item errors they cover, atomically; False if the lease is stale."""
+        now = utcnow()
+        values: dict[str, object] = {
+            "processed_items": progress.processed_items,
+            "failed_items": progress.failed_items,
+            "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            "updated_at": now,
+        }
+        if progress.total_items is not None:
+            values["total_items"] = progress.total_items
+        if progress.checkpoint is not None:
+            values["checkpoint"] = progress.checkpoint
+        if progress.output_stats is not None:
+            values["output_stats"] = progress.output_stats
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(NOT_TERMINAL))
+            .values(**values)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        await self.add_item_errors(job_id, errors, now)
+        return True
+
+    async def add_item_errors(self, job_id: str, errors: Sequence[NewItemError], now: datetime) -> None:
+        if not errors:
+            return
+        await self.session.execute(
+            insert(JobItemError),
+            [
+                {
+                    "job_id": job_id,
+                    "item_ref": e.item_ref[:200],
+                    "code": e.code[:60],
+                    "message": e.message,
+                    "detail": e.detail,
+                    "created_at": now,
+                }
+                for e in errors
+            ],
+        )
+
+    async def renew_leases(self, lease_ids: Sequence[str], lease_seconds: float) -> None:
+        if not lease_ids:
+            return
+        now = utcnow()
+        await self.session.execute(
+            update(Job)
+            .where(Job.lease_id.in_(lease_ids))
+            .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+
+    async def complete(self, job_id: str, lease_id: str, output_stats: str | None) -> Job | None:
+        now = utcnow()
+        values: dict[str, object] = {
+            "status": jt.COMPLETED,
+            "completed_at": now,
+            "updated_at": now,
+            "lease_id": None,
+            "lease_expires_at": None,
+        }
+        if output_stats is not None:
+            values["output_stats"] = output_stats
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.lease_id == lease_id, Job.status == jt.PROCESSING)
+            .values(**values)
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def fail_leased(self, job_id: str, lease_id: str, reason: str) -> Job | None:
+        now = utcnow()
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(NOT_TERMINAL))
+            .values(
+                status=jt.FAILED,
+                failure_reason=reason,
+                completed_at=now,
+                updated_at=now,
+                lease_id=None,
+                lease_expires_at=None,
+            )
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def release(self, job_id: str, lease_id: str) -> Job | None:
+        """The worker stopped on request: give the job back without changing its status."""
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.lease_id == lease_id)
+            .values(lease_id=None, lease_expires_at=None, updated_at=utcnow())
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def requeue_lost(
+        self, job_id: str, lease_id: str, reason: str, *, count_attempt: bool
+    ) -> Job | None:
+        """The worker vanished: processing jobs go back to pending (or fail after max attempts)."""
+        job = await self.release(job_id, lease_id)
+        if job is None or job.status != jt.PROCESSING:
+            return job
+        if count_attempt and job.attempt >= job.max_attempts:
+            return await self._move(
+                job_id,
+                (jt.PROCESSING,),
+                status=jt.FAILED,
+                completed_at=utcnow(),
+                failure_reason=f"Gave up after {job.attempt} attempts: {reason}",
+            )
+        return await self._move(
+            job_id,
+            (jt.PROCESSING,),
+            status=jt.PENDING,
+            attempt=job.attempt + (1 if count_attempt else 0),
+            failure_reason=reason,
+        )
+
+    async def expired_leases(self, now: datetime) -> list[tuple[str, str]]:
+        rows = await self.session.execute(
+            select(Job.id, Job.lease_id).where(Job.lease_id.is_not(None), Job.lease_expires_at < now)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def all_leases(self) -> list[tuple[str, str]]:
+        rows = await self.session.execute(select(Job.id, Job.lease_id).where(Job.lease_id.is_not(None)))
+        return [(r[0], r[1]) for r in rows]
+
+    async def timed_out(self, now: datetime) -> list[Job]:
+        rows = await self.session.execute(
+            select(Job).where(Job.status == jt.PROCESSING, Job.started_at.is_not(None))
+        )
+        return [
+            job
+            for job in rows.scalars()
+            if job.started_at is not None and job.started_at + timedelta(seconds=job.timeout_seconds) < now
+        ]
+
+    # ---- item errors and events ----------------------------------------------
+
+    async def list_item_errors(self, job_id: str, *, after_seq: int, limit: int) -> list[JobItemError]:
+        rows = await self.session.execute(
+            select(JobItemError)
+            .where(JobItemError.job_id == job_id, JobItemError.id > after_seq)
+            .order_by(JobItemError.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def recent_item_errors(self, job_id: str, limit: int = 100) -> list[JobItemError]:
+        rows = await self.session.execute(
+            select(JobItemError)
+            .where(JobItemError.job_id == job_id)
+            .order_by(JobItemError.id.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def count_item_errors(self, job_id: str) -> int:
+        stmt = select(func.count()).select_from(JobItemError).where(JobItemError.job_id == job_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def add_event(self, job_id: str, kind: str) -> int:
+        result = await self.session.execute(
+            insert(JobEvent).values(job_id=job_id, kind=kind, created_at=utcnow()).returning(JobEvent.id)
+        )
+        return int(result.scalar_one())
+
+    async def events_after(self, job_id: str, after_seq: int, limit: int = 500) -> list[JobEvent]:
+        rows = await self.session.execute(
+            select(JobEvent)
+            .where(JobEvent.job_id == job_id, JobEvent.id > after_seq)
+            .order_by(JobEvent.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)

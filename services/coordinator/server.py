@@ -1,0 +1,46 @@
+"""Builds the coordinator process: database, dispatcher, gRPC server. Tests use the same function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common import db, grpc_server
+from cocoa_common.settings import Settings
+from cocoa_coordinator.dispatcher import Dispatcher
+from cocoa_coordinator.events import EventHub
+from cocoa_coordinator.service import JobService
+from cocoa_coordinator.servicer import CoordinatorServicer
+
+SERVICE_NAME = "cocoa.coordinator.v1.CoordinatorService"
+
+
+@dataclass
+class CoordinatorApp:
+    server: grpc.aio.Server
+    port: int
+    jobs: JobService
+    dispatcher: Dispatcher
+
+    async def stop(self, grace: float = 2.0) -> None:
+        await self.dispatcher.stop()
+        await self.server.stop(grace)
+        await self.jobs.sessions.kw["bind"].dispose()
+
+
+async def start_coordinator(settings: Settings, addr: str | None = None) -> CoordinatorApp:
+    """Start serving on ``addr`` (default: settings.coordinator_grpc_addr; ``host:0`` for a free port)."""
+    engine = db.create_engine(settings.database_url)
+    sessions = db.session_factory(engine)
+    hub = EventHub()
+    dispatcher = Dispatcher(settings, sessions, hub)
+    jobs = JobService(settings, sessions, hub, on_stop=dispatcher.stop_job, on_change=dispatcher.wake)
+    server, health = grpc_server.new_server()
+    pb_grpc.add_CoordinatorServiceServicer_to_server(CoordinatorServicer(jobs, dispatcher), server)
+    port = grpc_server.bind(server, addr or settings.coordinator_grpc_addr)
+    await dispatcher.start()
+    await server.start()
+    await grpc_server.mark_serving(health, SERVICE_NAME)
+    return CoordinatorApp(server, port, jobs, dispatcher)

@@ -1,0 +1,214 @@
+"""The job lifecycle as seen by callers: create, read, list, control, watch, item errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cocoa_common import errors
+from cocoa_common import jobtypes as jt
+from cocoa_common.ids import new_id, utcnow
+from cocoa_common.models import Job, JobEvent, JobItemError
+from cocoa_common.settings import Settings
+from cocoa_coordinator.events import EventHub
+from cocoa_coordinator.repository import JobRepository
+
+MAX_DATA_BYTES = 1024 * 1024
+MAX_LIST_LIMIT = 200
+MAX_ERRORS_PAGE = 1000
+CONTROL_ACTIONS = ("pause", "resume", "cancel")
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    job: Job
+    recent_errors: Sequence[JobItemError] = ()
+
+
+class JobService:
+    """Plain domain code behind the coordinator's RPCs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        hub: EventHub,
+        on_stop: Callable[[str, str, str], None],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.hub = hub
+        self._on_stop = on_stop  # tells the holding worker to stop (pause/cancel)
+        self._on_change = on_change  # wakes the scheduler
+
+    async def create(
+        self,
+        job_type: str,
+        data_json: str,
+        *,
+        is_dynamic: bool = False,
+        created_by_id: str | None = None,
+        idempotency_key: str | None = None,
+        priority: int = 0,
+    ) -> tuple[Job, bool]:
+        canonical = jt.canonical(job_type)
+        if canonical is None:
+            known = ", ".join(jt.KNOWN_TYPES)
+            raise errors.InvalidArgument(f"Unknown job type: {job_type}. Known types: {known}", field="type")
+        data = _parse_data(data_json)
+        if idempotency_key:
+            existing = await self._by_idempotency_key(created_by_id, idempotency_key)
+            if existing is not None:
+                return existing, False
+        now = utcnow()
+        job = Job(
+            id=new_id(),
+            type=job_type,
+            status=jt.PENDING,
+            is_dynamic=is_dynamic,
+            priority=priority,
+            data=json.dumps(data, separators=(",", ":")),
+            output_stats="{}",
+            created_by_id=created_by_id or None,
+            idempotency_key=idempotency_key or None,
+            attempt=0,
+            max_attempts=self.settings.max_attempts,
+            timeout_seconds=self.settings.timeout_for(canonical),
+            processed_items=0,
+            failed_items=0,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self.sessions.begin() as session:
+                repo = JobRepository(session)
+                await repo.add(job)
+                await repo.add_event(job.id, "created")
+        except IntegrityError:
+            # Two requests raced with one idempotency key: the first one wins.
+            existing = await self._by_idempotency_key(created_by_id, idempotency_key or "")
+            if existing is None:
+                raise
+            return existing, False
+        self._on_change()
+        return job, True
+
+    async def _by_idempotency_key(self, created_by_id: str | None, key: str) -> Job | None:
+        async with self.sessions() as session:
+            return await JobRepository(session).find_by_idempotency_key(created_by_id, key)
+
+    async def get(self, job_id: str, *, include_errors: bool = True) -> JobView:
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            job = await repo.get(job_id)
+            if job is None:
+                raise errors.NotFound("Job not found")
+            recent = await repo.recent_item_errors(job_id) if include_errors else []
+            return JobView(job, recent)
+
+    async def list(
+        self,
+        *,
+        statuses: Sequence[str],
+        types: Sequence[str],
+        created_by_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Job], int]:
+        for status in statuses:
+            if status not in jt.STATUSES:
+                raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
+        type_names: list[str] = []
+        for job_type in types:
+            if jt.canonical(job_type) is None:
+                raise errors.InvalidArgument(f"Invalid type: {job_type}", field="type")
+            type_names.extend(jt.names_of(job_type))
+        if limit <= 0:
+            limit = 50
+        if limit > MAX_LIST_LIMIT:
+            raise errors.InvalidArgument(f"limit must be between 1 and {MAX_LIST_LIMIT}", field="limit")
+        if offset < 0:
+            raise errors.InvalidArgument("offset must not be negative", field="offset")
+        async with self.sessions() as session:
+            return await JobRepository(session).list(
+                statuses=statuses, types=type_names, created_by_id=created_by_id, limit=limit, offset=offset
+            )
+
+    async def control(self, job_id: str, action: str) -> Job:
+        if action not in CONTROL_ACTIONS:
+            raise errors.InvalidArgument("Invalid action. Expected pause, resume, or cancel.", field="action")
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            before = await repo.get(job_id)
+            if before is None:
+                raise errors.NotFound("Job not found")
+            held_lease = before.lease_id  # read now: the move below refreshes this same object
+            moved = await getattr(repo, action)(job_id)
+            if moved is None:
+                current = await repo.get(job_id)
+                status = current.status if current else "unknown"
+                raise errors.InvalidTransition(f"Cannot {action} job with status: {status}")
+            await repo.add_event(
+                job_id, {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+            )
+        if action in ("pause", "cancel") and held_lease:
+            self._on_stop(job_id, held_lease, action)
+        self.hub.publish(job_id)
+        self._on_change()
+        return moved
+
+    async def list_item_errors(
+        self, job_id: str, *, after_seq: int, limit: int
+    ) -> tuple[list[JobItemError], int, int]:
+        if limit <= 0:
+            limit = 100
+        limit = min(limit, MAX_ERRORS_PAGE)
+        if after_seq < 0:
+            raise errors.InvalidArgument("cursor must not be negative", field="cursor")
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            if await repo.get(job_id) is None:
+                raise errors.NotFound("Job not found")
+            page = await repo.list_item_errors(job_id, after_seq=after_seq, limit=limit + 1)
+            total = await repo.count_item_errors(job_id)
+        more = len(page) > limit
+        page = page[:limit]
+        next_seq = page[-1].id if more and page else 0
+        return page, next_seq, total
+
+    async def watch(self, job_id: str, after_seq: int = 0) -> AsyncIterator[tuple[JobEvent, Job]]:
+        """Every persisted event after ``after_seq`` with the job as it is now, until it is terminal."""
+        await self.get(job_id, include_errors=False)
+        last = after_seq
+        while True:
+            async with self.sessions() as session:
+                repo = JobRepository(session)
+                events = await repo.events_after(job_id, last)
+                job = await repo.get(job_id)
+            assert job is not None
+            for event in events:
+                last = event.id
+                yield event, job
+            if job.status in jt.TERMINAL and not events:
+                return
+            if not events:
+                await self.hub.wait(job_id, timeout=5.0)
+
+
+def _parse_data(data_json: str) -> dict[str, object]:
+    if len(data_json.encode()) > MAX_DATA_BYTES:
+        raise errors.TooLarge("data must be at most 1 MiB of JSON", field="data")
+    if not data_json.strip():
+        return {}
+    try:
+        data = json.loads(data_json)
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidArgument(f"data is not valid JSON: {exc.msg}", field="data") from None
+    if not isinstance(data, dict):
+        raise errors.InvalidArgument("data must be a JSON object", field="data")
+    return data

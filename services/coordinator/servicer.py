@@ -1,0 +1,95 @@
+"""CoordinatorService over gRPC: each RPC converts, calls the domain, converts back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common import jobtypes as jt
+from cocoa_coordinator import convert
+from cocoa_coordinator.dispatcher import Dispatcher
+from cocoa_coordinator.service import JobService
+
+ACTIONS = {
+    pb.CONTROL_ACTION_PAUSE: "pause",
+    pb.CONTROL_ACTION_RESUME: "resume",
+    pb.CONTROL_ACTION_CANCEL: "cancel",
+}
+
+
+class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
+    def __init__(self, jobs: JobService, dispatcher: Dispatcher) -> None:
+        self.jobs = jobs
+        self.dispatcher = dispatcher
+
+    async def CreateJob(
+        self, request: pb.CreateJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateJobResponse:
+        job, created = await self.jobs.create(
+            request.type,
+            request.data_json,
+            is_dynamic=request.is_dynamic,
+            created_by_id=request.created_by_id or None,
+            idempotency_key=request.idempotency_key or None,
+            priority=request.priority,
+        )
+        return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+
+    async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext) -> pb.Job:
+        view = await self.jobs.get(request.id, include_errors=request.include_errors)
+        return convert.job_to_pb(view.job, view.recent_errors)
+
+    async def ListJobs(
+        self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListJobsResponse:
+        jobs, total = await self.jobs.list(
+            statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
+            types=list(request.types),
+            created_by_id=request.created_by_id or None,
+            limit=request.limit,
+            offset=request.offset,
+        )
+        return pb.ListJobsResponse(jobs=[convert.job_to_pb(j) for j in jobs], total=total)
+
+    async def ControlJob(
+        self, request: pb.ControlJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ControlJobResponse:
+        job = await self.jobs.control(request.id, ACTIONS.get(request.action, ""))
+        return pb.ControlJobResponse(job=convert.job_to_pb(job))
+
+    async def WatchJob(
+        self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.JobEvent]:
+        async for event, job in self.jobs.watch(request.id, request.after_seq):
+            yield pb.JobEvent(
+                seq=event.id,
+                kind=event.kind,
+                job=convert.job_to_pb(job),
+                created_at=convert.timestamp(event.created_at),
+            )
+
+    async def ListItemErrors(
+        self, request: pb.ListItemErrorsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListItemErrorsResponse:
+        page, next_seq, total = await self.jobs.list_item_errors(
+            request.job_id, after_seq=request.after_seq, limit=request.limit
+        )
+        return pb.ListItemErrorsResponse(
+            errors=[convert.item_error_to_pb(e) for e in page], next_after_seq=next_seq, total=total
+        )
+
+    async def ListJobTypes(
+        self, request: pb.JobTypesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.JobTypesResponse:
+        return pb.JobTypesResponse(
+            types=list(jt.KNOWN_TYPES), connected_types=self.dispatcher.connected_types()
+        )
+
+    async def Connect(
+        self, request_iterator: AsyncIterator[pb.WorkerMessage], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.CoordinatorMessage]:
+        async for message in self.dispatcher.serve(request_iterator):
+            yield message

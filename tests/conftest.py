@@ -1,0 +1,82 @@
+"""Shared fixtures: a real PostgreSQL database per test (cloned from a migrated template), Redis,
+and settings pointing at them."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from cocoa_common.migrate import upgrade
+from cocoa_common.settings import Settings
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+_counter = itertools.count()
+
+
+def _admin_conninfo() -> str:
+    url = make_url(ADMIN_URL)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _url_for(database: str) -> str:
+    return (
+        make_url(ADMIN_URL)
+        .set(drivername="postgresql", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+def _drop(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def template_database() -> Iterator[str]:
+    """One migrated database per test run; each test clones it (fast, and proves the migrations)."""
+    name = f"cocoa_tpl_{os.getpid()}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        _drop(conn, name)
+        conn.execute(f'CREATE DATABASE "{name}"')
+    upgrade(_url_for(name))
+    yield name
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        _drop(conn, name)
+
+
+@pytest.fixture
+def database_url(template_database: str) -> Iterator[str]:
+    name = f"cocoa_t_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield _url_for(name)
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        _drop(conn, name)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Production defaults with the test database and short, test-sized timers."""
+    return Settings.from_env({}).with_overrides(
+        database_url=database_url,
+        heartbeat_timeout_s=3.0,
+        heartbeat_interval_s=0.5,
+        progress_flush_s=0.2,
+        geocoder_providers=("local", "zip_centroid"),
+    )
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[object]:
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()

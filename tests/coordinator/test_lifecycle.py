@@ -1,0 +1,287 @@
+"""The job lifecycle through the real coordinator gRPC server, PostgreSQL and real worker streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc
+import pytest
+from conftest import WorkerFactory
+from coordinator_helpers import counting_handler, wait_for_status
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common.worker import JobContext
+from cocoa_coordinator.server import CoordinatorApp
+
+S = pb  # status constants read better as S.JOB_STATUS_...
+
+
+async def create(stub: pb_grpc.CoordinatorServiceStub, job_type: str = "geocoding", **data: object) -> pb.Job:
+    response = await stub.CreateJob(pb.CreateJobRequest(type=job_type, data_json=json.dumps(data)))
+    return response.job
+
+
+async def test_created_job_is_pending_with_its_input(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    job = await create(stub, "geocode_households", items=3)
+    assert job.status == S.JOB_STATUS_PENDING
+    assert job.type == "geocode_households"
+    assert json.loads(job.data_json) == {"items": 3}
+    assert len(job.id) == 25
+    assert job.HasField("created_at")
+    assert not job.HasField("started_at")
+
+
+async def test_unknown_type_is_rejected_listing_known_types(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.CreateJob(pb.CreateJobRequest(type="mine_bitcoin", data_json="{}"))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "geocoding" in info.value.details()
+    assert "voter_import" in info.value.details()
+
+
+async def test_data_that_is_not_a_json_object_is_rejected(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json="[1,2"))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_same_idempotency_key_returns_the_first_job(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    request = pb.CreateJobRequest(type="geocoding", data_json="{}", created_by_id="u1", idempotency_key="k-1")
+    first = await stub.CreateJob(request)
+    second = await stub.CreateJob(request)
+    assert first.created
+    assert not second.created
+    assert first.job.id == second.job.id
+    listed = await stub.ListJobs(pb.ListJobsRequest())
+    assert listed.total == 1
+
+
+async def test_job_runs_to_completion_with_exact_counts(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, items=20, batch=3, fail_every=5)
+    done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED)
+    assert (done.processed_items, done.failed_items, done.total_items) == (16, 4, 20)
+    assert done.HasField("started_at")
+    assert done.HasField("completed_at")
+    assert done.attempt == 1
+
+
+async def test_item_errors_go_to_the_ledger_and_page_by_cursor(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, items=50, batch=7, fail_every=2)
+    await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED)
+    seen: list[str] = []
+    cursor = 0
+    for _ in range(10):
+        page = await stub.ListItemErrors(pb.ListItemErrorsRequest(job_id=job.id, limit=10, after_seq=cursor))
+        seen.extend(e.item_ref for e in page.errors)
+        assert page.total == 25
+        cursor = page.next_after_seq
+        if not cursor:
+            break
+    assert seen == [f"item-{i}" for i in range(1, 50, 2)]
+    detailed = await stub.GetJob(pb.GetJobRequest(id=job.id, include_errors=True))
+    assert detailed.recent_errors[0].item_ref == "item-49"  # newest first
+
+
+async def test_one_job_of_a_type_runs_at_a_time_and_other_types_run_beside_it(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker(capacity=4)
+    first = await create(stub, items=6, batch=1, delay=0.1)
+    second = await create(stub, items=1)
+    other_type = await create(stub, "import_voters", items=1)
+    await wait_for_status(stub, other_type.id, S.JOB_STATUS_COMPLETED)
+    assert (await stub.GetJob(pb.GetJobRequest(id=second.id))).status == S.JOB_STATUS_PENDING
+    assert (await stub.GetJob(pb.GetJobRequest(id=first.id))).status == S.JOB_STATUS_PROCESSING
+    await wait_for_status(stub, second.id, S.JOB_STATUS_COMPLETED)
+
+
+async def test_pending_jobs_start_in_priority_then_age_order(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    low = await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json='{"items":1}'))
+    high = await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json='{"items":1}', priority=5))
+    later_low = await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json='{"items":1}'))
+    await start_worker()
+    jobs = [await wait_for_status(stub, j.job.id, S.JOB_STATUS_COMPLETED) for j in (high, low, later_low)]
+    starts = [j.started_at.ToNanoseconds() for j in jobs]
+    assert starts == sorted(starts)
+
+
+async def test_pause_stops_at_a_batch_boundary_and_resume_continues_from_the_checkpoint(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, items=40, batch=2, delay=0.05)
+    await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+    await asyncio.sleep(0.3)
+    paused = await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_PAUSE))
+    assert paused.job.status == S.JOB_STATUS_PAUSED
+    await asyncio.sleep(0.5)
+    held = await stub.GetJob(pb.GetJobRequest(id=job.id))
+    assert held.status == S.JOB_STATUS_PAUSED
+    stopped_at = json.loads(held.checkpoint_json)["next"]
+    assert 0 < stopped_at < 40
+    await asyncio.sleep(0.3)
+    assert (await stub.GetJob(pb.GetJobRequest(id=job.id))).processed_items == held.processed_items
+    await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_RESUME))
+    done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED)
+    assert done.processed_items == 40
+    assert json.loads(done.output_stats_json)["runs"] == [0, stopped_at]
+
+
+async def test_cancel_of_a_running_job_is_final_and_stops_the_worker(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    worker = await start_worker()
+    job = await create(stub, items=100, batch=1, delay=0.05)
+    await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+    await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
+    for _ in range(50):
+        if not worker.running:
+            break
+        await asyncio.sleep(0.05)
+    assert not worker.running
+    final = await stub.GetJob(pb.GetJobRequest(id=job.id))
+    assert final.status == S.JOB_STATUS_CANCELLED
+    assert final.HasField("completed_at")
+    assert final.processed_items < 100
+
+
+async def test_illegal_moves_are_failed_precondition_and_change_nothing(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, items=1)
+    done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED)
+    for action, verb in ((pb.CONTROL_ACTION_CANCEL, "cancel"), (pb.CONTROL_ACTION_PAUSE, "pause")):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=action))
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert info.value.details() == f"Cannot {verb} job with status: completed"
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_RESUME))
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert await stub.GetJob(pb.GetJobRequest(id=job.id)) == done
+
+
+async def test_unknown_job_is_not_found(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.GetJob(pb.GetJobRequest(id="nope"))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert info.value.details() == "Job not found"
+
+
+async def test_list_has_a_real_total_filters_and_accepts_aliases(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    for _ in range(3):
+        await create(stub, "geocoding")
+    await create(stub, "geocode_households")
+    await create(stub, "voter_import")
+    page = await stub.ListJobs(pb.ListJobsRequest(types=["geocode_households"], limit=2))
+    assert page.total == 4
+    assert len(page.jobs) == 2
+    assert page.jobs[0].created_at.ToNanoseconds() >= page.jobs[1].created_at.ToNanoseconds()
+    pending = await stub.ListJobs(
+        pb.ListJobsRequest(statuses=[S.JOB_STATUS_PENDING], types=["import_voters"])
+    )
+    assert pending.total == 1
+
+
+async def test_a_killed_worker_s_job_moves_to_another_replica_and_resumes_from_its_checkpoint(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    first = await start_worker(worker_id="replica-a")
+    job = await create(stub, items=30, batch=2, delay=0.05)
+    await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+    await asyncio.sleep(0.6)  # a few checkpoints reach the database
+    second = await start_worker(worker_id="replica-b")
+    first._stopping = True
+    for _, task in list(first.running.values()):
+        task.cancel()
+    await first._abandon_jobs()
+    first._outbox.put_nowait(None)  # the process is gone: its stream closes
+    done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED)
+    assert done.processed_items == 30
+    assert done.attempt == 2
+    assert done.worker_id == second.worker_id
+    runs = json.loads(done.output_stats_json)["runs"]
+    assert runs[0] == 0
+    assert runs[1] > 0
+
+
+async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    hung = asyncio.Event()
+
+    async def hangs(ctx: JobContext) -> None:
+        await hung.wait()
+
+    silent = await start_worker({"geocoding": hangs}, worker_id="silent")
+
+    async def no_heartbeats() -> None:
+        await asyncio.Event().wait()
+
+    silent._heartbeat = no_heartbeats  # type: ignore[method-assign]
+    job = await create(stub, items=4)
+    await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+    await start_worker({"geocoding": counting_handler}, worker_id="healthy")
+    done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED, timeout=15)
+    assert done.worker_id == "healthy"
+    assert done.attempt == 2
+    assert "no heartbeat" in done.failure_reason
+    hung.set()
+
+
+async def test_a_job_whose_workers_keep_dying_fails_after_max_attempts(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, coordinator: CoordinatorApp
+) -> None:
+    job = await create(stub, items=1000, batch=1, delay=0.05)
+    for attempt in range(coordinator.dispatcher.settings.max_attempts):
+        worker = await start_worker(worker_id=f"doomed-{attempt}")
+        await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+        worker._stopping = True
+        await worker._abandon_jobs()
+        worker._outbox.put_nowait(None)
+        await wait_for_status(stub, job.id, S.JOB_STATUS_PENDING, S.JOB_STATUS_FAILED)
+    failed = await wait_for_status(stub, job.id, S.JOB_STATUS_FAILED)
+    assert failed.failure_reason.startswith("Gave up after 3 attempts")
+
+
+async def test_a_job_past_its_timeout_fails(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, coordinator: CoordinatorApp
+) -> None:
+    coordinator.jobs.settings = coordinator.jobs.settings.with_overrides(default_timeout_s=0.5)
+    worker = await start_worker()
+    job = await create(stub, items=1000, batch=1, delay=0.05)
+    failed = await wait_for_status(stub, job.id, S.JOB_STATUS_FAILED)
+    assert failed.failure_reason == "Timed out after 0.5s"
+    for _ in range(40):
+        if not worker.running:
+            break
+        await asyncio.sleep(0.05)
+    assert not worker.running
+
+
+async def test_watch_streams_events_until_terminal_and_replays_after_a_sequence(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, items=10, batch=2, delay=0.05)
+    events = [e async for e in stub.WatchJob(pb.WatchJobRequest(id=job.id))]
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "created"
+    assert "started" in kinds
+    assert kinds[-1] == "completed"
+    assert events[-1].job.status == S.JOB_STATUS_COMPLETED
+    replay = [e async for e in stub.WatchJob(pb.WatchJobRequest(id=job.id, after_seq=events[1].seq))]
+    assert [e.seq for e in replay] == [e.seq for e in events[2:]]
