@@ -64,6 +64,7 @@ class ProviderSettings:
     base_url: str = ""
     api_key: str = ""
     timeout_s: float = 5.0
+    batch_timeout_s: float = 300.0  # a 1,000-row Census batch can take minutes
     batch_size: int = 1
     rate_per_s: float = 0.0  # 0: unlimited
     user_agent: str = ""
@@ -131,6 +132,7 @@ class Settings:
             census=ProviderSettings(
                 base_url=env.get("CENSUS_BASE_URL", "").strip() or PUBLIC_CENSUS,
                 timeout_s=_float(env, "CENSUS_TIMEOUT_SECONDS", 5.0),
+                batch_timeout_s=_float(env, "CENSUS_BATCH_TIMEOUT_SECONDS", 300.0),
                 batch_size=_int(env, "CENSUS_BATCH_SIZE", 1000),
                 rate_per_s=_float(env, "CENSUS_RATE_LIMIT", 0.0),
             ),

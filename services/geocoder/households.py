@@ -1,0 +1,295 @@
+"""The geocoder's database layer: household selection and result writes, the cache, address points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cocoa_common.address import normalize_zip
+from cocoa_common.models import AddressPoint, GeocodeCacheEntry, Household
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdFilter:
+    """Which households a job or a list covers. Matching is case-insensitive for city and county."""
+
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    county: str = ""
+    precinct_number: str = ""
+    search: str = ""
+    geocoded: bool | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.city.strip():
+            found.append(Household.city == " ".join(self.city.upper().split()))
+        if self.state.strip():
+            found.append(Household.state == self.state.strip().upper())
+        if self.zip_code.strip():
+            found.append(Household.zip_code == (normalize_zip(self.zip_code) or self.zip_code.strip()))
+        if self.county.strip():
+            found.append(func.upper(Household.county) == " ".join(self.county.upper().split()))
+        if self.precinct_number.strip():
+            found.append(Household.precinct == self.precinct_number.strip())
+        if self.search.strip():
+            pattern = "%" + self.search.strip().upper().replace("%", r"\%").replace("_", r"\_") + "%"
+            found.append(Household.full_address.like(pattern, escape="\\"))
+        if self.geocoded is not None:
+            found.append(Household.geocoded.is_(self.geocoded))
+        return found
+
+    @property
+    def has_target(self) -> bool:
+        """A geocoding job needs at least one of the five contract filters."""
+        return any(
+            v.strip() for v in (self.city, self.state, self.zip_code, self.county, self.precinct_number)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    id: int
+    street: str
+    city: str
+    state: str
+    zip_code: str
+    location_key: str
+    full_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    household_id: int
+    latitude: float
+    longitude: float
+    provider: str
+    precision: str | None
+    confidence: float | None
+    matched_address: str | None
+
+
+def _eligible(flt: HouseholdFilter, skip_geocoded: bool, since: datetime | None) -> ColumnElement[bool]:
+    """Filter plus, with skip_geocoded, "not yet geocoded, or geocoded by this job" (``since`` = job start),
+    so a replayed batch selects exactly the same households as the first time."""
+    conditions = flt.conditions()
+    if skip_geocoded:
+        fresh = Household.geocoded.is_(False)
+        conditions.append(or_(fresh, Household.geocoded_at >= since) if since is not None else fresh)
+    return and_(*conditions) if conditions else and_(True)
+
+
+class HouseholdRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def count(self, flt: HouseholdFilter, *, skip_geocoded: bool, since: datetime | None = None) -> int:
+        stmt = select(func.count()).select_from(Household).where(_eligible(flt, skip_geocoded, since))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def count_after(
+        self, flt: HouseholdFilter, *, skip_geocoded: bool, since: datetime | None, after_id: int
+    ) -> int:
+        where = and_(_eligible(flt, skip_geocoded, since), Household.id > after_id)
+        return int(
+            (
+                await self.session.execute(select(func.count()).select_from(Household).where(where))
+            ).scalar_one()
+        )
+
+    async def next_batch(
+        self, flt: HouseholdFilter, *, skip_geocoded: bool, since: datetime | None, after_id: int, limit: int
+    ) -> list[Target]:
+        stmt = (
+            select(
+                Household.id,
+                Household.house_number,
+                Household.predir,
+                Household.street_name,
+                Household.suffix,
+                Household.postdir,
+                Household.unit_type,
+                Household.unit,
+                Household.city,
+                Household.state,
+                Household.zip_code,
+                Household.location_key,
+                Household.full_address,
+            )
+            .where(_eligible(flt, skip_geocoded, since), Household.id > after_id)
+            .order_by(Household.id)
+            .limit(limit)
+        )
+        rows = await self.session.execute(stmt)
+        return [
+            Target(
+                id=r.id,
+                street=" ".join(
+                    p for p in (r.house_number, r.predir, r.street_name, r.suffix, r.postdir) if p
+                ),
+                city=r.city,
+                state=r.state,
+                zip_code=r.zip_code,
+                location_key=r.location_key,
+                full_address=r.full_address,
+            )
+            for r in rows
+        ]
+
+    async def write_located(self, located: Sequence[Located], now: datetime) -> None:
+        """All successes of a batch in one statement."""
+        if not located:
+            return
+        if self._postgres:
+            await self.session.execute(
+                text(
+                    """
+                    UPDATE households AS h SET
+                      latitude = v.lat, longitude = v.lon, geocoded = true, geocoded_at = :now,
+                      geocoding_provider = v.provider, geocode_precision = v.precision,
+                      geocode_confidence = v.confidence, geocode_matched_address = v.matched,
+                      geocode_error = NULL, updated_at = :now
+                    FROM unnest(CAST(:ids AS bigint[]), CAST(:lats AS float8[]), CAST(:lons AS float8[]),
+                                CAST(:providers AS text[]), CAST(:precisions AS text[]),
+                                CAST(:confidences AS float8[]), CAST(:matched AS text[]))
+                         AS v(id, lat, lon, provider, precision, confidence, matched)
+                    WHERE h.id = v.id
+                    """
+                ),
+                {
+                    "now": now,
+                    "ids": [x.household_id for x in located],
+                    "lats": [x.latitude for x in located],
+                    "lons": [x.longitude for x in located],
+                    "providers": [x.provider for x in located],
+                    "precisions": [x.precision for x in located],
+                    "confidences": [x.confidence for x in located],
+                    "matched": [x.matched_address for x in located],
+                },
+            )
+            return
+        await self.session.execute(
+            update(Household).execution_options(synchronize_session=False),
+            [
+                {
+                    "id": x.household_id,
+                    "latitude": x.latitude,
+                    "longitude": x.longitude,
+                    "geocoded": True,
+                    "geocoded_at": now,
+                    "geocoding_provider": x.provider,
+                    "geocode_precision": x.precision,
+                    "geocode_confidence": x.confidence,
+                    "geocode_matched_address": x.matched_address,
+                    "geocode_error": None,
+                    "updated_at": now,
+                }
+                for x in located
+            ],
+        )
+
+    async def write_failures(self, failures: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Record why each household could not be geocoded (coordinates it already had are kept)."""
+        if not failures:
+            return
+        await self.session.execute(
+            update(Household).execution_options(synchronize_session=False),
+            [{"id": hid, "geocode_error": error[:1000], "updated_at": now} for hid, error in failures],
+        )
+
+    async def page(self, flt: HouseholdFilter, *, limit: int, offset: int) -> tuple[list[Household], int]:
+        where = and_(*flt.conditions()) if flt.conditions() else and_(True)
+        total = (
+            await self.session.execute(select(func.count()).select_from(Household).where(where))
+        ).scalar_one()
+        rows = await self.session.execute(
+            select(Household).where(where).order_by(Household.id).limit(limit).offset(offset)
+        )
+        return list(rows.scalars()), int(total)
+
+
+class CacheRepository:
+    """Provider answers by normalized location; shared by every replica through the database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_many(self, provider: str, keys: Sequence[str]) -> dict[str, GeocodeCacheEntry]:
+        if not keys:
+            return {}
+        found: dict[str, GeocodeCacheEntry] = {}
+        for start in range(0, len(keys), 1000):
+            chunk = list(keys[start : start + 1000])
+            rows = await self.session.execute(
+                select(GeocodeCacheEntry).where(
+                    GeocodeCacheEntry.provider == provider, GeocodeCacheEntry.location_key.in_(chunk)
+                )
+            )
+            found.update({row.location_key: row for row in rows.scalars()})
+        return found
+
+    async def put_many(self, entries: Sequence[dict[str, object]]) -> None:
+        if not entries:
+            return
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(GeocodeCacheEntry).values(list(entries))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["location_key", "provider"],
+            set_={
+                c: stmt.excluded[c]
+                for c in (
+                    "status",
+                    "latitude",
+                    "longitude",
+                    "precision",
+                    "confidence",
+                    "matched_address",
+                    "created_at",
+                )
+            },
+        )
+        await self.session.execute(stmt)
+
+
+class AddressPointRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_many(self, rows: Sequence[dict[str, object]]) -> None:
+        if rows:
+            await self.session.execute(AddressPoint.__table__.insert(), list(rows))
+
+    async def by_location_keys(self, keys: Sequence[str]) -> dict[str, AddressPoint]:
+        found: dict[str, AddressPoint] = {}
+        for start in range(0, len(keys), 1000):
+            chunk = list(keys[start : start + 1000])
+            rows = await self.session.execute(
+                select(AddressPoint).where(AddressPoint.location_key.in_(chunk))
+            )
+            for point in rows.scalars():
+                found.setdefault(point.location_key, point)
+        return found
+
+    async def by_street_keys(self, keys: Sequence[str]) -> dict[str, list[AddressPoint]]:
+        found: dict[str, list[AddressPoint]] = {}
+        for start in range(0, len(keys), 1000):
+            chunk = list(keys[start : start + 1000])
+            rows = await self.session.execute(select(AddressPoint).where(AddressPoint.street_key.in_(chunk)))
+            for point in rows.scalars():
+                found.setdefault(point.street_key, []).append(point)
+        return found
+
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(AddressPoint))).scalar_one())

@@ -1,0 +1,63 @@
+"""Households written straight into the database, as the importer would leave them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import insert
+
+from cocoa_common import db
+from cocoa_common.address import parse_street_line
+from cocoa_common.ids import utcnow
+from cocoa_common.models import Household
+
+# (street line, city, state, zip, county, precinct)
+Row = tuple[str, str, str, str, str, str]
+
+
+def household_values(street: str, city: str, state: str, zip_code: str, county: str, precinct: str) -> dict:
+    address = parse_street_line(street, city, state, zip_code)
+    now = utcnow()
+    return {
+        "household_key": address.household_key(),
+        "location_key": address.location_key(),
+        "house_number": address.house_number,
+        "predir": address.predir,
+        "street_name": address.street_name,
+        "suffix": address.suffix,
+        "postdir": address.postdir,
+        "unit_type": address.unit_type,
+        "unit": address.unit,
+        "city": address.city,
+        "state": address.state,
+        "zip_code": address.zip5,
+        "county": county.upper(),
+        "precinct": precinct,
+        "full_address": address.one_line(),
+        "person_count": 1,
+        "geocoded": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def seed_households(database_url: str, rows: Sequence[Row]) -> list[int]:
+    """Insert households; returns their ids in input order."""
+    engine = db.create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(
+                insert(Household).returning(Household.id, sort_by_parameter_order=True),
+                [household_values(*row) for row in rows],
+            )
+            return [r[0] for r in result]
+    finally:
+        await engine.dispose()
+
+
+def openaddresses_csv(points: Sequence[tuple[float, float, str, str, str, str, str]]) -> bytes:
+    """(lon, lat, number, street, city, region, postcode) rows as an OpenAddresses CSV."""
+    lines = ["LON,LAT,NUMBER,STREET,UNIT,CITY,DISTRICT,REGION,POSTCODE,ID"]
+    for i, (lon, lat, number, street, city, region, postcode) in enumerate(points):
+        lines.append(f"{lon},{lat},{number},{street},,{city},,{region},{postcode},{i}")
+    return ("\n".join(lines) + "\n").encode()
