@@ -245,3 +245,96 @@ class AddressPoint(Base):
         Index("ix_address_points_location_key", "location_key"),
         Index("ix_address_points_street_key", "street_key"),
     )
+
+
+class Voter(Base):
+    """One registered voter, upserted by (source, the format's voter id)."""
+
+    __tablename__ = "voters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_voter_id: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    middle_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    name_suffix: Mapped[str] = mapped_column(String(20), default="")
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(20), default="")
+    party: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(40), default="")
+    registration_date: Mapped[str] = mapped_column(String(20), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    residential_address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip_code: Mapped[str] = mapped_column(String(10), default="")
+    county: Mapped[str] = mapped_column(String(80), default="")
+    precinct: Mapped[str] = mapped_column(String(40), default="")
+    mailing_address: Mapped[str] = mapped_column(String(300), default="")
+    household_id: Mapped[int | None] = mapped_column(BigInteger)
+    address_flag: Mapped[str | None] = mapped_column(String(20))
+    address_flag_reason: Mapped[str | None] = mapped_column(String(300))
+    extra: Mapped[str] = mapped_column(Text, default="{}")
+    row_hash: Mapped[str] = mapped_column(String(32), default="")
+    import_job_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_voters_source_voter", "source", "source_voter_id", unique=True),
+        Index("ix_voters_household_id", "household_id"),
+    )
+
+
+class Parcel(Base):
+    """One land parcel, upserted by (source, APN); linked to households by normalized situs address."""
+
+    __tablename__ = "parcels"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(120))
+    apn: Mapped[str] = mapped_column(String(64))
+    house_number: Mapped[str] = mapped_column(String(20), default="")
+    predir: Mapped[str] = mapped_column(String(4), default="")
+    street_name: Mapped[str] = mapped_column(String(120), default="")
+    suffix: Mapped[str] = mapped_column(String(12), default="")
+    postdir: Mapped[str] = mapped_column(String(4), default="")
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    full_address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip_code: Mapped[str] = mapped_column(String(5), default="")
+    location_key: Mapped[str] = mapped_column(String(300), default="")
+    owner_name: Mapped[str] = mapped_column(String(200), default="")
+    land_use: Mapped[str] = mapped_column(String(80), default="")
+    units: Mapped[int | None] = mapped_column(Integer)
+    centroid_latitude: Mapped[float | None] = mapped_column(Float)
+    centroid_longitude: Mapped[float | None] = mapped_column(Float)
+    geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON geometry
+    properties: Mapped[str] = mapped_column(Text, default="{}")
+    household_count: Mapped[int] = mapped_column(Integer, default=0)
+    import_job_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_parcels_source_apn", "source", "apn", unique=True),
+        Index("ix_parcels_zip_location", "zip_code", "location_key"),
+    )
+
+
+class Upload(Base):
+    """A file streamed to storage for an import job, with what is known about it."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
