@@ -1,1 +1,157 @@
-def main() -> None: ...
+"""The ``cocoa-jobs`` command line: database migrations, users and API tokens.
+
+Each subcommand group is added by a *registrar* listed in :data:`COMMANDS`; a registrar adds its
+parser(s) to the subparsers and sets ``handler`` (``(settings, args) -> exit code``) on each. To
+add a command (``address-points import FILE``, ``demo`` ...), write a registrar and append it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from cocoa_common import db
+from cocoa_common.ids import utcnow
+from cocoa_common.settings import Settings, SettingsError
+from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.repository import ROLES, GatewayRepository
+
+T = TypeVar("T")
+Subparsers = Any  # argparse's _SubParsersAction is private; registrars only call add_parser on it
+Handler = Callable[[Settings, argparse.Namespace], int]
+Registrar = Callable[[Subparsers], None]
+
+
+class CliError(Exception):
+    """A user-facing failure: printed to stderr, exit code 1."""
+
+
+def run_db(settings: Settings, work: Callable[[GatewayRepository], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on the settings' database."""
+
+    async def main() -> T:
+        engine = db.create_engine(settings.database_url, pool_size=1)
+        try:
+            async with db.session_factory(engine).begin() as session:
+                return await work(GatewayRepository(session))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+# ---- migrate ---------------------------------------------------------------
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from cocoa_common.migrate import upgrade  # Alembic is slow to import; only this command needs it
+
+    upgrade(settings.database_url)
+    print("database is up to date", file=sys.stderr)
+    return 0
+
+
+def add_migrate(sub: Subparsers) -> None:
+    parser = sub.add_parser("migrate", help="bring the database schema up to date")
+    parser.set_defaults(handler=_migrate)
+
+
+# ---- users -----------------------------------------------------------------
+
+
+def _users_create(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(repo: GatewayRepository) -> str:
+        if await repo.user_by_email(args.email) is not None:
+            raise CliError(f"a user with email {args.email} already exists")
+        return (await repo.create_user(args.email, args.name, args.role)).id
+
+    print(run_db(settings, work))  # the new user's id, alone on stdout
+    return 0
+
+
+def add_users(sub: Subparsers) -> None:
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create a user; prints its id")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.set_defaults(handler=_users_create)
+
+
+# ---- tokens ----------------------------------------------------------------
+
+
+def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
+    if args.expires_days is not None and args.expires_days <= 0:
+        raise CliError("--expires-days must be a positive number of days")
+    token = generate_token()
+    expires_at = utcnow() + timedelta(days=args.expires_days) if args.expires_days else None
+
+    async def work(repo: GatewayRepository) -> None:
+        user = await repo.user_by_email(args.email)
+        if user is None:
+            raise CliError(f"no user with email {args.email}")
+        await repo.create_token(user.id, hash_token(token), expires_at)
+
+    run_db(settings, work)
+    print(token)  # only the token: scripts capture it with $(cocoa-jobs tokens create ...)
+    return 0
+
+
+def _tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(repo: GatewayRepository) -> bool:
+        return await repo.revoke_token(hash_token(args.token.strip()))
+
+    if not run_db(settings, work):
+        raise CliError("no such live token")
+    print("token revoked", file=sys.stderr)
+    return 0
+
+
+def add_tokens(sub: Subparsers) -> None:
+    tokens = sub.add_parser("tokens", help="manage API tokens").add_subparsers(
+        dest="tokens_command", required=True
+    )
+    create = tokens.add_parser("create", help="create an API token for a user; prints only the token")
+    create.add_argument("--email", required=True)
+    create.add_argument("--expires-days", type=int, default=None, help="default: never expires")
+    create.set_defaults(handler=_tokens_create)
+    revoke = tokens.add_parser("revoke", help="revoke an API token")
+    revoke.add_argument("--token", required=True)
+    revoke.set_defaults(handler=_tokens_revoke)
+
+
+# The subcommand registry: append registrars here (the lead adds address-points and demo).
+COMMANDS: list[Registrar] = [add_migrate, add_users, add_tokens]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cocoa-jobs", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``cocoa-jobs``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(Settings.from_env(), args)
+    except (CliError, SettingsError) as exc:
+        print(f"cocoa-jobs: error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        print(f"cocoa-jobs: database error: {cause} (is the schema migrated?)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

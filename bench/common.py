@@ -1,0 +1,103 @@
+"""Shared plumbing for the benchmarks: a fresh PostgreSQL database, the services as processes, a token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from cocoa_common import db
+from cocoa_common.migrate import upgrade
+from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.repository import GatewayRepository
+from cocoa_jobs.supervisor import Addresses, Supervisor, free_port
+
+ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def database_url(name: str) -> str:
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+@contextmanager
+def fresh_database(name: str) -> Iterator[str]:
+    """A new, migrated database, dropped afterwards."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(name)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def admin_token(url: str) -> str:
+    async def create() -> str:
+        engine = db.create_engine(url)
+        try:
+            async with db.session_factory(engine).begin() as session:
+                repo = GatewayRepository(session)
+                user = await repo.create_user("bench@cocoa.local", "Bench", "admin")
+                token = generate_token()
+                await repo.create_token(user.id, hash_token(token), None)
+                return token
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
+
+
+@contextmanager
+def running_system(url: str, services: tuple[str, ...], **env: str) -> Iterator[Addresses]:
+    """The services as separate processes, as in production, on free loopback ports."""
+    addresses = Addresses("127.0.0.1", free_port(), free_port(), free_port(), free_port())
+    full_env = dict(
+        os.environ, DATABASE_URL=url, LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", **addresses.env(), **env
+    )
+    os.makedirs("var/bench", exist_ok=True)
+    supervisor = Supervisor(full_env, log_dir="var/bench", services=services)
+    supervisor.start()
+    try:
+        yield addresses
+    finally:
+        supervisor.stop()
+
+
+def call(base: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def wait_for_job(base: str, token: str, job_id: str, statuses: tuple[str, ...], timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, job = call(base, token, "GET", f"/api/v1/jobs/{job_id}")
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.05)
+    raise TimeoutError(f"job {job_id} did not reach {statuses}")
+
+
+def bench_line(name: str, value: float, unit: str, floor: float, ratio: float) -> str:
+    return f"BENCH {name} value={value:.6g} unit={unit} floor={floor:.6g} ratio={ratio:.3f}"

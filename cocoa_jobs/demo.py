@@ -1,0 +1,111 @@
+"""Demo data for ``make run``: a few thousand households in Raleigh, NC, and address points for most
+of them, so a geocoding job completes offline with the ``local`` provider."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cocoa_common.address import parse_street_line
+from cocoa_common.ids import utcnow
+from cocoa_common.models import AddressPoint, Household
+from cocoa_geocoder.local import street_key
+
+STREETS = [
+    "Hillsborough St",
+    "Glenwood Ave",
+    "Oberlin Rd",
+    "Wade Ave",
+    "Peace St",
+    "Fayetteville St",
+    "Person St",
+    "Blount St",
+    "New Bern Ave",
+    "Oakwood Ave",
+    "Boylan Ave",
+    "Morgan St",
+    "Jones St",
+    "Lane St",
+    "Polk St",
+    "Bloodworth St",
+    "Edenton St",
+    "Martin Luther King Jr Blvd",
+    "Dawson St",
+    "Saint Marys St",
+    "Clark Ave",
+    "Cameron St",
+    "Dixie Trl",
+    "Ridge Rd",
+    "Lake Boone Trl",
+]
+PLACES = [("27601", "WAKE", 35.7796, -78.6382), ("27603", "WAKE", 35.7470, -78.6604),
+          ("27604", "WAKE", 35.8180, -78.5660), ("27605", "WAKE", 35.7900, -78.6530),
+          ("27608", "WAKE", 35.8080, -78.6460)]  # fmt: skip
+DIRECTIONS = ["", "", "", "N ", "S ", "E ", "W "]
+
+
+async def households_exist(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        return bool((await conn.execute(select(func.count()).select_from(Household))).scalar_one())
+
+
+async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) -> int:
+    """Insert ``households`` households (about 10% in apartments) and points for 95% of their buildings."""
+    rng = random.Random(seed)
+    now = utcnow()
+    rows: dict[str, dict[str, object]] = {}
+    points: dict[str, dict[str, object]] = {}
+    while len(rows) < households:
+        zip_code, county, lat, lon = rng.choice(PLACES)
+        line = f"{rng.randint(1, 4999)} {rng.choice(DIRECTIONS)}{rng.choice(STREETS)}"
+        if rng.random() < 0.1:
+            line += f" Apt {rng.randint(1, 24)}"
+        address = parse_street_line(line, "Raleigh", "NC", zip_code)
+        rows.setdefault(
+            address.household_key(), _household(address, county, f"{rng.randint(1, 40):02d}", now)
+        )
+        if rng.random() < 0.95 and address.location_key() not in points:
+            points[address.location_key()] = {
+                "location_key": address.location_key(),
+                "street_key": street_key(address),
+                "source": "demo",
+                "source_id": str(len(points)),
+                "number": address.house_number,
+                "street": address.street_name,
+                "unit": "",
+                "city": address.city,
+                "region": address.state,
+                "postcode": address.zip5,
+                "latitude": round(lat + rng.uniform(-0.02, 0.02), 6),
+                "longitude": round(lon + rng.uniform(-0.02, 0.02), 6),
+            }
+    async with engine.begin() as conn:
+        await conn.execute(insert(Household), list(rows.values()))
+        await conn.execute(insert(AddressPoint), list(points.values()))
+    return len(rows)
+
+
+def _household(address, county: str, precinct: str, now) -> dict[str, object]:
+    return {
+        "household_key": address.household_key(),
+        "location_key": address.location_key(),
+        "house_number": address.house_number,
+        "predir": address.predir,
+        "street_name": address.street_name,
+        "suffix": address.suffix,
+        "postdir": address.postdir,
+        "unit_type": address.unit_type,
+        "unit": address.unit,
+        "city": address.city,
+        "state": address.state,
+        "zip_code": address.zip5,
+        "county": county,
+        "precinct": precinct,
+        "full_address": address.one_line(),
+        "person_count": 1,
+        "geocoded": False,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -1,0 +1,192 @@
+"""``/api/v1/jobs``: list, create, read, cancel, progress, control, item errors, events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa_common import jobtypes as jt
+from cocoa_gateway import audit, item_errors, lookups, params, sse, views
+from cocoa_gateway.auth import current_user, require_admin
+from cocoa_gateway.backends import backends
+from cocoa_gateway.errors import bad_request
+
+routes = web.RouteTableDef()
+
+MAX_LIST_LIMIT = 200
+MAX_IDEMPOTENCY_KEY = 200
+ACTIONS: dict[str, tuple[cpb.ControlAction.ValueType, str, str]] = {
+    "pause": (cpb.CONTROL_ACTION_PAUSE, "Job paused", audit.PAUSE_JOB),
+    "resume": (cpb.CONTROL_ACTION_RESUME, "Job resumed", audit.RESUME_JOB),
+    "cancel": (cpb.CONTROL_ACTION_CANCEL, "Job cancelled", audit.CANCEL_JOB),
+}
+INVALID_ACTION = "Invalid action. Expected pause, resume, or cancel."
+
+
+def _list_request(query: Any) -> cpb.ListJobsRequest:
+    statuses = params.listed(query, "status")
+    for status in statuses:
+        if status not in views.STATUS_VALUES:
+            raise bad_request(f"Invalid status: {status}. Expected one of {', '.join(jt.STATUSES)}", "status")
+    types = params.listed(query, "type")
+    for job_type in types:
+        if jt.canonical(job_type) is None:
+            raise bad_request(
+                f"Invalid type: {job_type}. Expected one of {', '.join(jt.KNOWN_TYPES)}", "type"
+            )
+    return cpb.ListJobsRequest(
+        statuses=[views.STATUS_VALUES[s] for s in statuses],
+        types=types,
+        created_by_id=params.text(query, "createdById") or "",
+        limit=params.integer(query, "limit", default=50, minimum=1, maximum=MAX_LIST_LIMIT),
+        offset=params.integer(query, "offset", default=0, minimum=0, maximum=None),
+    )
+
+
+@routes.get("/api/v1/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    """Newest first, with the real count of all matching jobs."""
+    current_user(request)
+    list_request = _list_request(request.query)
+    b = backends(request)
+    response = await b.coordinator.ListJobs(list_request, timeout=b.deadline_s)
+    users = await lookups.creators(request, response.jobs)
+    return web.json_response(
+        {
+            "success": True,
+            "jobs": views.jobs_page(response.jobs, users),
+            "total": response.total,
+            "limit": list_request.limit,
+            "offset": list_request.offset,
+        }
+    )
+
+
+def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) -> cpb.CreateJobRequest:
+    job_type = body.get("type")
+    if not isinstance(job_type, str) or not job_type.strip():
+        raise bad_request("type is required", "type", knownTypes=list(jt.KNOWN_TYPES))
+    if jt.canonical(job_type) is None:
+        known = ", ".join(jt.KNOWN_TYPES)
+        raise bad_request(
+            f"Unknown job type: {job_type}. Known types: {known}", "type", knownTypes=list(jt.KNOWN_TYPES)
+        )
+    return cpb.CreateJobRequest(
+        type=job_type,
+        data_json=_data_json(body.get("data")),
+        is_dynamic=params.json_bool(body, "isDynamic", default=False),
+        created_by_id=user_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _data_json(data: Any) -> str:
+    # The documents send ``data`` as a JSON string; an object is accepted too.
+    if data is None:
+        return "{}"
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict):
+        return json.dumps(data, separators=(",", ":"))
+    raise bad_request("data must be a JSON object", "data")
+
+
+def idempotency_key(request: web.Request) -> str:
+    """The ``Idempotency-Key`` header, or "" when absent."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise bad_request(
+            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key"
+        )
+    return key
+
+
+@routes.post("/api/v1/jobs")
+async def create_job(request: web.Request) -> web.Response:
+    """201 with the new job; 200 with the first job when the Idempotency-Key was seen before."""
+    user = require_admin(request)
+    create = _create_request(await params.json_object(request), user.user_id, idempotency_key(request))
+    b = backends(request)
+    response = await b.coordinator.CreateJob(create, timeout=b.deadline_s)
+    if response.created:
+        details = {"type": create.type, "isDynamic": create.is_dynamic}
+        await audit.record_audit(
+            request, audit.CREATE_JOB, resource="job", resource_id=response.job.id, details=details
+        )
+    users = await lookups.creators(request, [response.job])
+    body = {"success": True, "job": views.job_json(response.job, users)}
+    return web.json_response(body, status=201 if response.created else 200)
+
+
+async def get_job(request: web.Request, *, include_errors: bool = True) -> cpb.Job:
+    """The job named in the path (404 ``Job not found`` from the coordinator)."""
+    b = backends(request)
+    get = cpb.GetJobRequest(id=request.match_info["id"], include_errors=include_errors)
+    return await b.coordinator.GetJob(get, timeout=b.deadline_s)
+
+
+@routes.get("/api/v1/jobs/{id}")
+async def read_job(request: web.Request) -> web.Response:
+    """The bare job object."""
+    current_user(request)
+    job = await get_job(request)
+    return web.json_response(views.job_json(job, await lookups.creators(request, [job])))
+
+
+async def _control(request: web.Request, action: str) -> cpb.Job:
+    value, _, audit_action = ACTIONS[action]
+    b = backends(request)
+    control = cpb.ControlJobRequest(id=request.match_info["id"], action=value)
+    response = await b.coordinator.ControlJob(control, timeout=b.deadline_s)
+    details = {"status": views.status_name(response.job)}
+    await audit.record_audit(
+        request, audit_action, resource="job", resource_id=response.job.id, details=details
+    )
+    return response.job
+
+
+@routes.delete("/api/v1/jobs/{id}")
+async def cancel_job(request: web.Request) -> web.Response:
+    require_admin(request)
+    await _control(request, "cancel")
+    return web.json_response({"success": True, "message": "Job cancelled successfully"})
+
+
+@routes.post("/api/v1/jobs/{id}/control")
+async def control_job(request: web.Request) -> web.Response:
+    """pause | resume | cancel; an illegal move is a 400 naming the current status."""
+    require_admin(request)
+    action = (await params.json_object(request)).get("action")
+    if action not in ACTIONS:
+        raise bad_request(INVALID_ACTION, "action")
+    await _control(request, action)
+    return web.json_response({"success": True, "message": ACTIONS[action][1]})
+
+
+@routes.get("/api/v1/jobs/{id}/progress")
+async def job_progress(request: web.Request) -> web.Response:
+    current_user(request)
+    job = await get_job(request)
+    return web.json_response({"success": True, "progress": views.progress_json(job)})
+
+
+@routes.get("/api/v1/jobs/{id}/errors")
+async def job_item_errors(request: web.Request) -> web.StreamResponse:
+    """The item-error ledger: a JSON page, or all of it as CSV."""
+    current_user(request)
+    job = await get_job(request, include_errors=False)
+    if item_errors.wants_csv(request):
+        return await item_errors.stream_csv(request, job)
+    return web.json_response(await item_errors.page(request, job))
+
+
+@routes.get("/api/v1/jobs/{id}/events")
+async def job_events_stream(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events of the job's updates until it is terminal."""
+    current_user(request)
+    after_seq = sse.last_event_id(request)
+    job = await get_job(request, include_errors=False)
+    return await sse.stream(request, job, after_seq)

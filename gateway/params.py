@@ -1,0 +1,110 @@
+"""Parsing and validating request input; every failure is a 400 naming the parameter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from cocoa_gateway.errors import ApiError, bad_request
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+
+
+def text(query: Mapping[str, str], name: str) -> str | None:
+    """A stripped query parameter; empty means absent."""
+    value = query.get(name, "").strip()
+    return value or None
+
+
+def integer(query: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None) -> int:
+    """An integer query parameter within ``minimum..maximum`` (no upper bound when None)."""
+    raw = text(query, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _range_error(name, minimum, maximum) from None
+    return check_range(value, name, minimum, maximum)
+
+
+def check_range(value: int, name: str, minimum: int, maximum: int | None) -> int:
+    if value < minimum or (maximum is not None and value > maximum):
+        raise _range_error(name, minimum, maximum)
+    return value
+
+
+def _range_error(name: str, minimum: int, maximum: int | None) -> ApiError:
+    if maximum is None:
+        return bad_request(f"{name} must be an integer of at least {minimum}", name)
+    return bad_request(f"{name} must be an integer between {minimum} and {maximum}", name)
+
+
+def boolean(query: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """A ``true``/``false`` query parameter."""
+    raw = text(query, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise bad_request(f"{name} must be true or false", name)
+
+
+def listed(query: Mapping[str, str], name: str) -> list[str]:
+    """Repeated or comma-separated values: ``status=a&status=b`` or ``status=a,b``."""
+    values: list[str] = []
+    getall = getattr(query, "getall", None)
+    raws = getall(name, []) if getall else [query.get(name, "")]
+    for raw in raws:
+        values.extend(part.strip() for part in raw.split(",") if part.strip())
+    return values
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object (bodies over the app's 1 MiB limit are a 413)."""
+    raw = await request.read()
+    if not raw.strip():
+        raise bad_request("Invalid JSON body")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_request("Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise bad_request("JSON body must be an object")
+    return body
+
+
+def json_int(body: Mapping[str, Any], name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """An integer member of a JSON body (booleans are not integers here)."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _range_error(name, minimum, maximum)
+    return check_range(value, name, minimum, maximum)
+
+
+def json_bool(body: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad_request(f"{name} must be true or false", name)
+    return value
+
+
+def json_text(body: Mapping[str, Any], name: str) -> str | None:
+    """An optional string member; empty means absent."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be a string", name)
+    return value.strip() or None

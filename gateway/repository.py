@@ -1,0 +1,111 @@
+"""The gateway's tables: users, their API tokens and the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cocoa_common.ids import new_id, utcnow
+from cocoa_common.models import ApiToken, AuditLog, User
+
+ROLES: tuple[str, ...] = ("admin", "viewer")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited action, as the contract lists its columns."""
+
+    user_id: str | None
+    action: str
+    resource: str
+    resource_id: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+class GatewayRepository:
+    """Queries over users, api_tokens and audit_logs within one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create_user(self, email: str, name: str, role: str) -> User:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        user = User(
+            id=new_id(),
+            email=normalize_email(email),
+            name=name,
+            role=role,
+            disabled=False,
+            created_at=utcnow(),
+        )
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def user_by_email(self, email: str) -> User | None:
+        result = await self.session.execute(select(User).where(User.email == normalize_email(email)))
+        return result.scalar_one_or_none()
+
+    async def users_by_ids(self, ids: Iterable[str]) -> dict[str, User]:
+        wanted = {i for i in ids if i}
+        if not wanted:
+            return {}
+        result = await self.session.execute(select(User).where(User.id.in_(wanted)))
+        return {user.id: user for user in result.scalars()}
+
+    async def create_token(self, user_id: str, token_hash: str, expires_at: datetime | None) -> ApiToken:
+        token = ApiToken(
+            id=new_id(), user_id=user_id, token_hash=token_hash, created_at=utcnow(), expires_at=expires_at
+        )
+        self.session.add(token)
+        await self.session.flush()
+        return token
+
+    async def token_with_user(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        result = await self.session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_hash)
+        )
+        row = result.first()
+        return (row[0], row[1]) if row else None
+
+    async def revoke_token(self, token_hash: str) -> bool:
+        """Revoke a live token; False when no unrevoked token has this hash."""
+        result = await self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def touch_token(self, token_id: str, when: datetime) -> None:
+        await self.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=when))
+
+    async def add_audit(self, entry: AuditEntry) -> None:
+        self.session.add(
+            AuditLog(
+                user_id=entry.user_id,
+                action=entry.action,
+                resource=entry.resource,
+                resource_id=entry.resource_id,
+                details=json.dumps(dict(entry.details), separators=(",", ":"), default=str),
+                ip_address=entry.ip_address,
+                user_agent=entry.user_agent,
+                created_at=utcnow(),
+            )
+        )
+        await self.session.flush()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()

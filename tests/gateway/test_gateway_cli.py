@@ -1,0 +1,101 @@
+"""The cocoa-jobs command line against the test database (DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from gateway_helpers import Sessions, bearer
+from sqlalchemy import select
+
+from cocoa_common.models import ApiToken, User
+from cocoa_gateway.auth import hash_token
+from cocoa_jobs import cli
+
+ENTRY_POINT = Path(sys.executable).with_name("cocoa-jobs")
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed ``cocoa-jobs`` script, as an operator runs it."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run([str(ENTRY_POINT), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
+    """In-process runs of ``cli.main`` read DATABASE_URL like the script does."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def test_users_create_prints_only_the_user_id(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        cli.main(["users", "create", "--email", "Ops@Example.com", "--name", "Ops", "--role", "admin"]) == 0
+    )
+    printed = capsys.readouterr().out.strip()
+    assert len(printed.splitlines()) == 1
+    assert len(printed) == 25
+
+
+def test_users_create_rejects_a_duplicate_email(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["users", "create", "--email", "ops@example.com", "--name", "Ops", "--role", "viewer"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    assert cli.main(args) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_tokens_create_prints_only_the_token(database_url: str) -> None:
+    created = run_cli(
+        database_url, "users", "create", "--email", "a@example.com", "--name", "A", "--role", "admin"
+    )
+    assert created.returncode == 0, created.stderr
+    result = run_cli(database_url, "tokens", "create", "--email", "a@example.com", "--expires-days", "30")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("cj_")
+    assert result.stdout.strip().count("\n") == 0
+
+
+def test_tokens_create_for_unknown_email_fails(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["tokens", "create", "--email", "nobody@example.com"]) == 1
+    assert capsys.readouterr().out == ""
+
+
+async def test_cli_token_authenticates_and_is_stored_hashed(
+    client: TestClient, cli_env: str, sessions: Sessions, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cli.main runs its own event loop, so it goes to a thread here.
+    import asyncio
+
+    user_args = ["users", "create", "--email", "v@example.com", "--name", "V", "--role", "viewer"]
+    assert await asyncio.to_thread(cli.main, user_args) == 0
+    assert await asyncio.to_thread(cli.main, ["tokens", "create", "--email", "v@example.com"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (await client.get("/api/v1/jobs", headers=bearer(token))).status == 200
+    async with sessions() as session:
+        stored = (
+            await session.execute(select(ApiToken.token_hash).join(User).where(User.email == "v@example.com"))
+        ).scalar_one()
+    assert stored == hash_token(token)
+
+
+async def test_tokens_revoke_makes_the_token_invalid(
+    client: TestClient, cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    user_args = ["users", "create", "--email", "r@example.com", "--name", "R", "--role", "admin"]
+    assert await asyncio.to_thread(cli.main, user_args) == 0
+    assert await asyncio.to_thread(cli.main, ["tokens", "create", "--email", "r@example.com"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert await asyncio.to_thread(cli.main, ["tokens", "revoke", "--token", token]) == 0
+    response = await client.get("/api/v1/jobs", headers=bearer(token))
+    assert (await response.json())["error"] == "Unauthorized: Invalid token"
+
+
+def test_migrate_brings_the_database_up_to_date(cli_env: str) -> None:
+    assert cli.main(["migrate"]) == 0

@@ -1,0 +1,351 @@
+"""/api/v1/jobs against a real coordinator, PostgreSQL and in-process test workers."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+
+import pytest
+from aiohttp.test_utils import TestClient
+from gateway_helpers import Sessions, WorkerFactory, add_user, bearer, create_job, parse_sse, wait_for_status
+from sqlalchemy import select
+
+from cocoa_common.models import AuditLog
+
+CONTRACT_KEYS = {
+    "id",
+    "type",
+    "status",
+    "totalItems",
+    "processedItems",
+    "data",
+    "errorLog",
+    "createdBy",
+    "createdAt",
+    "startedAt",
+    "completedAt",
+}
+EXTRA_KEYS = {
+    "progress",
+    "failedItems",
+    "isDynamic",
+    "outputStats",
+    "updatedAt",
+    "attempt",
+    "cancelRequested",
+    "etaSeconds",
+    "failureReason",
+}
+
+
+async def test_create_returns_201_with_the_contract_job_object(
+    client: TestClient, admin: tuple[str, str]
+) -> None:
+    user_id, token = admin
+    response = await client.post(
+        "/api/v1/jobs", json={"type": "geocode_households", "data": {"items": 3}}, headers=bearer(token)
+    )
+    assert response.status == 201
+    body = await response.json()
+    assert body["success"] is True
+    job = body["job"]
+    assert set(job) == CONTRACT_KEYS | EXTRA_KEYS
+    assert job["type"] == "geocode_households"
+    assert job["status"] == "pending"
+    assert json.loads(job["data"]) == {"items": 3}
+    assert job["createdBy"] == {"id": user_id, "email": "admin@example.com", "name": "Admin User"}
+    assert job["createdAt"].endswith("Z")
+    assert job["errorLog"] is None
+    assert job["progress"] == 0
+    assert job["etaSeconds"] is None
+
+
+async def test_create_with_idempotency_key_returns_first_job_with_200(
+    client: TestClient, admin_token: str
+) -> None:
+    headers = {**bearer(admin_token), "Idempotency-Key": "batch-7"}
+    first = await client.post("/api/v1/jobs", json={"type": "geocoding", "data": {}}, headers=headers)
+    second = await client.post("/api/v1/jobs", json={"type": "geocoding", "data": {}}, headers=headers)
+    assert first.status == 201
+    assert second.status == 200
+    assert (await second.json())["job"]["id"] == (await first.json())["job"]["id"]
+
+
+async def test_unknown_type_is_400_listing_known_types(client: TestClient, admin_token: str) -> None:
+    response = await client.post("/api/v1/jobs", json={"type": "mine_bitcoin"}, headers=bearer(admin_token))
+    assert response.status == 400
+    body = await response.json()
+    assert body["success"] is False
+    assert "voter_import" in body["error"]
+    assert "geocoding" in body["knownTypes"]
+
+
+async def test_list_total_counts_all_matching_jobs(client: TestClient, admin_token: str) -> None:
+    for _ in range(3):
+        await create_job(client, admin_token, "geocoding")
+    await create_job(client, admin_token, "voter_import")
+    response = await client.get("/api/v1/jobs?type=geocode_households&limit=2", headers=bearer(admin_token))
+    body = await response.json()
+    assert body["success"] is True
+    assert body["total"] == 3
+    assert len(body["jobs"]) == 2
+    assert (body["limit"], body["offset"]) == (2, 0)
+
+
+async def test_list_is_newest_first(client: TestClient, admin_token: str) -> None:
+    first = await create_job(client, admin_token)
+    second = await create_job(client, admin_token)
+    body = await (await client.get("/api/v1/jobs", headers=bearer(admin_token))).json()
+    assert [j["id"] for j in body["jobs"]] == [second["id"], first["id"]]
+
+
+async def test_list_filters_by_status(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    await create_job(client, admin_token)
+    await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
+    body = await (await client.get("/api/v1/jobs?status=cancelled", headers=bearer(admin_token))).json()
+    assert [j["id"] for j in body["jobs"]] == [job["id"]]
+    assert body["total"] == 1
+
+
+async def test_bad_status_filter_is_400_naming_status(client: TestClient, admin_token: str) -> None:
+    response = await client.get("/api/v1/jobs?status=sleeping", headers=bearer(admin_token))
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == "status"
+    assert "status" in body["error"]
+
+
+async def test_list_limit_over_200_is_400_naming_limit(client: TestClient, admin_token: str) -> None:
+    response = await client.get("/api/v1/jobs?limit=201", headers=bearer(admin_token))
+    assert response.status == 400
+    assert (await response.json())["field"] == "limit"
+
+
+async def test_unknown_job_is_404_with_success_false(client: TestClient, admin_token: str) -> None:
+    response = await client.get("/api/v1/jobs/cnosuchjob000000000000000", headers=bearer(admin_token))
+    assert response.status == 404
+    assert await response.json() == {"success": False, "error": "Job not found"}
+
+
+async def test_get_returns_the_bare_job(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token, items=4)
+    response = await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
+    body = await response.json()
+    assert body["id"] == job["id"]
+    assert "success" not in body
+
+
+async def test_delete_cancels_a_pending_job(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    response = await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
+    assert response.status == 200
+    assert await response.json() == {"success": True, "message": "Job cancelled successfully"}
+    cancelled = await wait_for_status(client, admin_token, job["id"], "cancelled")
+    assert cancelled["progress"] == 100
+    assert cancelled["completedAt"] is not None
+
+
+async def test_cancel_completed_job_is_400_with_status_in_message(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, items=2)
+    await wait_for_status(client, admin_token, job["id"], "completed")
+    response = await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
+    assert response.status == 400
+    assert await response.json() == {"success": False, "error": "Cannot cancel job with status: completed"}
+
+
+async def test_pause_and_resume_through_control(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    url = f"/api/v1/jobs/{job['id']}/control"
+    paused = await client.post(url, json={"action": "pause"}, headers=bearer(admin_token))
+    assert await paused.json() == {"success": True, "message": "Job paused"}
+    assert (await wait_for_status(client, admin_token, job["id"], "paused"))["status"] == "paused"
+    resumed = await client.post(url, json={"action": "resume"}, headers=bearer(admin_token))
+    assert await resumed.json() == {"success": True, "message": "Job resumed"}
+    await wait_for_status(client, admin_token, job["id"], "pending")
+
+
+async def test_illegal_control_move_is_400_naming_status(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    url = f"/api/v1/jobs/{job['id']}/control"
+    response = await client.post(url, json={"action": "resume"}, headers=bearer(admin_token))
+    assert response.status == 400
+    assert await response.json() == {"success": False, "error": "Cannot resume job with status: pending"}
+
+
+async def test_invalid_control_action_is_400(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    response = await client.post(
+        f"/api/v1/jobs/{job['id']}/control", json={"action": "explode"}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert body["error"] == "Invalid action. Expected pause, resume, or cancel."
+    assert body["success"] is False
+
+
+async def test_completed_job_reports_100_percent_progress(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, items=6, batch=2)
+    await wait_for_status(client, admin_token, job["id"], "completed")
+    response = await client.get(f"/api/v1/jobs/{job['id']}/progress", headers=bearer(admin_token))
+    body = await response.json()
+    assert body["success"] is True
+    progress = body["progress"]
+    assert (progress["status"], progress["percentage"]) == ("completed", 100)
+    assert (progress["processedItems"], progress["totalItems"]) == (6, 6)
+    assert progress["startedAt"] is not None
+    assert progress["completedAt"] is not None
+
+
+async def test_error_log_holds_item_errors_in_the_geocoding_shape(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, items=6, batch=3, fail_every=3)
+    done = await wait_for_status(client, admin_token, job["id"], "completed")
+    assert done["failedItems"] == 2
+    log = json.loads(done["errorLog"])
+    assert len(log) == 2
+    assert set(log[0]) == {"householdId", "address", "error", "timestamp"}
+    assert {entry["householdId"] for entry in log} == {"item-2", "item-5"}
+
+
+async def test_import_error_log_uses_the_row_shape(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, "voter_import", items=3, fail_every=3)
+    done = await wait_for_status(client, admin_token, job["id"], "completed")
+    (entry,) = json.loads(done["errorLog"])
+    assert entry["row"] == 2
+    assert set(entry) == {"row", "field", "error", "timestamp"}
+
+
+async def test_errors_are_paged_with_a_cursor(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, items=10, batch=5, fail_every=2)
+    await wait_for_status(client, admin_token, job["id"], "completed")
+    url = f"/api/v1/jobs/{job['id']}/errors"
+    first = await (await client.get(f"{url}?limit=3", headers=bearer(admin_token))).json()
+    assert first["total"] == 5
+    assert len(first["errors"]) == 3
+    second = await (
+        await client.get(f"{url}?limit=3&cursor={first['nextCursor']}", headers=bearer(admin_token))
+    ).json()
+    assert len(second["errors"]) == 2
+    assert second["nextCursor"] is None
+    refs = [e["itemRef"] for e in first["errors"] + second["errors"]]
+    assert refs == [f"item-{i}" for i in (1, 3, 5, 7, 9)]
+
+
+async def test_errors_csv_download_contains_every_item_error(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cocoa_gateway import item_errors
+
+    monkeypatch.setattr(item_errors, "CSV_PAGE", 4)  # force several pages
+    await start_worker()
+    job = await create_job(client, admin_token, items=20, batch=10, fail_every=2)
+    await wait_for_status(client, admin_token, job["id"], "completed")
+    response = await client.get(
+        f"/api/v1/jobs/{job['id']}/errors", headers={**bearer(admin_token), "Accept": "text/csv"}
+    )
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert [r["itemRef"] for r in rows] == [f"item-{i}" for i in range(1, 20, 2)]
+    assert rows[0]["error"] == "item 1 is bad"
+
+
+async def test_events_stream_ends_with_completed_and_resumes_after_last_event_id(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, items=6, batch=2, delay=0.05)
+    url = f"/api/v1/jobs/{job['id']}/events"
+    response = await client.get(url, headers=bearer(admin_token))
+    assert response.content_type == "text/event-stream"
+    events = parse_sse(await response.text())
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "created"
+    assert kinds[-1] == "completed"
+    assert events[-1]["data"]["status"] == "completed"
+    middle = events[len(events) // 2]
+    resumed = await client.get(url, headers={**bearer(admin_token), "Last-Event-ID": middle["id"]})
+    later = parse_sse(await resumed.text())
+    assert [e["id"] for e in later] == [e["id"] for e in events if int(e["id"]) > int(middle["id"])]
+
+
+async def test_events_of_unknown_job_is_404_json(client: TestClient, admin_token: str) -> None:
+    response = await client.get("/api/v1/jobs/cnosuchjob000000000000000/events", headers=bearer(admin_token))
+    assert response.status == 404
+    assert (await response.json())["error"] == "Job not found"
+
+
+async def test_audit_log_records_create_and_cancel(
+    client: TestClient, admin: tuple[str, str], sessions: Sessions
+) -> None:
+    user_id, token = admin
+    job = await create_job(client, token)
+    await client.delete(
+        f"/api/v1/jobs/{job['id']}", headers={**bearer(token), "X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+    )
+    async with sessions() as session:
+        rows = (await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars().all()
+    assert [(r.action, r.resource, r.resource_id, r.user_id) for r in rows] == [
+        ("create_job", "job", job["id"], user_id),
+        ("cancel_job", "job", job["id"], user_id),
+    ]
+    assert rows[1].ip_address == "203.0.113.9"
+    assert rows[0].ip_address == "127.0.0.1"
+    assert rows[0].user_agent
+
+
+async def test_data_that_is_not_a_json_object_is_400_naming_data(
+    client: TestClient, admin_token: str
+) -> None:
+    response = await client.post(
+        "/api/v1/jobs", json={"type": "geocoding", "data": "[1, 2"}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert (body["success"], body["field"]) == (False, "data")
+
+
+async def test_quiet_event_stream_sends_keepalive_comments(
+    client: TestClient, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cocoa_gateway import sse
+
+    monkeypatch.setattr(sse, "KEEPALIVE_S", 0.05)
+    job = await create_job(client, admin_token)  # no worker: it stays pending and quiet
+    async with client.get(f"/api/v1/jobs/{job['id']}/events", headers=bearer(admin_token)) as response:
+        received = b""
+        for _ in range(50):  # bounded: at most 50 reads of at most 1 s
+            received += await asyncio.wait_for(response.content.readany(), timeout=1.0)
+            if b": keepalive" in received:
+                break
+    assert b"event: created" in received
+    assert b": keepalive" in received
+
+
+async def test_list_filters_by_creator(
+    client: TestClient, admin: tuple[str, str], sessions: Sessions
+) -> None:
+    user_id, token = admin
+    _, other_token = await add_user(sessions, "admin", email="other@example.com")
+    mine = await create_job(client, token)
+    await create_job(client, other_token)
+    body = await (await client.get(f"/api/v1/jobs?createdById={user_id}", headers=bearer(token))).json()
+    assert [j["id"] for j in body["jobs"]] == [mine["id"]]
+    assert body["total"] == 1
