@@ -90,7 +90,7 @@ class ProviderChain:
             result = final[item.key]
             if result.status != "match":
                 result = replace(result, error="; ".join(reasons.get(item.key, [])) or result.error)
-            results.append(replace(result, ref=item.query.ref))
+            results.append(result if result.ref == item.query.ref else replace(result, ref=item.query.ref))
         return results
 
     async def _ask(
@@ -105,7 +105,7 @@ class ProviderChain:
         for start in range(0, len(ask), provider.max_batch):
             chunk = ask[start : start + provider.max_batch]
             stats.provider_calls += 1
-            answers = await provider.geocode_batch([replace(queries[i], ref=str(i)) for i in chunk])
+            answers = await provider.geocode_batch([queries[i] for i in chunk])
             fresh.update(zip(chunk, answers, strict=True))
         if cached and fresh:
             await self._remember(provider_id, [(keys[i], r) for i, r in fresh.items()])

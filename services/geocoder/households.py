@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,32 +153,7 @@ class HouseholdRepository:
         if not located:
             return
         if self._postgres:
-            await self.session.execute(
-                text(
-                    """
-                    UPDATE households AS h SET
-                      latitude = v.lat, longitude = v.lon, geocoded = true, geocoded_at = :now,
-                      geocoding_provider = v.provider, geocode_precision = v.precision,
-                      geocode_confidence = v.confidence, geocode_matched_address = v.matched,
-                      geocode_error = NULL, updated_at = :now
-                    FROM unnest(CAST(:ids AS bigint[]), CAST(:lats AS float8[]), CAST(:lons AS float8[]),
-                                CAST(:providers AS text[]), CAST(:precisions AS text[]),
-                                CAST(:confidences AS float8[]), CAST(:matched AS text[]))
-                         AS v(id, lat, lon, provider, precision, confidence, matched)
-                    WHERE h.id = v.id
-                    """
-                ),
-                {
-                    "now": now,
-                    "ids": [x.household_id for x in located],
-                    "lats": [x.latitude for x in located],
-                    "lons": [x.longitude for x in located],
-                    "providers": [x.provider for x in located],
-                    "precisions": [x.precision for x in located],
-                    "confidences": [x.confidence for x in located],
-                    "matched": [x.matched_address for x in located],
-                },
-            )
+            await self._write_located_pg(located, now)
             return
         await self.session.execute(
             update(Household).execution_options(synchronize_session=False),
@@ -198,6 +174,30 @@ class HouseholdRepository:
                 for x in located
             ],
         )
+
+    async def _write_located_pg(self, located: Sequence[Located], now: datetime) -> None:
+        # COPY into a scratch table and one UPDATE ... FROM: binding thousands of array elements as
+        # query parameters costs more than the update itself.
+        connection = await self.session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        async with raw.cursor() as cursor:
+            await cursor.execute(
+                "CREATE TEMP TABLE located (id bigint, lat float8, lon float8, provider text, precision text,"
+                " confidence float8, matched text) ON COMMIT DROP"
+            )
+            async with cursor.copy("COPY located FROM STDIN") as copy:
+                for x in located:
+                    await copy.write_row(
+                        (x.household_id, x.latitude, x.longitude, x.provider, x.precision, x.confidence,
+                         x.matched_address)
+                    )  # fmt: skip
+            await cursor.execute(
+                "UPDATE households AS h SET latitude = v.lat, longitude = v.lon, geocoded = true,"
+                " geocoded_at = %(now)s, geocoding_provider = v.provider, geocode_precision = v.precision,"
+                " geocode_confidence = v.confidence, geocode_matched_address = v.matched,"
+                " geocode_error = NULL, updated_at = %(now)s FROM located AS v WHERE h.id = v.id",
+                {"now": now},
+            )
 
     async def write_failures(self, failures: Sequence[tuple[int, str]], now: datetime) -> None:
         """Record why each household could not be geocoded (coordinates it already had are kept)."""
@@ -263,6 +263,18 @@ class CacheRepository:
         await self.session.execute(stmt)
 
 
+POINT_COLUMNS = (
+    AddressPoint.location_key,
+    AddressPoint.street_key,
+    AddressPoint.latitude,
+    AddressPoint.longitude,
+    AddressPoint.city,
+    AddressPoint.region,
+    AddressPoint.postcode,
+)
+PointRow = Row[Any]
+
+
 class AddressPointRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -271,24 +283,26 @@ class AddressPointRepository:
         if rows:
             await self.session.execute(AddressPoint.__table__.insert(), list(rows))
 
-    async def by_location_keys(self, keys: Sequence[str]) -> dict[str, AddressPoint]:
-        found: dict[str, AddressPoint] = {}
-        for start in range(0, len(keys), 1000):
-            chunk = list(keys[start : start + 1000])
+    async def by_location_keys(self, keys: Sequence[str]) -> dict[str, PointRow]:
+        found: dict[str, PointRow] = {}
+        for start in range(0, len(keys), 5000):
+            chunk = list(keys[start : start + 5000])
             rows = await self.session.execute(
-                select(AddressPoint).where(AddressPoint.location_key.in_(chunk))
+                select(*POINT_COLUMNS).where(AddressPoint.location_key.in_(chunk))
             )
-            for point in rows.scalars():
-                found.setdefault(point.location_key, point)
+            for row in rows:
+                found.setdefault(row.location_key, row)
         return found
 
-    async def by_street_keys(self, keys: Sequence[str]) -> dict[str, list[AddressPoint]]:
-        found: dict[str, list[AddressPoint]] = {}
-        for start in range(0, len(keys), 1000):
-            chunk = list(keys[start : start + 1000])
-            rows = await self.session.execute(select(AddressPoint).where(AddressPoint.street_key.in_(chunk)))
-            for point in rows.scalars():
-                found.setdefault(point.street_key, []).append(point)
+    async def by_street_keys(self, keys: Sequence[str]) -> dict[str, list[PointRow]]:
+        found: dict[str, list[PointRow]] = {}
+        for start in range(0, len(keys), 5000):
+            chunk = list(keys[start : start + 5000])
+            rows = await self.session.execute(
+                select(*POINT_COLUMNS).where(AddressPoint.street_key.in_(chunk))
+            )
+            for row in rows:
+                found.setdefault(row.street_key, []).append(row)
         return found
 
     async def count(self) -> int:

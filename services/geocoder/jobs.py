@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,9 @@ class GeocodeJobParams:
 
 
 def query_for(target: Target) -> Keyed:
-    query = GeocodeQuery(str(target.id), target.street, target.city, target.state, target.zip_code)
+    query = GeocodeQuery(
+        str(target.id), target.street, target.city, target.state, target.zip_code, target.location_key
+    )
     return Keyed(query, target.location_key or query.one_line())
 
 
@@ -91,36 +94,53 @@ class GeocodingJob:
         total = checkpoint.get("total")
         if total is None or params.dynamic:
             total = await self._total(params, since, after_id, processed + failed)
-        while processed + failed < total:
-            batch = await self._next_batch(
-                params, since, after_id, min(self.batch_size, total - processed - failed)
-            )
-            if not batch:
-                total = processed + failed  # households vanished since the count; finish honestly
-                break
-            results = await self.chain.resolve([query_for(t) for t in batch], params.provider_id, stats.chain)
-            item_errors = await self._write(batch, results)
-            failed += len(item_errors)
-            processed += len(batch) - len(item_errors)
-            after_id = batch[-1].id
-            if params.dynamic:
-                total = await self._total(params, since, after_id, processed + failed)
-            await ctx.report(
-                processed=processed,
-                failed=failed,
-                total=total,
-                errors=item_errors,
-                stats=stats.as_output(processed, failed),
-                checkpoint={
-                    "afterId": after_id,
-                    "total": total,
-                    "processed": processed,
-                    "failed": failed,
-                    "stats": stats.as_output(processed, failed),
-                },
-            )
+        upcoming = self._prefetch(params, since, after_id, total - processed - failed)
+        try:
+            while upcoming is not None:
+                batch = await upcoming
+                if not batch:
+                    total = processed + failed  # households vanished since the count; finish honestly
+                    break
+                after_id = batch[-1].id
+                # Read the next batch while this one is geocoded and written: the database and
+                # Python then work side by side.
+                left = total - processed - failed - len(batch)
+                upcoming = self._prefetch(params, since, after_id, left) if not params.dynamic else None
+                results = await self.chain.resolve(
+                    [query_for(t) for t in batch], params.provider_id, stats.chain
+                )
+                item_errors = await self._write(batch, results)
+                failed += len(item_errors)
+                processed += len(batch) - len(item_errors)
+                if params.dynamic:
+                    total = await self._total(params, since, after_id, processed + failed)
+                    upcoming = self._prefetch(params, since, after_id, total - processed - failed)
+                await ctx.report(
+                    processed=processed,
+                    failed=failed,
+                    total=total,
+                    errors=item_errors,
+                    stats=stats.as_output(processed, failed),
+                    checkpoint={
+                        "afterId": after_id,
+                        "total": total,
+                        "processed": processed,
+                        "failed": failed,
+                        "stats": stats.as_output(processed, failed),
+                    },
+                )
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
         ctx.total_items = total
         ctx.stats = stats.as_output(processed, failed)
+
+    def _prefetch(
+        self, params: GeocodeJobParams, since: Any, after_id: int, left: int
+    ) -> asyncio.Task[list[Target]] | None:
+        if left <= 0:
+            return None
+        return asyncio.create_task(self._next_batch(params, since, after_id, min(self.batch_size, left)))
 
     async def _total(self, params: GeocodeJobParams, since: Any, after_id: int, done: int) -> int:
         async with self.sessions() as session:

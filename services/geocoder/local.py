@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common.address import AddressRejected, NormalizedAddress, parse_street_line
-from cocoa_common.models import AddressPoint
-from cocoa_geocoder.households import AddressPointRepository
+from cocoa_geocoder.households import AddressPointRepository, PointRow
 from cocoa_geocoder.providers.base import GeocodeQuery, GeocodeResult
 
 EXACT_CONFIDENCE = 0.95
@@ -29,7 +28,11 @@ def normalize_query(query: GeocodeQuery) -> NormalizedAddress | None:
         return None
 
 
-def _compatible(address: NormalizedAddress, point: AddressPoint) -> int:
+def _key_of(address: NormalizedAddress | None) -> str:
+    return address.location_key() if address is not None else ""
+
+
+def _compatible(address: NormalizedAddress, point: PointRow) -> int:
     """-1 when a known place field disagrees, else how many place fields agree."""
     score = 0
     for mine, theirs in ((address.zip5, point.postcode), (address.state, point.region)):
@@ -55,34 +58,40 @@ class LocalProvider:
         self.sessions = sessions
 
     async def geocode_batch(self, queries: Sequence[GeocodeQuery]) -> list[GeocodeResult]:
-        normalized = [normalize_query(q) for q in queries]
-        known = [a for a in normalized if a is not None]
+        # Households arrive with their location key; only the misses are parsed, for the street match.
+        keys = [q.location_key or _key_of(normalize_query(q)) for q in queries]
         async with self.sessions() as session:
             repo = AddressPointRepository(session)
-            exact = await repo.by_location_keys(sorted({a.location_key() for a in known}))
-            missing = sorted({street_key(a) for a in known if a.location_key() not in exact})
-            by_street = await repo.by_street_keys(missing) if missing else {}
-        return [self._answer(q, a, exact, by_street) for q, a in zip(queries, normalized, strict=True)]
+            exact = await repo.by_location_keys(sorted({k for k in keys if k}))
+            misses = {
+                i: normalize_query(q)
+                for i, (q, k) in enumerate(zip(queries, keys, strict=True))
+                if k not in exact
+            }
+            wanted = sorted({street_key(a) for a in misses.values() if a is not None})
+            by_street = await repo.by_street_keys(wanted) if wanted else {}
+        results = []
+        for i, (query, key) in enumerate(zip(queries, keys, strict=True)):
+            point = exact.get(key)
+            if point is not None:
+                results.append(self._match(query, point, EXACT_CONFIDENCE))
+            else:
+                results.append(self._street_match(query, misses[i], by_street))
+        return results
 
-    def _answer(
-        self,
-        query: GeocodeQuery,
-        address: NormalizedAddress | None,
-        exact: dict[str, AddressPoint],
-        by_street: dict[str, list[AddressPoint]],
+    def _street_match(
+        self, query: GeocodeQuery, address: NormalizedAddress | None, by_street: dict[str, list[PointRow]]
     ) -> GeocodeResult:
         if address is None:
             return GeocodeResult.failed(query.ref, self.id, "Address could not be parsed", retryable=False)
-        point = exact.get(address.location_key())
-        confidence = EXACT_CONFIDENCE
-        if point is None:
-            scored = [
-                (s, p) for p in by_street.get(street_key(address), []) if (s := _compatible(address, p)) >= 0
-            ]
-            if not scored:
-                return GeocodeResult.no_match(query.ref, self.id)
-            point = max(scored, key=lambda sp: sp[0])[1]
-            confidence = STREET_CONFIDENCE
+        scored = [
+            (s, p) for p in by_street.get(street_key(address), []) if (s := _compatible(address, p)) >= 0
+        ]
+        if not scored:
+            return GeocodeResult.no_match(query.ref, self.id)
+        return self._match(query, max(scored, key=lambda sp: sp[0])[1], STREET_CONFIDENCE)
+
+    def _match(self, query: GeocodeQuery, point: PointRow, confidence: float) -> GeocodeResult:
         return GeocodeResult(
             ref=query.ref,
             status="match",
@@ -91,7 +100,7 @@ class LocalProvider:
             longitude=point.longitude,
             precision="rooftop",
             confidence=confidence,
-            matched_address=address.one_line(),
+            matched_address=query.one_line(),
         )
 
     async def close(self) -> None:

@@ -33,6 +33,7 @@ class GeocodeQuery:
     city: str
     state: str
     zip_code: str
+    location_key: str = ""  # the normalized location when the caller already knows it (households do)
 
     def one_line(self) -> str:
         """``"1234 N MAIN ST APT 2, RALEIGH, NC 27601"``, skipping empty parts."""
