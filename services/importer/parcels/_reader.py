@@ -1,0 +1,98 @@
+"""The public readers: format dispatch, resume, and per-file APN de-duplication."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+from ._csv import read_csv
+from ._geojson import GeoJsonParcels, features_of
+from ._jsonstream import FeatureStream, StreamBroken
+from ._model import ItemProblem, ParcelError, ParcelFormatError, ParcelRecord, Pending
+
+FORMATS = ("geojson", "csv")
+
+
+def read_parcels(
+    fmt: str, stream: BinaryIO, *, default_state: str = "", start_item: int = 0
+) -> Iterator[ParcelRecord | ParcelError]:
+    """Stream parcels from a GeoJSON or CSV file, in file order, one result per item.
+
+    Items are 1-based feature numbers (GeoJSON) or physical line numbers (CSV). Only items numbered
+    above ``start_item`` are yielded: pass the last item a previous run handled to resume it (earlier
+    items are still scanned, cheaply, so duplicates of their APNs are still caught). Each item gives
+    one ``ParcelRecord`` or one ``ParcelError``; a GeoJSON stream broken beyond repair ends with one
+    error saying where. ``ParcelFormatError`` means the file as a whole is unusable.
+    """
+    if fmt == "geojson":
+        features = FeatureStream(stream)
+        reader = GeoJsonParcels(default_state, lambda: features.crs_note)
+        source: Iterable[Pending | ParcelError] = reader.read(features)
+    elif fmt == "csv":
+        source = read_csv(stream, default_state)
+    else:
+        raise ParcelFormatError(f"unknown parcel format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    return _results(source, start_item)
+
+
+def read_parcels_json_body(
+    body: dict[str, Any] | str,
+    fmt: str | None = None,
+    *,
+    default_state: str = "",
+    start_item: int = 0,
+) -> Iterator[ParcelRecord | ParcelError]:
+    """Parcels from the earlier API's JSON body ``{"data": <GeoJSON object | CSV text>, "format"?}``.
+
+    ``fmt`` (else the body's ``format``) picks the reader; without either, text data is CSV and an
+    object or array is GeoJSON (a FeatureCollection, a list of Features, or one Feature).
+    """
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError as exc:
+            raise ParcelFormatError(f"the request body is not JSON: {exc}") from None
+    if not isinstance(body, dict) or body.get("data") is None:
+        raise ParcelFormatError("Missing data field")
+    data = body["data"]
+    chosen = str(fmt or body.get("format") or ("csv" if isinstance(data, str) else "geojson")).lower()
+    if isinstance(data, str):
+        stream = io.BytesIO(data.encode("utf-8", "surrogatepass"))
+        return read_parcels(chosen, stream, default_state=default_state, start_item=start_item)
+    if chosen != "geojson":
+        raise ParcelFormatError(f"format {chosen!r} needs text data, got a JSON {type(data).__name__}")
+    features, crs_note = features_of(data)
+    reader = GeoJsonParcels(default_state, lambda: crs_note)
+    return _results(reader.read(enumerate(features, start=1)), start_item)
+
+
+def _results(
+    source: Iterable[Pending | ParcelError], start_item: int
+) -> Iterator[ParcelRecord | ParcelError]:
+    # An APN's first item is where it first appears, even if that item fails for another reason:
+    # that keeps the rule independent of resuming, which never builds the skipped items.
+    seen: dict[str, int] = {}
+    try:
+        for entry in source:
+            if isinstance(entry, ParcelError):
+                if entry.item > start_item:
+                    yield entry
+                continue
+            first_item = seen.setdefault(entry.apn, entry.item) if entry.apn else entry.item
+            if entry.item <= start_item:
+                continue
+            if first_item != entry.item:
+                yield ParcelError(
+                    entry.item,
+                    "apn",
+                    f"duplicate APN {entry.apn!r} in this file; first seen at item {first_item}",
+                )
+                continue
+            try:
+                yield entry.build()
+            except ItemProblem as problem:
+                yield ParcelError(entry.item, problem.field, problem.reason)
+    except StreamBroken as broken:
+        yield ParcelError(broken.item, "json", broken.reason)  # always: even a resumed run must hear of it

@@ -1,0 +1,346 @@
+"""All SQL the importer runs. PostgreSQL batches go through COPY into temporary staging tables and
+one set-based upsert each; SQLite (``make run``) takes a plain statement-per-batch path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cocoa_common.ids import utcnow
+from cocoa_common.models import Household, Parcel, Upload, Voter
+
+HOUSEHOLD_COLUMNS = (
+    "household_key", "location_key", "house_number", "predir", "street_name", "suffix", "postdir",
+    "unit_type", "unit", "city", "state", "zip_code", "county", "precinct", "full_address",
+)  # fmt: skip
+VOTER_COLUMNS = (
+    "source", "source_voter_id", "first_name", "middle_name", "last_name", "name_suffix", "birth_year",
+    "gender", "party", "status", "registration_date", "email", "phone", "residential_address", "city",
+    "state", "zip_code", "county", "precinct", "mailing_address", "address_flag", "address_flag_reason",
+    "extra", "row_hash", "import_job_id",
+)  # fmt: skip
+_INT_COLUMNS = {"birth_year"}
+
+
+@dataclass
+class BatchCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # incremental: not an existing voter
+
+
+def _stage_ddl(name: str, columns: Sequence[str]) -> str:
+    cols = ", ".join(f"{c} {'integer' if c in _INT_COLUMNS else 'text'}" for c in columns)
+    return f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"
+
+
+class ImportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def add_upload(self, upload: Upload) -> None:
+        self.session.add(upload)
+        await self.session.flush()
+
+    # ---- voters and households -------------------------------------------------
+
+    async def upsert_voters(
+        self, households: Sequence[dict[str, Any]], voters: Sequence[dict[str, Any]], *, incremental: bool
+    ) -> BatchCounts:
+        """Upsert a batch: households by key, voters by (source, voter id), then fix person counts."""
+        if self.postgres:
+            return await self._upsert_pg(households, voters, incremental)
+        return await self._upsert_sqlite(households, voters, incremental)
+
+    async def _copy(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        connection = await self.session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        async with raw.cursor() as cursor:
+            await cursor.execute(_stage_ddl(table, columns))
+            async with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    await copy.write_row([row.get(c) for c in columns])
+
+    async def _upsert_pg(
+        self, households: Sequence[dict[str, Any]], voters: Sequence[dict[str, Any]], incremental: bool
+    ) -> BatchCounts:
+        await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), voters)
+        await self._copy("stage_households", HOUSEHOLD_COLUMNS, households)
+        cols = ", ".join(HOUSEHOLD_COLUMNS)
+        # Incremental imports add no households for voters they will not store.
+        only_known = (
+            " WHERE EXISTS (SELECT 1 FROM stage_voters s JOIN voters v ON v.source = s.source"
+            " AND v.source_voter_id = s.source_voter_id WHERE s.household_key = sh.household_key)"
+            if incremental
+            else ""
+        )
+        await self.session.execute(
+            text(
+                f"INSERT INTO households ({cols}, person_count, geocoded, created_at, updated_at)"
+                f" SELECT {cols}, 0, false, now(), now() FROM stage_households sh{only_known}"
+                " ON CONFLICT (household_key) DO NOTHING"
+            )
+        )
+        row = (await self.session.execute(text(_INCREMENTAL_SQL if incremental else _FULL_SQL))).one()
+        counts = BatchCounts()
+        if incremental:
+            counts.updated, existing = int(row[0]), int(row[1])
+            counts.unchanged = existing - counts.updated
+            counts.skipped = len(voters) - existing
+        else:
+            counts.created, counts.updated = int(row[0]), int(row[1])
+            counts.unchanged = len(voters) - counts.created - counts.updated
+        touched = [t for t in (row[2] or []) if t is not None]
+        await self.refresh_person_counts(touched)
+        return counts
+
+    async def refresh_person_counts(self, household_ids: Sequence[int]) -> None:
+        if not household_ids:
+            return
+        if self.postgres:
+            await self.session.execute(
+                text(
+                    "UPDATE households h SET person_count ="
+                    " (SELECT count(*) FROM voters v WHERE v.household_id = h.id), updated_at = now()"
+                    " WHERE h.id = ANY(:ids)"
+                ),
+                {"ids": list(household_ids)},
+            )
+            return
+        counted = (
+            select(func.count())
+            .select_from(Voter)
+            .where(Voter.household_id == Household.id)
+            .scalar_subquery()
+        )
+        for start in range(0, len(household_ids), 500):
+            chunk = list(household_ids[start : start + 500])
+            await self.session.execute(
+                update(Household)
+                .where(Household.id.in_(chunk))
+                .values(person_count=counted, updated_at=utcnow())
+            )
+
+    async def _upsert_sqlite(
+        self, households: Sequence[dict[str, Any]], voters: Sequence[dict[str, Any]], incremental: bool
+    ) -> BatchCounts:
+        now = utcnow()
+        counts = BatchCounts()
+        existing = await self._existing_voters(voters)
+        if incremental:
+            keys_needed = {
+                v["household_key"] for v in voters if (v["source"], v["source_voter_id"]) in existing
+            }
+            households = [h for h in households if h["household_key"] in keys_needed]
+        if households:
+            rows = [
+                {**h, "person_count": 0, "geocoded": False, "created_at": now, "updated_at": now}
+                for h in households
+            ]
+            await self.session.execute(sqlite_insert(Household).on_conflict_do_nothing(), rows)
+        ids = await self._household_ids([v["household_key"] for v in voters if v["household_key"]])
+        touched: set[int] = set()
+        inserts, updates = [], []
+        for voter in voters:
+            values = {c: voter[c] for c in VOTER_COLUMNS}
+            values["household_id"] = ids.get(voter["household_key"])
+            old = existing.get((voter["source"], voter["source_voter_id"]))
+            if old is None:
+                if incremental:
+                    counts.skipped += 1
+                    continue
+                inserts.append({**values, "created_at": now, "updated_at": now})
+                counts.created += 1
+            elif old[1] == voter["row_hash"]:
+                counts.unchanged += 1
+                continue
+            else:
+                updates.append({**values, "b_id": old[0], "updated_at": now})
+                counts.updated += 1
+                if old[2] is not None:
+                    touched.add(old[2])
+            if values["household_id"] is not None:
+                touched.add(values["household_id"])
+        if inserts:
+            await self.session.execute(Voter.__table__.insert(), inserts)
+        if updates:
+            stmt = update(Voter.__table__).where(Voter.__table__.c.id == bindparam("b_id"))
+            await self.session.execute(stmt, updates)
+        await self.refresh_person_counts(sorted(touched))
+        return counts
+
+    async def _existing_voters(
+        self, voters: Sequence[dict[str, Any]]
+    ) -> dict[tuple[str, str], tuple[int, str, int | None]]:
+        found: dict[tuple[str, str], tuple[int, str, int | None]] = {}
+        by_source: dict[str, list[str]] = {}
+        for v in voters:
+            by_source.setdefault(v["source"], []).append(v["source_voter_id"])
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), 500):
+                rows = await self.session.execute(
+                    select(Voter.source_voter_id, Voter.id, Voter.row_hash, Voter.household_id).where(
+                        Voter.source == source, Voter.source_voter_id.in_(ids[start : start + 500])
+                    )
+                )
+                found.update({(source, r[0]): (r[1], r[2], r[3]) for r in rows})
+        return found
+
+    async def _household_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        unique = sorted(set(keys))
+        found: dict[str, int] = {}
+        for start in range(0, len(unique), 500):
+            rows = await self.session.execute(
+                select(Household.household_key, Household.id).where(
+                    Household.household_key.in_(unique[start : start + 500])
+                )
+            )
+            found.update({r[0]: r[1] for r in rows})
+        return found
+
+    # ---- parcels -------------------------------------------------------------------
+
+    async def upsert_parcels(self, parcels: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Upsert by (source, apn); returns (created, updated)."""
+        if not parcels:
+            return 0, 0
+        now = utcnow()
+        rows = [{**p, "created_at": now, "updated_at": now} for p in parcels]
+        table = Parcel.__table__
+        if self.postgres:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(table).values(rows)
+        else:
+            stmt = sqlite_insert(table).values(rows)
+        keep = {"id", "source", "apn", "created_at", "household_count"}
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "apn"],
+            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep},
+        )
+        if self.postgres:
+            result = await self.session.execute(stmt.returning(text("(xmax = 0) AS inserted")))
+            flags = [bool(r[0]) for r in result]
+            created = sum(flags)
+            return created, len(flags) - created
+        await self.session.execute(stmt)
+        return len(rows), 0
+
+    async def list_parcels(
+        self, *, search: str, apn: str, zip_code: str, limit: int, offset: int
+    ) -> tuple[list[Parcel], int]:
+        conditions = []
+        if search.strip():
+            pattern = "%" + search.strip().upper().replace("%", r"\%").replace("_", r"\_") + "%"
+            conditions.append(Parcel.full_address.like(pattern, escape="\\"))
+        if apn.strip():
+            conditions.append(Parcel.apn == apn.strip())
+        if zip_code.strip():
+            conditions.append(Parcel.zip_code == zip_code.strip()[:5])
+        where = and_(*conditions) if conditions else and_(True)
+        total = (
+            await self.session.execute(select(func.count()).select_from(Parcel).where(where))
+        ).scalar_one()
+        rows = await self.session.execute(
+            select(Parcel).where(where).order_by(Parcel.id).limit(limit).offset(offset)
+        )
+        return list(rows.scalars()), int(total)
+
+    async def link_parcels(self, source: str, job_id: str) -> tuple[int, int]:
+        """Link households to this source's parcels by address without unit, within the same ZIP.
+
+        Returns (households linked, parcels of this import that matched no household).
+        """
+        match = (
+            "h.zip_code = p.zip_code AND h.house_number = p.house_number AND h.street_name = p.street_name"
+            " AND h.predir = p.predir AND h.suffix = p.suffix AND h.postdir = p.postdir"
+        )
+        linked = await self.session.execute(
+            text(
+                "UPDATE households AS h SET parcel_id = p.id FROM parcels AS p"
+                f" WHERE p.source = :source AND p.import_job_id = :job AND p.zip_code <> '' AND {match}"
+            ),
+            {"source": source, "job": job_id},
+        )
+        await self.session.execute(
+            text(
+                "UPDATE parcels SET household_count ="
+                " (SELECT count(*) FROM households h WHERE h.parcel_id = parcels.id)"
+                " WHERE source = :source AND import_job_id = :job"
+            ),
+            {"source": source, "job": job_id},
+        )
+        unmatched = await self.session.execute(
+            text(
+                "SELECT count(*) FROM parcels WHERE source = :source AND import_job_id = :job AND household_count = 0"
+            ),
+            {"source": source, "job": job_id},
+        )
+        return int(linked.rowcount or 0), int(unmatched.scalar_one())  # type: ignore[attr-defined]
+
+
+_FULL_SQL = """
+WITH old AS (
+    SELECT v.household_id FROM voters v
+    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
+    WHERE v.row_hash <> s.row_hash AND v.household_id IS NOT NULL
+), up AS (
+    INSERT INTO voters (source, source_voter_id, first_name, middle_name, last_name, name_suffix, birth_year,
+        gender, party, status, registration_date, email, phone, residential_address, city, state, zip_code,
+        county, precinct, mailing_address, address_flag, address_flag_reason, extra, row_hash, import_job_id,
+        household_id, created_at, updated_at)
+    SELECT s.source, s.source_voter_id, s.first_name, s.middle_name, s.last_name, s.name_suffix, s.birth_year,
+        s.gender, s.party, s.status, s.registration_date, s.email, s.phone, s.residential_address, s.city,
+        s.state, s.zip_code, s.county, s.precinct, s.mailing_address, s.address_flag, s.address_flag_reason,
+        s.extra, s.row_hash, s.import_job_id, h.id, now(), now()
+    FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
+    ON CONFLICT (source, source_voter_id) DO UPDATE SET
+        first_name = excluded.first_name, middle_name = excluded.middle_name, last_name = excluded.last_name,
+        name_suffix = excluded.name_suffix, birth_year = excluded.birth_year, gender = excluded.gender,
+        party = excluded.party, status = excluded.status, registration_date = excluded.registration_date,
+        email = excluded.email, phone = excluded.phone, residential_address = excluded.residential_address,
+        city = excluded.city, state = excluded.state, zip_code = excluded.zip_code, county = excluded.county,
+        precinct = excluded.precinct, mailing_address = excluded.mailing_address,
+        address_flag = excluded.address_flag, address_flag_reason = excluded.address_flag_reason,
+        extra = excluded.extra, row_hash = excluded.row_hash, import_job_id = excluded.import_job_id,
+        household_id = excluded.household_id, updated_at = now()
+    WHERE voters.row_hash <> excluded.row_hash
+    RETURNING (xmax = 0) AS inserted, household_id
+)
+SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),
+       ARRAY(SELECT household_id FROM up WHERE household_id IS NOT NULL UNION SELECT household_id FROM old)
+"""
+
+_INCREMENTAL_SQL = """
+WITH old AS (
+    SELECT v.household_id FROM voters v
+    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
+    WHERE v.row_hash <> s.row_hash AND v.household_id IS NOT NULL
+), up AS (
+    UPDATE voters v SET
+        first_name = s.first_name, middle_name = s.middle_name, last_name = s.last_name,
+        name_suffix = s.name_suffix, birth_year = s.birth_year, gender = s.gender, party = s.party,
+        status = s.status, registration_date = s.registration_date, email = s.email, phone = s.phone,
+        residential_address = s.residential_address, city = s.city, state = s.state, zip_code = s.zip_code,
+        county = s.county, precinct = s.precinct, mailing_address = s.mailing_address,
+        address_flag = s.address_flag, address_flag_reason = s.address_flag_reason, extra = s.extra,
+        row_hash = s.row_hash, import_job_id = s.import_job_id, household_id = h.id, updated_at = now()
+    FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
+    WHERE v.source = s.source AND v.source_voter_id = s.source_voter_id AND v.row_hash <> s.row_hash
+    RETURNING v.household_id
+)
+SELECT (SELECT count(*) FROM up),
+       (SELECT count(*) FROM voters v JOIN stage_voters s
+            ON v.source = s.source AND v.source_voter_id = s.source_voter_id),
+       ARRAY(SELECT household_id FROM up WHERE household_id IS NOT NULL UNION SELECT household_id FROM old)
+"""

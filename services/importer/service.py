@@ -1,0 +1,169 @@
+"""Plain domain operations behind the importer's RPCs: formats, and uploads that become jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cocoa_common import errors
+from cocoa_common import jobtypes as jt
+from cocoa_common.ids import utcnow
+from cocoa_common.models import Parcel, Upload
+from cocoa_importer.formats import FORMATS, FormatInfo, UnknownFormat, detect_format
+from cocoa_importer.repository import ImportRepository
+from cocoa_importer.storage import StoredFile, UploadStore
+
+IMPORT_TYPES = ("full", "incremental")
+MAX_PAGE = 500
+PARCEL_FORMATS = ("geojson", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    kind: str
+    filename: str
+    format: str
+    import_type: str = "full"
+    options: dict[str, object] | None = None
+    created_by_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    job_id: str
+    format: str
+    sha256: str
+    size_bytes: int
+
+
+# (job type, data JSON, created by, idempotency key) -> job id
+CreateJob = Callable[[str, str, str, str], Awaitable[str]]
+
+
+class ImporterService:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], store: UploadStore, create_job: CreateJob
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.create_job = create_job
+
+    def formats(self) -> list[FormatInfo]:
+        return list(FORMATS.values())
+
+    async def list_parcels(
+        self, *, search: str, apn: str, zip_code: str, limit: int, offset: int
+    ) -> tuple[list[Parcel], int]:
+        if limit <= 0:
+            limit = 50
+        if limit > MAX_PAGE:
+            raise errors.InvalidArgument(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        if offset < 0:
+            raise errors.InvalidArgument("offset must not be negative", field="offset")
+        async with self.sessions() as session:
+            return await ImportRepository(session).list_parcels(
+                search=search, apn=apn, zip_code=zip_code, limit=limit, offset=offset
+            )
+
+    def validate(self, request: UploadRequest) -> None:
+        """Everything that can be checked before a byte of the file arrives."""
+        if request.kind == jt.PARCEL_IMPORT:
+            if request.format and request.format not in PARCEL_FORMATS:
+                raise errors.InvalidArgument(f"Unsupported parcel format: {request.format}", field="format")
+            return
+        if request.kind != jt.VOTER_IMPORT:
+            raise errors.InvalidArgument(f"Unknown upload kind: {request.kind}", field="kind")
+        if not request.format:
+            raise errors.InvalidArgument("No format specified", field="format")
+        info = FORMATS.get(request.format)
+        if info is None:
+            raise errors.InvalidArgument(f"Unsupported format: {request.format}", field="format")
+        if request.import_type not in IMPORT_TYPES:
+            raise errors.InvalidArgument(
+                'Invalid importType. Must be "full" or "incremental"', field="importType"
+            )
+        if request.import_type == "incremental" and not info.supports_incremental:
+            raise errors.InvalidArgument(
+                f'Format "{info.id}" does not support incremental imports', field="importType"
+            )
+        suffix = PurePath(request.filename).suffix.lower()
+        if info.supported_extensions and suffix not in info.supported_extensions:
+            expected = ", ".join(info.supported_extensions)
+            raise errors.InvalidArgument(
+                f'Invalid file extension for format "{info.id}". Expected: {expected}', field="file"
+            )
+        if request.format == "csv_mapped" and not isinstance((request.options or {}).get("mapping"), dict):
+            raise errors.InvalidArgument("csv_mapped needs a column mapping object", field="mapping")
+
+    async def upload(
+        self,
+        request: UploadRequest,
+        chunks: AsyncIterator[bytes],
+        amend: Callable[[UploadRequest], UploadRequest] | None = None,
+    ) -> Accepted:
+        """Store the file, then create its job; nothing is left behind when either step fails.
+
+        ``amend`` completes the request with fields that arrived after the file (multipart order).
+        """
+        if request.format or request.kind == jt.PARCEL_IMPORT:
+            self.validate(request)  # fail before a byte is stored when we can
+        stored = await self.store.save(chunks, PurePath(request.filename).suffix)
+        try:
+            request = amend(request) if amend else request
+            self.validate(request)
+            if stored.size_bytes == 0:
+                raise errors.InvalidArgument("The uploaded file is empty", field="file")
+            fmt = self._resolve_format(request, stored)
+            data = self._job_data(request, stored, fmt)
+            job_id = await self.create_job(
+                request.kind, json.dumps(data), request.created_by_id, request.idempotency_key
+            )
+            async with self.sessions.begin() as session:
+                await ImportRepository(session).add_upload(
+                    Upload(
+                        id=stored.upload_id,
+                        kind=request.kind,
+                        filename=request.filename[:300],
+                        path=stored.path,
+                        size_bytes=stored.size_bytes,
+                        sha256=stored.sha256,
+                        created_by_id=request.created_by_id or None,
+                        created_at=utcnow(),
+                    )
+                )
+        except BaseException:
+            os.unlink(stored.path)
+            raise
+        return Accepted(job_id, fmt, stored.sha256, stored.size_bytes)
+
+    def _resolve_format(self, request: UploadRequest, stored: StoredFile) -> str:
+        if request.kind == jt.PARCEL_IMPORT or request.format != "auto":
+            return request.format
+        try:
+            return detect_format(stored.head)
+        except UnknownFormat as exc:
+            raise errors.InvalidArgument(
+                f"Could not detect the file's format: {exc}", field="format"
+            ) from None
+
+    @staticmethod
+    def _job_data(request: UploadRequest, stored: StoredFile, fmt: str) -> dict[str, object]:
+        data: dict[str, object] = {
+            "uploadId": stored.upload_id,
+            "filename": request.filename,
+            "path": stored.path,
+            "format": fmt,
+            "requestedFormat": request.format,
+            "sizeBytes": stored.size_bytes,
+            "sha256": stored.sha256,
+        }
+        if request.kind == jt.VOTER_IMPORT:
+            data["importType"] = request.import_type
+        data.update(request.options or {})
+        return data

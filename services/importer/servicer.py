@@ -1,0 +1,124 @@
+"""ImporterService over gRPC: each RPC converts, calls the domain, converts back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import grpc
+
+from cocoa.importer.v1 import importer_pb2 as pb
+from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
+from cocoa_common import errors
+from cocoa_common.models import Parcel
+from cocoa_importer.service import ImporterService, UploadRequest
+
+
+class ImporterServicer(pb_grpc.ImporterServiceServicer):
+    def __init__(self, service: ImporterService) -> None:
+        self.service = service
+
+    async def ListFormats(
+        self, request: pb.ListFormatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListFormatsResponse:
+        return pb.ListFormatsResponse(
+            formats=[
+                pb.VoterFormat(
+                    id=f.id,
+                    name=f.name,
+                    description=f.description,
+                    supported_extensions=list(f.supported_extensions),
+                    supports_incremental=f.supports_incremental,
+                )
+                for f in self.service.formats()
+            ]
+        )
+
+    async def Upload(
+        self, request_iterator: AsyncIterator[pb.UploadChunk], context: grpc.aio.ServicerContext
+    ) -> pb.UploadResponse:
+        first = await anext(aiter(request_iterator), None)
+        if first is None or not first.HasField("header"):
+            raise errors.InvalidArgument("the first message of an upload must be its header", field="header")
+        header = first.header
+        request = UploadRequest(
+            kind=header.kind,
+            filename=header.filename,
+            format=header.format,
+            import_type=header.import_type or "full",
+            options=_options(header.options_json) if header.options_json else None,
+            created_by_id=header.created_by_id,
+            idempotency_key=header.idempotency_key,
+        )
+
+        late: dict[str, str] = {}
+
+        async def data() -> AsyncIterator[bytes]:
+            async for chunk in request_iterator:
+                if chunk.HasField("header"):  # form fields that followed the file
+                    late.update({f.name: v for f, v in chunk.header.ListFields() if isinstance(v, str) and v})
+                    continue
+                yield chunk.data
+
+        def amend(first: UploadRequest) -> UploadRequest:
+            return replace(
+                first,
+                format=late.get("format", first.format),
+                import_type=late.get("import_type", first.import_type),
+                options=_options(late["options_json"]) if "options_json" in late else first.options,
+            )
+
+        accepted = await self.service.upload(request, data(), amend)
+        return pb.UploadResponse(
+            job_id=accepted.job_id,
+            format=accepted.format,
+            sha256=accepted.sha256,
+            size_bytes=accepted.size_bytes,
+        )
+
+    async def ListParcels(
+        self, request: pb.ListParcelsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListParcelsResponse:
+        rows, total = await self.service.list_parcels(
+            search=request.search,
+            apn=request.apn,
+            zip_code=request.zip_code,
+            limit=request.limit,
+            offset=request.offset,
+        )
+        return pb.ListParcelsResponse(parcels=[_parcel_to_pb(p) for p in rows], total=total)
+
+
+def _options(raw: str) -> dict[str, object]:
+    try:
+        options = json.loads(raw)
+    except json.JSONDecodeError:
+        raise errors.InvalidArgument("options must be a JSON object", field="options") from None
+    if not isinstance(options, dict):
+        raise errors.InvalidArgument("options must be a JSON object", field="options")
+    return options
+
+
+def _parcel_to_pb(p: Parcel) -> pb.Parcel:
+    return pb.Parcel(
+        id=str(p.id),
+        apn=p.apn,
+        source=p.source,
+        house_number=p.house_number,
+        pre_direction=p.predir,
+        street_name=p.street_name,
+        street_suffix=p.suffix,
+        post_direction=p.postdir,
+        unit=p.unit,
+        full_address=p.full_address,
+        city=p.city,
+        state=p.state,
+        zip_code=p.zip_code,
+        has_centroid=p.centroid_latitude is not None and p.centroid_longitude is not None,
+        centroid_latitude=p.centroid_latitude or 0.0,
+        centroid_longitude=p.centroid_longitude or 0.0,
+        household_count=p.household_count,
+        owner_name=p.owner_name,
+        land_use=p.land_use,
+    )

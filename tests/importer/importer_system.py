@@ -1,0 +1,117 @@
+"""A real coordinator and importer for importer tests, plus upload and polling helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as cpb_grpc
+from cocoa.importer.v1 import importer_pb2 as ipb
+from cocoa.importer.v1 import importer_pb2_grpc as ipb_grpc
+from cocoa_common import db, grpc_server
+from cocoa_common.models import Household, Parcel, Voter
+from cocoa_common.settings import Settings
+from cocoa_coordinator.server import CoordinatorApp, start_coordinator
+from cocoa_importer.server import ImporterApp, start_importer
+
+TERMINAL = (cpb.JOB_STATUS_COMPLETED, cpb.JOB_STATUS_FAILED, cpb.JOB_STATUS_CANCELLED)
+
+
+@dataclass
+class ImportSystem:
+    settings: Settings
+    coordinator: CoordinatorApp
+    importer: ImporterApp
+    jobs: cpb_grpc.CoordinatorServiceStub
+    uploads: ipb_grpc.ImporterServiceStub
+
+    async def upload(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        format: str,
+        kind: str = "voter_import",
+        import_type: str = "full",
+        options: dict | None = None,
+        chunk: int = 4096,
+    ) -> ipb.UploadResponse:
+        header = ipb.UploadHeader(
+            kind=kind,
+            filename=filename,
+            format=format,
+            import_type=import_type,
+            options_json=json.dumps(options) if options else "",
+        )
+
+        async def chunks() -> AsyncIterator[ipb.UploadChunk]:
+            yield ipb.UploadChunk(header=header)
+            for start in range(0, len(data), chunk):
+                yield ipb.UploadChunk(data=data[start : start + chunk])
+
+        return await self.uploads.Upload(chunks())
+
+    async def run(self, data: bytes, timeout: float = 30.0, **kwargs: object) -> cpb.Job:
+        accepted = await self.upload(data, **kwargs)  # type: ignore[arg-type]
+        return await self.wait(accepted.job_id, TERMINAL, timeout)
+
+    async def wait(self, job_id: str, statuses: tuple[int, ...], timeout: float = 30.0) -> cpb.Job:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            job = await self.jobs.GetJob(cpb.GetJobRequest(id=job_id, include_errors=True))
+            if job.status in statuses:
+                return job
+            if loop.time() > deadline:
+                raise AssertionError(f"job {job_id} stuck in {cpb.JobStatus.Name(job.status)}")
+            await asyncio.sleep(0.05)
+
+
+async def table_rows(database_url: str, model: type) -> list:
+    engine = db.create_engine(database_url)
+    try:
+        async with db.session_factory(engine)() as session:
+            return list((await session.execute(select(model).order_by(model.id))).scalars())
+    finally:
+        await engine.dispose()
+
+
+async def counts(database_url: str) -> dict[str, int]:
+    engine = db.create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            result = {}
+            for name, model in (("voters", Voter), ("households", Household), ("parcels", Parcel)):
+                result[name] = (await conn.execute(select(func.count()).select_from(model))).scalar_one()
+            return result
+    finally:
+        await engine.dispose()
+
+
+async def start_system(settings: Settings, tmp_path: Path) -> AsyncIterator[ImportSystem]:
+    coordinator = await start_coordinator(settings, "127.0.0.1:0")
+    settings = settings.with_overrides(
+        coordinator_grpc_addr=f"127.0.0.1:{coordinator.port}", upload_dir=str(tmp_path / "uploads")
+    )
+    importer = await start_importer(settings, "127.0.0.1:0")
+    await asyncio.wait_for(importer.worker.connected.wait(), 5)
+    async with (
+        grpc_server.channel(f"127.0.0.1:{coordinator.port}") as c1,
+        grpc_server.channel(f"127.0.0.1:{importer.port}") as c2,
+    ):
+        system = ImportSystem(
+            settings,
+            coordinator,
+            importer,
+            cpb_grpc.CoordinatorServiceStub(c1),
+            ipb_grpc.ImporterServiceStub(c2),
+        )
+        yield system
+        await system.importer.stop(grace=0.5)
+        await coordinator.stop(grace=0.5)

@@ -1,0 +1,99 @@
+"""Parcel imports through the real importer: upsert by (source, APN), linking to households by address."""
+
+from __future__ import annotations
+
+import json
+
+from importer_system import ImportSystem, table_rows
+from parcel_samples import collection, csv_bytes, feature, geojson_bytes, polygon, square
+from voterfiles import encode, ncsbe_lines, sample_voters, with_changes
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa_common.models import Household, Parcel
+
+BASE = sample_voters(1, seed=5)[0]
+RESIDENTS = [
+    with_changes(BASE, voter_id="1", house_number="10", predir="", street_name="OAK", street_type="ST",
+                 unit_type="APT", unit="1", city="DURHAM", zip_code="27701"),
+    with_changes(BASE, voter_id="2", house_number="10", predir="", street_name="OAK", street_type="ST",
+                 unit_type="APT", unit="2", city="DURHAM", zip_code="27701"),
+    with_changes(BASE, voter_id="3", house_number="12", predir="", street_name="OAK", street_type="ST",
+                 unit_type="", unit="", city="DURHAM", zip_code="27701"),
+    # Same street and number in another ZIP: must not link to the 27701 parcel.
+    with_changes(BASE, voter_id="4", house_number="12", predir="", street_name="OAK", street_type="ST",
+                 unit_type="", unit="", city="MEBANE", zip_code="27302"),
+]  # fmt: skip
+
+
+def parcels_geojson() -> bytes:
+    return geojson_bytes(
+        collection(
+            [
+                feature({"APN": "100-1", "SITUS": "10 Oak Street", "SITUS_ZIP": "27701", "UNITS": "2"},
+                        polygon(square(-78.90, 35.99, 0.001))),
+                feature({"APN": "100-2", "SITUS": "12 OAK ST", "SITUS_ZIP": "27701"},
+                        polygon(square(-78.91, 35.99, 0.001))),
+                feature({"APN": "100-3", "SITUS": "99 PINE ST", "SITUS_ZIP": "27701"},
+                        polygon(square(-78.92, 35.99, 0.001))),
+                feature({"APN": "100-1", "SITUS": "10 OAK ST", "SITUS_ZIP": "27701"}, None),
+                feature({"SITUS": "1 NOWHERE"}, None),
+            ]
+        ),
+        bom=True,
+    )  # fmt: skip
+
+
+async def seed_residents(system: ImportSystem) -> None:
+    job = await system.run(encode(ncsbe_lines(RESIDENTS)), filename="nc.txt", format="ncsbe")
+    assert job.status == cpb.JOB_STATUS_COMPLETED
+
+
+async def test_parcels_are_upserted_and_linked_to_households_in_the_same_zip(system: ImportSystem) -> None:
+    await seed_residents(system)
+    job = await system.run(parcels_geojson(), filename="parcels.geojson", format="", kind="parcel_import")
+    assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
+    assert (job.processed_items, job.failed_items) == (3, 2)
+    stats = json.loads(job.output_stats_json)
+    assert (stats["parcelsCreated"], stats["householdsLinked"], stats["parcelsUnmatched"]) == (3, 3, 1)
+    parcels = {p.apn: p for p in await table_rows(system.settings.database_url, Parcel)}
+    assert parcels["100-1"].household_count == 2
+    assert abs(parcels["100-1"].centroid_longitude - (-78.8995)) < 1e-9
+    households = await table_rows(system.settings.database_url, Household)
+    by_zip = {(h.zip_code, h.unit): h.parcel_id for h in households}
+    assert by_zip[("27701", "1")] == by_zip[("27701", "2")] == parcels["100-1"].id
+    assert by_zip[("27302", "")] is None
+
+
+async def test_a_duplicate_apn_in_a_file_is_an_item_error_not_a_crash(system: ImportSystem) -> None:
+    job = await system.run(
+        parcels_geojson(), filename="parcels.geojson", format="geojson", kind="parcel_import"
+    )
+    page = await system.jobs.ListItemErrors(cpb.ListItemErrorsRequest(job_id=job.id))
+    reasons = {json.loads(e.detail_json)["row"]: e.message for e in page.errors}
+    assert "duplicate" in reasons[4].lower()
+    assert reasons[5]
+
+
+async def test_reimporting_parcels_updates_instead_of_duplicating(system: ImportSystem) -> None:
+    await system.run(parcels_geojson(), filename="parcels.geojson", format="geojson", kind="parcel_import")
+    again = await system.run(
+        parcels_geojson(), filename="parcels.geojson", format="geojson", kind="parcel_import"
+    )
+    stats = json.loads(again.output_stats_json)
+    assert (stats["parcelsCreated"], stats["parcelsUpdated"]) == (0, 3)
+    assert len(await table_rows(system.settings.database_url, Parcel)) == 3
+
+
+async def test_csv_parcels_with_lat_lon_columns_are_imported(system: ImportSystem) -> None:
+    data = csv_bytes(
+        ["PARCEL_ID", "SITE_ADDR", "CITY", "ZIP", "LATITUDE", "LONGITUDE"],
+        [
+            ["A1", "12 OAK ST", "DURHAM", "27701", "35.99", "-78.9"],
+            ["A2", "14 OAK ST", "DURHAM", "27701", "x", "y"],
+        ],
+    )
+    job = await system.run(data, filename="parcels.csv", format="csv", kind="parcel_import")
+    assert job.status == cpb.JOB_STATUS_COMPLETED
+    assert job.processed_items + job.failed_items == 2
+    parcels = {p.apn: p for p in await table_rows(system.settings.database_url, Parcel)}
+    assert parcels["A1"].centroid_latitude == 35.99

@@ -1,0 +1,228 @@
+"""Voter imports through the real importer and coordinator against PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc
+import pytest
+from importer_system import ImportSystem, counts, table_rows
+from voterfiles import (
+    NC_CURRENT,
+    encode,
+    join_fields,
+    ncsbe_lines,
+    ncsbe_values,
+    sample_voters,
+    simple_csv_lines,
+    with_changes,
+)
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa_common.models import Household, Voter
+
+VOTERS = sample_voters(60, seed=3)
+
+
+def nc_file(voters=VOTERS, extra_lines: list[str] | None = None) -> bytes:
+    lines = ncsbe_lines(voters)
+    return encode(lines[:1] + (extra_lines or []) + lines[1:])
+
+
+async def test_an_nc_file_becomes_voters_and_households_with_exact_counts(system: ImportSystem) -> None:
+    job = await system.run(nc_file(), filename="ncvoter32.txt", format="ncsbe")
+    assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
+    assert (job.processed_items, job.failed_items, job.total_items) == (60, 0, 60)
+    stats = json.loads(job.output_stats_json)
+    assert stats["recordsCreated"] == 60
+    assert stats["format"] == "ncsbe"
+    voters = await table_rows(system.settings.database_url, Voter)
+    households = await table_rows(system.settings.database_url, Household)
+    assert len(voters) == 60
+    assert sum(h.person_count for h in households) == sum(1 for v in voters if v.household_id)
+    assert {v.household_id for v in voters if v.household_id} == {h.id for h in households}
+
+
+async def test_reimporting_the_same_file_creates_nothing_and_keeps_household_ids(
+    system: ImportSystem,
+) -> None:
+    await system.run(nc_file(), filename="a.txt", format="ncsbe")
+    before = {h.household_key: h.id for h in await table_rows(system.settings.database_url, Household)}
+    again = await system.run(nc_file(), filename="a.txt", format="ncsbe")
+    stats = json.loads(again.output_stats_json)
+    assert (stats["recordsCreated"], stats["recordsUpdated"], stats["recordsSkipped"]) == (0, 0, 60)
+    after = {h.household_key: h.id for h in await table_rows(system.settings.database_url, Household)}
+    assert after == before
+    assert (await counts(system.settings.database_url))["voters"] == 60
+
+
+async def test_unit_spellings_share_a_household_and_directions_do_not(system: ImportSystem) -> None:
+    base = VOTERS[0]
+    people = [
+        with_changes(base, voter_id="1", house_number="12", predir="N", street_name="DUKE", street_type="ST",
+                     unit_type="APT", unit="2"),
+        with_changes(base, voter_id="2", house_number="12", predir="N", street_name="DUKE", street_type="STREET",
+                     unit_type="#", unit="2"),
+        with_changes(base, voter_id="3", house_number="12", predir="N", street_name="DUKE", street_type="ST",
+                     unit_type="UNIT", unit="2"),
+        with_changes(base, voter_id="4", house_number="12", predir="N", street_name="DUKE", street_type="ST",
+                     unit_type="APT", unit="3"),
+        with_changes(base, voter_id="5", house_number="12", predir="S", street_name="DUKE", street_type="ST",
+                     unit_type="APT", unit="2"),
+    ]  # fmt: skip
+    job = await system.run(nc_file(people), filename="units.txt", format="ncsbe")
+    assert job.status == cpb.JOB_STATUS_COMPLETED
+    households = await table_rows(system.settings.database_url, Household)
+    assert sorted(h.person_count for h in households) == [1, 1, 3]
+    shared = next(h for h in households if h.person_count == 3)
+    assert shared.full_address.startswith("12 N DUKE ST")
+
+
+async def test_po_boxes_and_removed_addresses_are_flagged_and_form_no_household(system: ImportSystem) -> None:
+    base = VOTERS[1]
+    people = [
+        with_changes(base, voter_id="1", house_number="", predir="", street_name="PO BOX 55", street_type="",
+                     unit_type="", unit=""),
+        with_changes(base, voter_id="2", house_number="", predir="", street_name="REMOVED", street_type="",
+                     unit_type="", unit=""),
+        with_changes(base, voter_id="3", house_number="40", predir="", street_name="MAIN", street_type="ST",
+                     unit_type="", unit=""),
+    ]  # fmt: skip
+    job = await system.run(nc_file(people), filename="flags.txt", format="ncsbe")
+    assert (job.processed_items, job.failed_items) == (3, 0)
+    assert json.loads(job.output_stats_json)["addressesFlagged"] == {"po_box": 1, "removed": 1}
+    voters = {v.source_voter_id: v for v in await table_rows(system.settings.database_url, Voter)}
+    assert (voters["AA1"].address_flag, voters["AA1"].household_id) == ("po_box", None)
+    assert voters["AA2"].address_flag == "removed"
+    assert voters["AA3"].household_id is not None
+    assert len(await table_rows(system.settings.database_url, Household)) == 1
+
+
+async def test_bad_rows_are_logged_with_line_numbers_and_every_row_is_accounted_for(
+    system: ImportSystem,
+) -> None:
+    garbage = ["<<<<<<< HEAD", "<html><body>oops</body></html>", "", join_fields(["x", "y"], "\t")]
+    data = nc_file(VOTERS[:10], extra_lines=garbage) + b"\x81\x8d\x8f\x90\x9d broken\r\n"
+    job = await system.run(data, filename="bad.txt", format="ncsbe")
+    assert job.status == cpb.JOB_STATUS_COMPLETED
+    assert job.processed_items == 10
+    assert job.failed_items == 4  # three garbage lines and the undecodable one; the blank line is no row
+    page = await system.jobs.ListItemErrors(cpb.ListItemErrorsRequest(job_id=job.id, limit=50))
+    lines = sorted(json.loads(e.detail_json)["row"] for e in page.errors)
+    assert lines[:3] == [2, 3, 5]
+    assert all(e.code == "bad_row" and e.message for e in page.errors)
+
+
+async def test_incremental_updates_existing_voters_and_skips_new_ones(system: ImportSystem) -> None:
+    await system.run(nc_file(VOTERS[:20]), filename="a.txt", format="ncsbe")
+    changed = [with_changes(v, party="LIB") for v in VOTERS[:5]] + VOTERS[5:20] + VOTERS[20:30]
+    job = await system.run(nc_file(changed), filename="b.txt", format="ncsbe", import_type="incremental")
+    stats = json.loads(job.output_stats_json)
+    assert (stats["recordsCreated"], stats["recordsUpdated"]) == (0, 5)
+    assert stats["recordsSkipped"] == 25  # 15 unchanged and 10 not yet known
+    assert (await counts(system.settings.database_url))["voters"] == 20
+
+
+async def test_person_counts_follow_voters_who_move(system: ImportSystem) -> None:
+    a = with_changes(VOTERS[0], voter_id="1", house_number="5", street_name="OAK", street_type="ST", unit="",
+                     unit_type="", predir="")  # fmt: skip
+    b = with_changes(a, voter_id="2")
+    await system.run(nc_file([a, b]), filename="a.txt", format="ncsbe")
+    moved = with_changes(b, house_number="9")
+    await system.run(nc_file([a, moved]), filename="b.txt", format="ncsbe")
+    households = {h.house_number: h for h in await table_rows(system.settings.database_url, Household)}
+    assert (households["5"].person_count, households["9"].person_count) == (1, 1)
+
+
+async def test_simple_csv_without_ids_is_keyed_so_a_rerun_creates_nothing(system: ImportSystem) -> None:
+    data = encode(simple_csv_lines(VOTERS[:8]), encoding="utf-8", bom=True)
+    first = await system.run(data, filename="people.csv", format="simple_csv")
+    second = await system.run(data, filename="people.csv", format="simple_csv")
+    assert json.loads(first.output_stats_json)["recordsCreated"] == 8
+    assert json.loads(second.output_stats_json)["recordsCreated"] == 0
+
+
+async def test_auto_detects_the_format_and_says_which(system: ImportSystem) -> None:
+    accepted = await system.upload(nc_file(VOTERS[:3]), filename="x.txt", format="auto")
+    assert accepted.format == "ncsbe"
+    assert len(accepted.sha256) == 64
+    job = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
+    assert json.loads(job.data_json)["format"] == "ncsbe"
+
+
+@pytest.mark.parametrize(
+    ("filename", "fmt", "import_type", "message"),
+    [
+        ("a.txt", "", "full", "No format specified"),
+        ("a.txt", "dbase", "full", "Unsupported format: dbase"),
+        ("a.txt", "ncsbe", "sometimes", 'Invalid importType. Must be "full" or "incremental"'),
+        ("a.pdf", "ncsbe", "full", 'Invalid file extension for format "ncsbe". Expected:'),
+    ],
+)
+async def test_bad_uploads_are_rejected_with_the_contract_message(
+    system: ImportSystem, filename: str, fmt: str, import_type: str, message: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await system.upload(b"data\n", filename=filename, format=fmt, import_type=import_type)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details().startswith(message)
+
+
+async def test_an_upload_over_the_limit_is_refused_and_leaves_no_file(system: ImportSystem) -> None:
+    system.importer.service.store.max_bytes = 1000
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await system.upload(b"x" * 5000, filename="big.txt", format="ncsbe")
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert list((system.importer.service.store.directory).iterdir()) == []
+
+
+async def test_pause_and_resume_continue_from_the_saved_byte_offset(system: ImportSystem) -> None:
+    many = sample_voters(3000, seed=9)
+    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
+    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
+    await system.wait(accepted.job_id, (cpb.JOB_STATUS_PROCESSING,))
+    for _ in range(100):
+        job = await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
+        if job.processed_items >= 300:
+            break
+        await asyncio.sleep(0.02)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_PAUSE))
+    await asyncio.sleep(0.5)
+    paused = await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
+    checkpoint = json.loads(paused.checkpoint_json)
+    assert paused.status == cpb.JOB_STATUS_PAUSED
+    assert 0 < checkpoint["offset"] < len(nc_file(many))
+    assert checkpoint["processed"] == paused.processed_items < 3000
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_RESUME))
+    done = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
+    assert (done.processed_items, done.failed_items) == (3000, 0)
+    assert json.loads(done.output_stats_json)["recordsCreated"] == 3000
+
+
+async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_counts(
+    system: ImportSystem,
+) -> None:
+    from cocoa_importer.server import start_importer
+
+    many = sample_voters(3000, seed=11)
+    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
+    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
+    for _ in range(200):
+        job = await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
+        if job.processed_items >= 500:
+            break
+        await asyncio.sleep(0.02)
+    crashed = system.importer
+    crashed.worker_task.cancel()  # the process dies: no final report
+    await crashed.server.stop(0)
+    system.importer = await start_importer(system.settings, "127.0.0.1:0", worker_id="replacement")
+    done = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
+    assert (done.processed_items, done.failed_items, done.attempt) == (3000, 0, 2)
+    stats = json.loads(done.output_stats_json)
+    assert stats["recordsCreated"] + stats["recordsSkipped"] + stats["recordsUpdated"] == 3000
+    assert (await counts(system.settings.database_url))["voters"] == 3000
+
+
+def test_ncsbe_sample_header_is_the_current_layout() -> None:
+    assert ncsbe_values(VOTERS[0])[NC_CURRENT.index("ncid")] == f"AA{VOTERS[0].voter_id}"
