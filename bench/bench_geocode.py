@@ -112,7 +112,10 @@ def main() -> None:
         floor_s = floor_update(url, coords)
         floor_rate = N / floor_s
         token = admin_token(url)
-        with running_system(url, ("coordinator", "geocoder", "gateway"), GEOCODER_BATCH_SIZE=BATCH) as addrs:
+        with running_system(url, ("coordinator", "geocoder", "gateway"), GEOCODER_BATCH_SIZE=BATCH) as (
+            addrs,
+            _,
+        ):
             base = f"http://127.0.0.1:{addrs.gateway}"
             p50_post, p50_ping = latency(base, token)
             start = time.perf_counter()

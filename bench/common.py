@@ -59,7 +59,7 @@ def admin_token(url: str) -> str:
 
 
 @contextmanager
-def running_system(url: str, services: tuple[str, ...], **env: str) -> Iterator[Addresses]:
+def running_system(url: str, services: tuple[str, ...], **env: str) -> Iterator[tuple[Addresses, Supervisor]]:
     """The services as separate processes, as in production, on free loopback ports."""
     addresses = Addresses("127.0.0.1", free_port(), free_port(), free_port(), free_port())
     full_env = dict(
@@ -69,7 +69,7 @@ def running_system(url: str, services: tuple[str, ...], **env: str) -> Iterator[
     supervisor = Supervisor(full_env, log_dir="var/bench", services=services)
     supervisor.start()
     try:
-        yield addresses
+        yield addresses, supervisor
     finally:
         supervisor.stop()
 

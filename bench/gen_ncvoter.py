@@ -281,7 +281,7 @@ def malformed(rng: random.Random, good_row: str) -> list[str]:
     return ["<html><body>502 Bad Gateway</body></html>", ""]
 
 
-def generate(rows: int, seed: int) -> Iterator[tuple[str, str, str]]:
+def generate(rows: int, seed: int, clean: bool = False) -> Iterator[tuple[str, str, str]]:
     """(line, ncid, household key) for each line after the header; key "" when not a residence."""
     rng = random.Random(seed)
     removed, po_boxes = round(rows * REMOVED_SHARE), round(rows * PO_BOX_SHARE)
@@ -296,18 +296,18 @@ def generate(rows: int, seed: int) -> Iterator[tuple[str, str, str]]:
     for i, home_i in enumerate(plan[:rows]):
         line, ncid = writer.row(i, home_i)
         key = str(home_i) if home_i >= 0 else ""
-        if i % MALFORMED_EVERY == MALFORMED_EVERY // 2:
+        if not clean and i % MALFORMED_EVERY == MALFORMED_EVERY // 2:
             for bad in malformed(rng, line):
                 yield bad, "", ""
             continue
         yield line, ncid, key
 
 
-def write_file(out: Path, rows: int, seed: int, truth: TextIO | None) -> None:
+def write_file(out: Path, rows: int, seed: int, truth: TextIO | None, clean: bool = False) -> None:
     with out.open("wb") as f:
         f.write((quoted(COLUMNS) + "\r\n").encode("cp1252"))
         batch: list[str] = []
-        for line, ncid, key in generate(rows, seed):
+        for line, ncid, key in generate(rows, seed, clean):
             batch.append(line)
             if truth is not None and ncid:
                 truth.write(f"{ncid}\t{key}\n")
@@ -328,15 +328,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="voter rows (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--truth", type=Path, help="also write ncid<TAB>household answer key here")
+    parser.add_argument(
+        "--clean", action="store_true", help="no malformed rows (so psql \\copy can load it as a speed floor)"
+    )
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be at least 1")
     started = time.perf_counter()
     if args.truth:
         with args.truth.open("w", encoding="utf-8") as truth:
-            write_file(args.out, args.rows, args.seed, truth)
+            write_file(args.out, args.rows, args.seed, truth, args.clean)
     else:
-        write_file(args.out, args.rows, args.seed, None)
+        write_file(args.out, args.rows, args.seed, None, args.clean)
     elapsed = time.perf_counter() - started
     print(f"wrote {args.rows:,} rows to {args.out} in {elapsed:.1f}s", file=sys.stderr)
     return 0

@@ -1,132 +1,152 @@
-"""From a voter row to its normalized residence: each distinct raw address is parsed once per import."""
+"""From voter rows to staged voters and households.
+
+Each distinct raw address is parsed once per import: a compact memo maps a 16-byte digest of the raw
+address to its household key (or to the reason it forms no household), which keeps the importer's
+memory flat (about 150 bytes per distinct address) on statewide files.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from cocoa_common.address import AddressRejected, NormalizedAddress, from_parts, parse_street_line
 from cocoa_importer.formats import VoterRow
 
-MAX_CACHED_ADDRESSES = 300_000  # ~60 MB; keeps the importer's memory flat on statewide files
+_encode_extra = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+# Household staging columns, in order (see repository.HOUSEHOLD_COLUMNS).
+HouseholdRow = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """Why an address forms no household: po_box | removed | no_house_number | unparseable | empty."""
+
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
 class Residence:
-    """A voter's household address, or the reason it forms no household."""
+    """The household key for a voter, the staging row if the household is new to this import, or a flag."""
 
-    address: NormalizedAddress | None
-    flag: str | None = None  # po_box | removed | no_house_number | unparseable | empty
-    reason: str | None = None
+    household_key: str = ""
+    new_household: HouseholdRow | None = None
+    flag: Flag | None = None
 
 
 class AddressBook:
-    """Bounded memo of raw address -> residence, so repeated addresses (every household member) parse once."""
+    """Memo of raw address -> household key for one import."""
 
-    def __init__(self, default_state: str = "") -> None:
-        self.default_state = default_state
-        self._memo: OrderedDict[tuple[str, ...], Residence] = OrderedDict()
+    def __init__(self) -> None:
+        self._memo: dict[bytes, str | Flag] = {}
         self.parsed = 0
 
     def residence(self, row: VoterRow) -> Residence:
-        key = _raw_key(row)
-        found = self._memo.get(key)
-        if found is not None:
-            self._memo.move_to_end(key)
-            return found
-        found = self._parse(row)
+        digest = hashlib.blake2b(_raw_text(row).encode(), digest_size=16).digest()
+        known = self._memo.get(digest)
+        if isinstance(known, Flag):
+            return Residence(flag=known)
+        if known is not None:
+            return Residence(household_key=known)
         self.parsed += 1
-        self._memo[key] = found
-        if len(self._memo) > MAX_CACHED_ADDRESSES:
-            self._memo.popitem(last=False)
-        return found
-
-    def _parse(self, row: VoterRow) -> Residence:
-        state = row.state or self.default_state
         try:
-            if row.street_line:
-                line = f"{row.street_line} {row.street_line2}".strip()
-                return Residence(parse_street_line(line, row.city, state, row.zip_code))
-            if row.house_number or row.street_name:
-                return Residence(
-                    from_parts(
-                        row.house_number,
-                        row.predir,
-                        row.street_name,
-                        row.street_suffix,
-                        row.postdir,
-                        row.unit_type,
-                        row.unit,
-                        row.city,
-                        state,
-                        row.zip_code,
-                        fraction=row.house_fraction,
-                    )
-                )
-            return Residence(None, "empty", "no residential address")
+            address = _normalize(row)
         except AddressRejected as exc:
-            return Residence(None, exc.reason, exc.message)
+            flag = Flag(exc.reason, exc.message)
+            self._memo[digest] = flag
+            return Residence(flag=flag)
+        key = address.household_key()[:300]
+        self._memo[digest] = key
+        return Residence(household_key=key, new_household=household_row(address, key, row))
 
 
-def _raw_key(row: VoterRow) -> tuple[str, ...]:
+def _raw_text(row: VoterRow) -> str:
+    return "\x1f".join(
+        (row.street_line, row.street_line2, row.house_number, row.house_fraction, row.predir, row.street_name,
+         row.street_suffix, row.postdir, row.unit_type, row.unit, row.city, row.state, row.zip_code)
+    )  # fmt: skip
+
+
+def _normalize(row: VoterRow) -> NormalizedAddress:
+    if row.street_line:
+        line = f"{row.street_line} {row.street_line2}".strip()
+        return parse_street_line(line, row.city, row.state, row.zip_code)
+    if row.house_number or row.street_name:
+        return from_parts(
+            row.house_number,
+            row.predir,
+            row.street_name,
+            row.street_suffix,
+            row.postdir,
+            row.unit_type,
+            row.unit,
+            row.city,
+            row.state,
+            row.zip_code,
+            fraction=row.house_fraction,
+        )
+    raise AddressRejected("empty", "no residential address")
+
+
+def household_row(address: NormalizedAddress, key: str, row: VoterRow) -> HouseholdRow:
     return (
-        row.street_line,
-        row.street_line2,
-        row.house_number,
-        row.house_fraction,
-        row.predir,
-        row.street_name,
-        row.street_suffix,
-        row.postdir,
-        row.unit_type,
-        row.unit,
-        row.city,
-        row.state,
-        row.zip_code,
+        key,
+        address.location_key()[:300],
+        address.house_number[:20],
+        address.predir,
+        address.street_name[:120],
+        address.suffix[:12],
+        address.postdir,
+        address.unit_type[:12],
+        address.unit[:20],
+        address.city[:80],
+        address.state[:2],
+        address.zip5,
+        row.county.upper()[:80],
+        row.precinct[:40],
+        address.one_line()[:300],
     )
 
 
-def voter_values(row: VoterRow, source: str, residence: Residence, job_id: str) -> dict[str, object]:
-    """The voters-table row for a voter (without household_id), with a hash to detect unchanged rows."""
-    address = residence.address
-    values: dict[str, object] = {
-        "source": source,
-        "source_voter_id": (row.source_voter_id or _synthetic_id(row))[:64],
-        "first_name": row.first_name[:100],
-        "middle_name": row.middle_name[:100],
-        "last_name": row.last_name[:100],
-        "name_suffix": row.name_suffix[:20],
-        "birth_year": row.birth_year,
-        "gender": row.gender[:20],
-        "party": row.party[:40],
-        "status": row.status[:40],
-        "registration_date": row.registration_date[:20],
-        "email": row.email[:320],
-        "phone": row.phone[:40],
-        "residential_address": (
-            address.street_line() if address else f"{row.street_line} {row.street_line2}".strip()
-        )[:300],
-        "city": (address.city if address else row.city.upper())[:80],
-        "state": (address.state if address else row.state.upper())[:2],
-        "zip_code": (address.zip5 if address else row.zip_code)[:10],
-        "county": row.county.upper()[:80],
-        "precinct": row.precinct[:40],
-        "mailing_address": row.mailing_address[:300],
-        "address_flag": residence.flag,
-        "address_flag_reason": (residence.reason or "")[:300] or None,
-        "extra": json.dumps(row.extra, separators=(",", ":"), sort_keys=True) if row.extra else "{}",
-        "import_job_id": job_id,
-    }
-    household = address.household_key() if address else ""
-    digest = hashlib.md5(usedforsecurity=False)
-    for key in sorted(values):
-        if key != "import_job_id":
-            digest.update(f"{key}={values[key]}\x1f".encode())
-    digest.update(household.encode())
-    values["row_hash"] = digest.hexdigest()
-    return values
+def voter_row(row: VoterRow, source: str, residence: Residence, job_id: str) -> tuple[object, ...]:
+    """The staging row (repository.VOTER_COLUMNS + household_key); the raw address is kept as given."""
+    flag = residence.flag
+    street = f"{row.street_line} {row.street_line2}".strip() or " ".join(
+        p for p in (row.house_number, row.house_fraction, row.predir, row.street_name, row.street_suffix,
+                    row.postdir, row.unit_type, row.unit) if p
+    )  # fmt: skip
+    extra = _encode_extra(row.extra) if row.extra else "{}"
+    values = [
+        source,
+        (row.source_voter_id or _synthetic_id(row))[:64],
+        row.first_name[:100],
+        row.middle_name[:100],
+        row.last_name[:100],
+        row.name_suffix[:20],
+        row.birth_year,
+        row.gender[:20],
+        row.party[:40],
+        row.status[:40],
+        row.registration_date[:20],
+        row.email[:320],
+        row.phone[:40],
+        street[:300],
+        row.city.upper()[:80],
+        row.state.upper()[:2],
+        row.zip_code[:10],
+        row.county.upper()[:80],
+        row.precinct[:40],
+        row.mailing_address[:300],
+        flag.reason if flag else None,
+        flag.message[:300] if flag else None,
+        extra,
+    ]
+    # The hash covers everything but the job id, so an unchanged row is recognised and not rewritten.
+    digest = hashlib.md5("\x1f".join(map(str, values)).encode(), usedforsecurity=False).hexdigest()
+    return (*values, digest, job_id, residence.household_key)
 
 
 def _synthetic_id(row: VoterRow) -> str:
@@ -134,23 +154,3 @@ def _synthetic_id(row: VoterRow) -> str:
     parts = (row.first_name, row.last_name, str(row.birth_year or ""), row.street_line)
     raw = "|".join((*parts, row.house_number, row.street_name, row.unit, row.zip_code)).upper()
     return "h:" + hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()
-
-
-def household_values(address: NormalizedAddress, row: VoterRow) -> dict[str, object]:
-    return {
-        "household_key": address.household_key()[:300],
-        "location_key": address.location_key()[:300],
-        "house_number": address.house_number[:20],
-        "predir": address.predir,
-        "street_name": address.street_name[:120],
-        "suffix": address.suffix[:12],
-        "postdir": address.postdir,
-        "unit_type": address.unit_type[:12],
-        "unit": address.unit[:20],
-        "city": address.city[:80],
-        "state": address.state[:2],
-        "zip_code": address.zip5,
-        "county": row.county.upper()[:80],
-        "precinct": row.precinct[:40],
-        "full_address": address.one_line()[:300],
-    }

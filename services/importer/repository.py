@@ -3,6 +3,7 @@ one set-based upsert each; SQLite (``make run``) takes a plain statement-per-bat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,41 @@ VOTER_COLUMNS = (
     "extra", "row_hash", "import_job_id",
 )  # fmt: skip
 _INT_COLUMNS = {"birth_year"}
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\x02]")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_payload(rows: Sequence[Sequence[object]]) -> bytes:
+    """Rows in COPY's text format (built off the event loop, by the thread that reads the file)."""
+    lines = []
+    for row in rows:
+        # Control characters that cannot occur in the data stand in for the tab and for NULL until the
+        # row is known to need no escaping, which is almost always.
+        joined = "\x00".join([value if value.__class__ is str else _field(value) for value in row])
+        if _NEEDS_ESCAPE.search(joined) or joined.count("\x00") != len(row) - 1:
+            joined = "\x00".join([_escaped(value) for value in row])
+        lines.append(joined.replace("\x00", "\t").replace("\x02", "\\N"))
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def _field(value: object) -> str:
+    return "\x02" if value is None else str(value)
+
+
+def _escaped(value: object) -> str:
+    return "\x02" if value is None else str(value).replace("\x02", "").replace("\x00", "").translate(_ESCAPES)
+
+
+@dataclass
+class StagedBatch:
+    """One batch ready to write: rows as tuples in column order, and their COPY text on PostgreSQL."""
+
+    households: list[tuple[object, ...]]
+    voters: list[tuple[object, ...]]  # VOTER_COLUMNS + household_key
+    households_copy: bytes = b""
+    voters_copy: bytes = b""
 
 
 @dataclass
@@ -54,28 +90,25 @@ class ImportRepository:
 
     # ---- voters and households -------------------------------------------------
 
-    async def upsert_voters(
-        self, households: Sequence[dict[str, Any]], voters: Sequence[dict[str, Any]], *, incremental: bool
-    ) -> BatchCounts:
-        """Upsert a batch: households by key, voters by (source, voter id), then fix person counts."""
+    async def upsert_voters(self, batch: StagedBatch, *, incremental: bool) -> BatchCounts:
+        """Upsert a batch: households by key, voters by (source, voter id); unchanged voters are not rewritten."""
         if self.postgres:
-            return await self._upsert_pg(households, voters, incremental)
-        return await self._upsert_sqlite(households, voters, incremental)
+            return await self._upsert_pg(batch, incremental)
+        return await self._upsert_sqlite(batch, incremental)
 
-    async def _copy(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    async def _copy(self, table: str, columns: Sequence[str], payload: bytes) -> None:
         connection = await self.session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
         async with raw.cursor() as cursor:
             await cursor.execute(_stage_ddl(table, columns))
             async with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    await copy.write_row([row.get(c) for c in columns])
+                await copy.write(payload)
+            # Without statistics the planner joins a fresh staging table by scanning whole tables.
+            await cursor.execute(f"ANALYZE {table}")
 
-    async def _upsert_pg(
-        self, households: Sequence[dict[str, Any]], voters: Sequence[dict[str, Any]], incremental: bool
-    ) -> BatchCounts:
-        await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), voters)
-        await self._copy("stage_households", HOUSEHOLD_COLUMNS, households)
+    async def _upsert_pg(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
+        await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), batch.voters_copy)
+        await self._copy("stage_households", HOUSEHOLD_COLUMNS, batch.households_copy)
         cols = ", ".join(HOUSEHOLD_COLUMNS)
         # Incremental imports add no households for voters they will not store.
         only_known = (
@@ -96,46 +129,29 @@ class ImportRepository:
         if incremental:
             counts.updated, existing = int(row[0]), int(row[1])
             counts.unchanged = existing - counts.updated
-            counts.skipped = len(voters) - existing
+            counts.skipped = len(batch.voters) - existing
         else:
             counts.created, counts.updated = int(row[0]), int(row[1])
-            counts.unchanged = len(voters) - counts.created - counts.updated
-        touched = [t for t in (row[2] or []) if t is not None]
-        await self.refresh_person_counts(touched)
+            counts.unchanged = len(batch.voters) - counts.created - counts.updated
         return counts
 
-    async def refresh_person_counts(self, household_ids: Sequence[int]) -> None:
-        if not household_ids:
-            return
-        if self.postgres:
-            await self.session.execute(
-                text(
-                    "UPDATE households h SET person_count ="
-                    " (SELECT count(*) FROM voters v WHERE v.household_id = h.id), updated_at = now()"
-                    " WHERE h.id = ANY(:ids)"
-                ),
-                {"ids": list(household_ids)},
+    async def recount_people(self) -> int:
+        """Set every household's person count from its voters (after an import: movers leave and join)."""
+        result = await self.session.execute(
+            text(
+                "UPDATE households SET person_count = c.n, updated_at = CURRENT_TIMESTAMP"
+                " FROM (SELECT h.id AS id, count(v.id) AS n FROM households h"
+                "       LEFT JOIN voters v ON v.household_id = h.id GROUP BY h.id) AS c"
+                " WHERE households.id = c.id AND households.person_count <> c.n"
             )
-            return
-        counted = (
-            select(func.count())
-            .select_from(Voter)
-            .where(Voter.household_id == Household.id)
-            .scalar_subquery()
         )
-        for start in range(0, len(household_ids), 500):
-            chunk = list(household_ids[start : start + 500])
-            await self.session.execute(
-                update(Household)
-                .where(Household.id.in_(chunk))
-                .values(person_count=counted, updated_at=utcnow())
-            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def _upsert_sqlite(
-        self, households: Sequence[dict[str, Any]], voters: Sequence[dict[str, Any]], incremental: bool
-    ) -> BatchCounts:
+    async def _upsert_sqlite(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
         now = utcnow()
         counts = BatchCounts()
+        voters = [dict(zip((*VOTER_COLUMNS, "household_key"), v, strict=True)) for v in batch.voters]
+        households = [dict(zip(HOUSEHOLD_COLUMNS, h, strict=True)) for h in batch.households]
         existing = await self._existing_voters(voters)
         if incremental:
             keys_needed = {
@@ -149,7 +165,6 @@ class ImportRepository:
             ]
             await self.session.execute(sqlite_insert(Household).on_conflict_do_nothing(), rows)
         ids = await self._household_ids([v["household_key"] for v in voters if v["household_key"]])
-        touched: set[int] = set()
         inserts, updates = [], []
         for voter in voters:
             values = {c: voter[c] for c in VOTER_COLUMNS}
@@ -163,20 +178,14 @@ class ImportRepository:
                 counts.created += 1
             elif old[1] == voter["row_hash"]:
                 counts.unchanged += 1
-                continue
             else:
                 updates.append({**values, "b_id": old[0], "updated_at": now})
                 counts.updated += 1
-                if old[2] is not None:
-                    touched.add(old[2])
-            if values["household_id"] is not None:
-                touched.add(values["household_id"])
         if inserts:
             await self.session.execute(Voter.__table__.insert(), inserts)
         if updates:
             stmt = update(Voter.__table__).where(Voter.__table__.c.id == bindparam("b_id"))
             await self.session.execute(stmt, updates)
-        await self.refresh_person_counts(sorted(touched))
         return counts
 
     async def _existing_voters(
@@ -290,11 +299,7 @@ class ImportRepository:
 
 
 _FULL_SQL = """
-WITH old AS (
-    SELECT v.household_id FROM voters v
-    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
-    WHERE v.row_hash <> s.row_hash AND v.household_id IS NOT NULL
-), up AS (
+WITH up AS (
     INSERT INTO voters (source, source_voter_id, first_name, middle_name, last_name, name_suffix, birth_year,
         gender, party, status, registration_date, email, phone, residential_address, city, state, zip_code,
         county, precinct, mailing_address, address_flag, address_flag_reason, extra, row_hash, import_job_id,
@@ -315,18 +320,13 @@ WITH old AS (
         extra = excluded.extra, row_hash = excluded.row_hash, import_job_id = excluded.import_job_id,
         household_id = excluded.household_id, updated_at = now()
     WHERE voters.row_hash <> excluded.row_hash
-    RETURNING (xmax = 0) AS inserted, household_id
+    RETURNING (xmax = 0) AS inserted
 )
-SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),
-       ARRAY(SELECT household_id FROM up WHERE household_id IS NOT NULL UNION SELECT household_id FROM old)
+SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted)
 """
 
 _INCREMENTAL_SQL = """
-WITH old AS (
-    SELECT v.household_id FROM voters v
-    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
-    WHERE v.row_hash <> s.row_hash AND v.household_id IS NOT NULL
-), up AS (
+WITH up AS (
     UPDATE voters v SET
         first_name = s.first_name, middle_name = s.middle_name, last_name = s.last_name,
         name_suffix = s.name_suffix, birth_year = s.birth_year, gender = s.gender, party = s.party,
@@ -337,10 +337,9 @@ WITH old AS (
         row_hash = s.row_hash, import_job_id = s.import_job_id, household_id = h.id, updated_at = now()
     FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
     WHERE v.source = s.source AND v.source_voter_id = s.source_voter_id AND v.row_hash <> s.row_hash
-    RETURNING v.household_id
+    RETURNING v.id
 )
 SELECT (SELECT count(*) FROM up),
        (SELECT count(*) FROM voters v JOIN stage_voters s
-            ON v.source = s.source AND v.source_voter_id = s.source_voter_id),
-       ARRAY(SELECT household_id FROM up WHERE household_id IS NOT NULL UNION SELECT household_id FROM old)
+            ON v.source = s.source AND v.source_voter_id = s.source_voter_id)
 """

@@ -7,6 +7,7 @@ batch commits, so a resumed or replacement worker continues exactly where the la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common.worker import ItemError, JobContext, JobFailed
 from cocoa_importer.formats import FormatError, Position, RowError, VoterReader, open_reader
-from cocoa_importer.grouping import AddressBook, household_values, voter_values
-from cocoa_importer.repository import BatchCounts, ImportRepository
+from cocoa_importer.grouping import AddressBook, voter_row
+from cocoa_importer.repository import BatchCounts, ImportRepository, StagedBatch, copy_payload
 
 BATCH_ROWS = 5000
 BATCH_SECONDS = 0.5  # progress at least twice a second even on a slow database
@@ -25,8 +26,9 @@ BATCH_SECONDS = 0.5  # progress at least twice a second even on a slow database
 
 @dataclass
 class Batch:
-    households: dict[str, dict[str, Any]] = field(default_factory=dict)
-    voters: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    households: list[tuple[object, ...]] = field(default_factory=list)
+    voters: dict[str, tuple[object, ...]] = field(default_factory=dict)  # by voter id: the last row wins
+    staged: StagedBatch | None = None
     errors: list[ItemError] = field(default_factory=list)
     rows: int = 0
     duplicates: int = 0
@@ -94,18 +96,31 @@ class VoterImportJob:
         checkpoint = ctx.checkpoint or {}
         stats = ImportStats.load(ctx.stats)
         size = os.path.getsize(path)
+        postgres = self.sessions.kw["bind"].dialect.name == "postgresql"
         with open(path, "rb") as stream:
             reader = self._reader(ctx, stream, checkpoint)
             source = reader.format_id
             book = AddressBook()
             rows = iter(reader)
-            while True:
-                batch = await asyncio.to_thread(self._collect, rows, reader, book, source, ctx.job_id)
-                if batch.rows:
-                    await self._write(batch, stats, incremental)
-                    await self._report(ctx, reader, batch, stats, size, source)
-                if batch.done:
-                    break
+
+            def collect() -> Batch:
+                return self._collect(rows, book, source, ctx.job_id, postgres)
+
+            # The next batch is read and normalized in a thread while this one is written.
+            upcoming: asyncio.Future[Batch] | None = asyncio.ensure_future(asyncio.to_thread(collect))
+            try:
+                while upcoming is not None:
+                    batch = await upcoming
+                    upcoming = None if batch.done else asyncio.ensure_future(asyncio.to_thread(collect))
+                    if batch.rows:
+                        await self._write(batch, stats, incremental)
+                        await self._report(ctx, reader, batch, stats, size, source)
+            finally:
+                if upcoming is not None:
+                    with contextlib.suppress(Exception):
+                        await upcoming  # the thread reads the file: let it finish before it closes
+        async with self.sessions.begin() as session:
+            await ImportRepository(session).recount_people()
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats.output(bytesRead=size, bytesTotal=size, format=source)
 
@@ -127,8 +142,8 @@ class VoterImportJob:
         except FormatError as exc:
             raise JobFailed(f"cannot read the file as {fmt}: {exc}") from None
 
-    def _collect(self, rows: Any, reader: VoterReader, book: AddressBook, source: str, job_id: str) -> Batch:
-        """Read, normalize and group up to one batch of rows (runs in a thread)."""
+    def _collect(self, rows: Any, book: AddressBook, source: str, job_id: str, postgres: bool) -> Batch:
+        """Read, normalize and stage up to one batch of rows (runs in a thread)."""
         batch = Batch()
         deadline = time.monotonic() + BATCH_SECONDS
         while batch.rows < self.batch_rows and time.monotonic() < deadline:
@@ -143,26 +158,28 @@ class VoterImportJob:
                 batch.errors.append(ItemError(f"line:{record.line}", "bad_row", record.reason, detail))
                 continue
             residence = book.residence(record)
-            values = voter_values(record, source, residence, job_id)
-            if residence.address is not None:
-                key = residence.address.household_key()[:300]
-                batch.households.setdefault(key, household_values(residence.address, record))
-                values["household_key"] = key
-            else:
-                values["household_key"] = ""
-                flag = residence.flag or "unparseable"
-                batch.flagged[flag] = batch.flagged.get(flag, 0) + 1
-            voter_key = (source, str(values["source_voter_id"]))
-            if voter_key in batch.voters:
+            if residence.new_household is not None:
+                batch.households.append(residence.new_household)
+            elif residence.flag is not None:
+                batch.flagged[residence.flag.reason] = batch.flagged.get(residence.flag.reason, 0) + 1
+            row = voter_row(record, source, residence, job_id)
+            voter_id = str(row[1])
+            if voter_id in batch.voters:
                 batch.duplicates += 1  # the same voter twice in a batch: the later row wins
-            batch.voters[voter_key] = values
+            batch.voters[voter_id] = row
+        voters = list(batch.voters.values())
+        batch.staged = StagedBatch(
+            batch.households,
+            voters,
+            copy_payload(batch.households) if postgres else b"",
+            copy_payload(voters) if postgres else b"",
+        )
         return batch
 
     async def _write(self, batch: Batch, stats: ImportStats, incremental: bool) -> None:
+        assert batch.staged is not None
         async with self.sessions.begin() as session:
-            counts = await ImportRepository(session).upsert_voters(
-                list(batch.households.values()), list(batch.voters.values()), incremental=incremental
-            )
+            counts = await ImportRepository(session).upsert_voters(batch.staged, incremental=incremental)
         counts.unchanged += batch.duplicates
         stats.add(counts, batch)
 

@@ -1,0 +1,158 @@
+"""Import a 1,000,000-row North Carolina voter file end to end, on PostgreSQL and on SQLite.
+
+Floor, measured in the same run: ``psql \\copy`` of the same file into an unindexed table of text
+columns. Also prints the importer process's peak memory (VmHWM) and the re-import of the unchanged file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.common import ADMIN_URL, bench_line, fresh_database, running_system
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as cpb_grpc
+from cocoa.importer.v1 import importer_pb2 as ipb
+from cocoa.importer.v1 import importer_pb2_grpc as ipb_grpc
+from cocoa_common import grpc_server
+from cocoa_common.migrate import upgrade
+
+ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+SQLITE_ROWS = int(os.environ.get("BENCH_SQLITE_ROWS", "100000"))
+CHUNK = 1024 * 1024
+
+
+def generate(rows: int) -> Path:
+    path = Path(f"var/bench/ncvoter_{rows}.txt")
+    if not path.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "bench/gen_ncvoter.py",
+                str(path),
+                "--rows",
+                str(rows),
+                "--seed",
+                "1",
+                "--clean",
+            ],
+            check=True,
+        )
+    return path
+
+
+def psql_floor(path: Path) -> float:
+    """Seconds for psql \\copy of the file into an unindexed table of text columns."""
+    header = path.open("rb").readline().decode().strip().replace('"', "").split("\t")
+    columns = ", ".join(f'"{c}" text' for c in header)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy_floor")
+        conn.execute(f"CREATE UNLOGGED TABLE bench_copy_floor ({columns})")
+    start = time.perf_counter()
+    subprocess.run(
+        ["psql", ADMIN_URL, "-q", "-c",
+         f"\\copy bench_copy_floor from '{path}' with (format csv, delimiter E'\\t', header true, encoding 'WIN1252')"],
+        check=True,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_copy_floor")
+    return elapsed
+
+
+def sqlite_floor(path: Path) -> float:
+    """Seconds for the sqlite3 shell's .import of the file into a table of text columns."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "floor.db"
+        script = f'.mode csv\n.separator "\\t"\n.import {path} floor\n'
+        start = time.perf_counter()
+        subprocess.run(["sqlite3", str(db)], input=script.encode(), check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+async def upload_and_wait(coordinator: str, importer: str, path: Path) -> tuple[float, cpb.Job]:
+    async with grpc_server.channel(importer) as c1, grpc_server.channel(coordinator) as c2:
+        uploads, jobs = ipb_grpc.ImporterServiceStub(c1), cpb_grpc.CoordinatorServiceStub(c2)
+
+        async def chunks():
+            yield ipb.UploadChunk(
+                header=ipb.UploadHeader(
+                    kind="voter_import", filename=path.name, format="ncsbe", import_type="full"
+                )
+            )
+            with path.open("rb") as f:
+                while data := f.read(CHUNK):
+                    yield ipb.UploadChunk(data=data)
+
+        start = time.perf_counter()
+        accepted = await uploads.Upload(chunks())
+        while True:
+            job = await jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
+            if job.status in (cpb.JOB_STATUS_COMPLETED, cpb.JOB_STATUS_FAILED):
+                return time.perf_counter() - start, job
+            await asyncio.sleep(0.1)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_import(url: str, path: Path, times: int) -> list[tuple[float, cpb.Job, float]]:
+    results = []
+    with running_system(url, ("coordinator", "importer"), UPLOAD_DIR="var/bench/uploads") as (
+        addrs,
+        supervisor,
+    ):
+        importer_pid = supervisor.services["importer"].process.pid
+        for _ in range(times):
+            elapsed, job = asyncio.run(
+                upload_and_wait(f"127.0.0.1:{addrs.coordinator}", f"127.0.0.1:{addrs.importer}", path)
+            )
+            assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
+            results.append((elapsed, job, peak_rss_mb(importer_pid)))
+    return results
+
+
+def main() -> None:
+    path = generate(ROWS)
+    floor_s = psql_floor(path)
+    floor_rate = ROWS / floor_s
+    with fresh_database("cocoa_bench_import") as url:
+        (first_s, first, peak), (again_s, _, peak2) = run_import(url, path, 2)
+    assert first.processed_items + first.failed_items == ROWS, first
+    rate, again_rate = ROWS / first_s, ROWS / again_s
+    print(f"import {first_s:.1f}s, re-import {again_s:.1f}s, psql \\copy {floor_s:.1f}s", file=sys.stderr)
+    print(bench_line("voter_import_1m_postgres", rate, "rows/s", floor_rate, rate / floor_rate))
+    print(bench_line("voter_reimport_1m_postgres", again_rate, "rows/s", floor_rate, again_rate / floor_rate))
+    print(bench_line("voter_import_peak_memory", max(peak, peak2), "MB", 300, 300 / max(peak, peak2)))
+
+    small = generate(SQLITE_ROWS)
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_url = f"sqlite:///{tmp}/bench.db"
+        upgrade(sqlite_url)
+        ((sqlite_s, _, _),) = run_import(sqlite_url, small, 1)
+    sqlite_rate = SQLITE_ROWS / sqlite_s
+    sqlite_floor_rate = SQLITE_ROWS / sqlite_floor(small)
+    print(
+        bench_line(
+            "voter_import_100k_sqlite",
+            sqlite_rate,
+            "rows/s",
+            sqlite_floor_rate,
+            sqlite_rate / sqlite_floor_rate,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
