@@ -1,10 +1,14 @@
 """Streaming request uploads: a multipart ``file`` part or a raw body, read in chunks, never whole.
 
-Usage (form fields must precede the file part, as browsers send them in form order)::
+Usage::
 
     upload = await open_upload(request, max_bytes=2 * 1024**3)
     async for chunk in upload.chunks:   # ApiError 413 once max_bytes is passed
         ...
+    upload.trailing                     # form fields that followed the file, read after its bytes
+
+Form fields before the file part are in ``upload.fields`` at once. Fields after it can only be read
+once the file has been consumed, so they land in ``upload.trailing`` when ``chunks`` is exhausted.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from cocoa_gateway.errors import ApiError, bad_request
 
@@ -20,15 +24,22 @@ CHUNK_BYTES = 256 * 1024
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 20
 RAW_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application/octet-stream"})
+NO_FILE = "No file provided"
 
 
 @dataclass
 class Upload:
-    """The uploaded file's name (None for a raw body), the form fields before it, its bytes."""
+    """The uploaded file's name (None for a raw body), the form fields around it, its bytes."""
 
     filename: str | None
     chunks: AsyncIterator[bytes]
     fields: dict[str, str] = field(default_factory=dict)
+    # Filled in once ``chunks`` is exhausted: fields sent after the file part.
+    trailing: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        """A field's value wherever it came; a later non-empty value wins, as the importer merges."""
+        return self.trailing.get(name) or self.fields.get(name)
 
 
 def too_large(max_bytes: int) -> ApiError:
@@ -46,22 +57,59 @@ async def open_upload(request: web.Request, *, max_bytes: int, file_field: str =
     raise bad_request(f"Send a multipart form with a {file_field} field, or a text/csv body", file_field)
 
 
+async def read_body(request: web.Request, *, max_bytes: int) -> bytes:
+    """The whole body, for routes whose JSON may exceed the app's JSON limit; 413 past ``max_bytes``."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large(max_bytes)
+    body = bytearray()
+    async for chunk in _limited(request.content.iter_chunked(CHUNK_BYTES), max_bytes):
+        body += chunk
+    return bytes(body)
+
+
 async def _multipart(request: web.Request, max_bytes: int, file_field: str) -> Upload:
     reader = await request.multipart()
     fields: dict[str, str] = {}
-    for _ in range(MAX_PARTS):
+    for parts_seen in range(1, MAX_PARTS + 1):
         part = await reader.next()
         if part is None:
             break
         if not isinstance(part, BodyPartReader):
             continue  # a nested multipart is not a form field
         if part.name == file_field:
-            return Upload(part.filename, _limited(_part_chunks(part), max_bytes), fields)
-        value = await part.read(decode=True)
+            trailing: dict[str, str] = {}
+            chunks = _file_then_trailing(reader, part, trailing, max_bytes, MAX_PARTS - parts_seen)
+            return Upload(part.filename, chunks, fields, trailing)
+        fields[part.name or ""] = await _field_value(part)
+    raise bad_request(NO_FILE, file_field)
+
+
+async def _file_then_trailing(
+    reader: MultipartReader, part: BodyPartReader, trailing: dict[str, str], max_bytes: int, parts_left: int
+) -> AsyncIterator[bytes]:
+    """The file's bytes; then the parts after it, read into ``trailing``."""
+    async for chunk in _limited(_part_chunks(part), max_bytes):
+        yield chunk
+    for _ in range(parts_left):
+        after = await reader.next()
+        if after is None:
+            return
+        if not isinstance(after, BodyPartReader):
+            continue
+        if after.name == part.name:
+            raise bad_request("Send one file per upload", part.name)
+        trailing[after.name or ""] = await _field_value(after)
+    raise bad_request(f"At most {MAX_PARTS} form parts are accepted")
+
+
+async def _field_value(part: BodyPartReader) -> str:
+    """A form field's text, read in bounded chunks so an oversized one is refused, not buffered."""
+    value = bytearray()
+    while chunk := await part.read_chunk(CHUNK_BYTES):
+        value += chunk
         if len(value) > MAX_FIELD_BYTES:
             raise bad_request(f"Form field {part.name} is too long", part.name)
-        fields[part.name or ""] = value.decode(errors="replace")
-    raise bad_request("No file provided", file_field)
+    return part.decode(bytes(value)).decode(errors="replace")
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.geocoder.v1 import geocoder_pb2 as gpb
+from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import iso
 from cocoa_common.models import User
@@ -195,6 +196,40 @@ def geocode_result_json(r: gpb.GeocodeResult) -> dict[str, Any]:
         "matchedAddress": _opt(r.matched_address),
         "provider": _opt(r.provider),
         "error": _opt(r.error),
+    }
+
+
+def voter_format_json(f: ipb.VoterFormat) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "name": f.name,
+        "description": f.description,
+        "supportedExtensions": list(f.supported_extensions),
+        "supportsIncremental": f.supports_incremental,
+    }
+
+
+def parcel_json(p: ipb.Parcel) -> dict[str, Any]:
+    """A parcel of ``GET /gis/parcels``: the documents' keys, then state, owner and land use."""
+    return {
+        "id": p.id,
+        "apn": p.apn,
+        "source": p.source,
+        "houseNumber": _opt(p.house_number),
+        "preDirection": _opt(p.pre_direction),
+        "streetName": _opt(p.street_name),
+        "streetSuffix": _opt(p.street_suffix),
+        "postDirection": _opt(p.post_direction),
+        "unit": _opt(p.unit),
+        "fullAddress": _opt(p.full_address),
+        "city": _opt(p.city),
+        "zipCode": _opt(p.zip_code),
+        "centroidLatitude": p.centroid_latitude if p.has_centroid else None,
+        "centroidLongitude": p.centroid_longitude if p.has_centroid else None,
+        "householdCount": p.household_count,
+        "state": _opt(p.state),
+        "ownerName": _opt(p.owner_name),
+        "landUse": _opt(p.land_use),
     }
 
 

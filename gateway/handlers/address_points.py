@@ -34,8 +34,10 @@ async def _send(
         if first:
             await call.write(gpb.AddressPointsChunk(source=source))
         await call.done_writing()
-    except asyncio.InvalidStateError:
-        pass  # the geocoder already answered (an error, raised below)
+    except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
+        # The geocoder answered early (a refusal). A write that races its answer fails as INTERNAL;
+        # ``await call`` below raises the geocoder's real status.
+        pass
     except BaseException:
         call.cancel()
         raise

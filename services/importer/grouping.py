@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 
 from cocoa_common.address import AddressRejected, NormalizedAddress, from_parts, parse_street_line
@@ -58,7 +59,8 @@ class AddressBook:
             flag = Flag(exc.reason, exc.message)
             self._memo[digest] = flag
             return Residence(flag=flag)
-        key = address.household_key()[:300]
+        # Interned: the spelling variants of one address share a single key string.
+        key = sys.intern(address.household_key()[:300])
         self._memo[digest] = key
         return Residence(household_key=key, new_household=household_row(address, key, row))
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,6 +87,9 @@ class ImportRepository:
     async def add_upload(self, upload: Upload) -> None:
         self.session.add(upload)
         await self.session.flush()
+
+    async def delete_upload(self, upload_id: str) -> None:
+        await self.session.execute(delete(Upload).where(Upload.id == upload_id))
 
     # ---- voters and households -------------------------------------------------
 

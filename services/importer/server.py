@@ -44,7 +44,9 @@ class ImporterApp:
 
 
 def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> CreateJob:
-    async def create(job_type: str, data_json: str, created_by_id: str, idempotency_key: str) -> str:
+    async def create(
+        job_type: str, data_json: str, created_by_id: str, idempotency_key: str
+    ) -> tuple[str, bool]:
         response = await stub.CreateJob(
             cpb.CreateJobRequest(
                 type=job_type,
@@ -54,7 +56,7 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
             ),
             timeout=deadline_s,
         )
-        return response.job.id
+        return response.job.id, response.created
 
     return create
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,10 +41,13 @@ class Accepted:
     format: str
     sha256: str
     size_bytes: int
+    created: bool = True
 
 
-# (job type, data JSON, created by, idempotency key) -> job id
-CreateJob = Callable[[str, str, str, str], Awaitable[str]]
+# (job type, data JSON, created by, idempotency key) -> (job id, created)
+CreateJob = Callable[[str, str, str, str], Awaitable[tuple[str, bool]]]
+# Options a caller may add to a job's data; everything else in the data is the importer's own.
+ALLOWED_OPTIONS = ("mapping", "source", "state")
 
 
 class ImporterService:
@@ -120,27 +124,38 @@ class ImporterService:
             if stored.size_bytes == 0:
                 raise errors.InvalidArgument("The uploaded file is empty", field="file")
             fmt = self._resolve_format(request, stored)
+            await self._record(request, stored)
             data = self._job_data(request, stored, fmt)
-            job_id = await self.create_job(
+            job_id, created = await self.create_job(
                 request.kind, json.dumps(data), request.created_by_id, request.idempotency_key
             )
-            async with self.sessions.begin() as session:
-                await ImportRepository(session).add_upload(
-                    Upload(
-                        id=stored.upload_id,
-                        kind=request.kind,
-                        filename=request.filename[:300],
-                        path=stored.path,
-                        size_bytes=stored.size_bytes,
-                        sha256=stored.sha256,
-                        created_by_id=request.created_by_id or None,
-                        created_at=utcnow(),
-                    )
-                )
         except BaseException:
-            os.unlink(stored.path)
+            await self._forget(stored)
             raise
-        return Accepted(job_id, fmt, stored.sha256, stored.size_bytes)
+        if not created:  # a replay: the first upload's job and file stand, this copy is not needed
+            await self._forget(stored)
+        return Accepted(job_id, fmt, stored.sha256, stored.size_bytes, created)
+
+    async def _record(self, request: UploadRequest, stored: StoredFile) -> None:
+        async with self.sessions.begin() as session:
+            await ImportRepository(session).add_upload(
+                Upload(
+                    id=stored.upload_id,
+                    kind=request.kind,
+                    filename=request.filename[:300],
+                    path=stored.path,
+                    size_bytes=stored.size_bytes,
+                    sha256=stored.sha256,
+                    created_by_id=request.created_by_id or None,
+                    created_at=utcnow(),
+                )
+            )
+
+    async def _forget(self, stored: StoredFile) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stored.path)
+        async with self.sessions.begin() as session:
+            await ImportRepository(session).delete_upload(stored.upload_id)
 
     def _resolve_format(self, request: UploadRequest, stored: StoredFile) -> str:
         if request.kind == jt.PARCEL_IMPORT or request.format != "auto":
@@ -165,5 +180,5 @@ class ImporterService:
         }
         if request.kind == jt.VOTER_IMPORT:
             data["importType"] = request.import_type
-        data.update(request.options or {})
-        return data
+        options = request.options or {}
+        return {**{k: options[k] for k in ALLOWED_OPTIONS if k in options}, **data}

@@ -75,6 +75,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             format=accepted.format,
             sha256=accepted.sha256,
             size_bytes=accepted.size_bytes,
+            created=accepted.created,
         )
 
     async def ListParcels(

@@ -1,6 +1,6 @@
 """Gateway fixtures: a real coordinator gRPC server, the gateway app served on 127.0.0.1 by
-aiohttp's test server, users with tokens, in-process test workers and (once it exists) a real
-geocoder server."""
+aiohttp's test server, users with tokens, in-process test workers, a real geocoder server and a real
+importer server (uploads in tmp_path)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,14 @@ from cocoa_common.settings import Settings
 from cocoa_common.worker import Handler, WorkerRuntime
 from cocoa_coordinator.server import CoordinatorApp, start_coordinator
 from cocoa_gateway.app import create_app
+from cocoa_importer.server import ImporterApp, start_importer
 
-# The coordinator tests' workloads (counting_handler) live beside them.
-_COORDINATOR_TESTS = str(Path(__file__).resolve().parent.parent / "coordinator")
-if _COORDINATOR_TESTS not in sys.path:
-    sys.path.append(_COORDINATOR_TESTS)
+# The coordinator tests' workloads (counting_handler) and the importer tests' sample-file writers
+# (voterfiles, parcel_samples) live beside them.
+for _folder in ("coordinator", "importer"):
+    _path = str(Path(__file__).resolve().parent.parent / _folder)
+    if _path not in sys.path:
+        sys.path.append(_path)
 
 from coordinator_helpers import counting_handler  # noqa: E402
 
@@ -128,3 +131,26 @@ async def geocoder_app(gateway_settings: Settings) -> AsyncIterator[Any]:
 async def geo_client(make_client: ClientFactory, gateway_settings: Settings, geocoder_app: Any) -> TestClient:
     """A gateway talking to the real coordinator and the real geocoder."""
     return await make_client(gateway_settings, geocoder_grpc_addr=f"127.0.0.1:{geocoder_app.port}")
+
+
+@pytest.fixture
+def import_settings(gateway_settings: Settings, tmp_path: Path) -> Settings:
+    """Gateway settings whose uploads land in this test's tmp_path."""
+    return gateway_settings.with_overrides(upload_dir=str(tmp_path / "uploads"))
+
+
+@pytest.fixture
+async def importer_app(import_settings: Settings) -> AsyncIterator[ImporterApp]:
+    """The real importer on a free port, its worker connected to the test coordinator."""
+    app = await start_importer(import_settings, "127.0.0.1:0")
+    await asyncio.wait_for(app.worker.connected.wait(), timeout=5)
+    yield app
+    await app.stop(grace=0.5)
+
+
+@pytest.fixture
+async def import_client(
+    make_client: ClientFactory, import_settings: Settings, importer_app: ImporterApp
+) -> TestClient:
+    """A gateway talking to the real coordinator and the real importer."""
+    return await make_client(import_settings, importer_grpc_addr=f"127.0.0.1:{importer_app.port}")

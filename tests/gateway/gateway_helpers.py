@@ -1,14 +1,15 @@
-"""Helpers for gateway tests: tokens, polling, SSE parsing, seeding households."""
+"""Helpers for gateway tests: tokens, polling, SSE parsing, seeding households, upload forms."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -123,3 +124,56 @@ async def seed_households(sessions: Sessions, rows: Iterable[Household]) -> None
 
 def only(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {key: mapping.get(key) for key in keys}
+
+
+def upload_form(
+    filename: str | None,
+    data: bytes = b"",
+    before: Mapping[str, str] | None = None,
+    after: Mapping[str, str] | None = None,
+) -> FormData:
+    """A multipart form: the ``before`` fields, the ``file`` part (none when filename is None), then
+    the ``after`` fields, in that order on the wire."""
+    form = FormData()
+    for name, value in (before or {}).items():
+        form.add_field(name, value)
+    if filename is not None:
+        form.add_field("file", data, filename=filename, content_type="application/octet-stream")
+    for name, value in (after or {}).items():
+        form.add_field(name, value)
+    return form
+
+
+BOUNDARY = "cocoa-test-boundary"
+
+
+def multipart_bytes(filename: str, data: bytes, fields: Mapping[str, str]) -> tuple[bytes, bytes]:
+    """(everything up to and including the file's bytes, the rest) of a form with ``fields`` first."""
+    head = b""
+    for name, value in fields.items():
+        head += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    head += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    return head + data, f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+async def chunked(
+    pieces: Iterable[bytes], *, before_each: Callable[[int], Awaitable[None]] | None = None
+) -> AsyncIterator[bytes]:
+    """A request body sent with chunked encoding (no Content-Length), piece by piece."""
+    for index, piece in enumerate(pieces):
+        if before_each is not None:
+            await before_each(index)
+        yield piece
+
+
+async def eventually(check: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition") -> None:
+    """Wait (bounded in time) until ``check()`` is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,133 @@
+"""The whole system as separate processes, as `make run` and production start it: REST in, gRPC
+between services, PostgreSQL and Redis underneath. Includes a geocoder crash mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cocoa_common import db
+from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.repository import GatewayRepository
+from cocoa_jobs.demo import seed_demo
+from cocoa_jobs.supervisor import Addresses, Supervisor, free_port
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+HOUSEHOLDS = 1500
+
+
+async def _prepare(url: str) -> str:
+    engine = db.create_engine(url)
+    try:
+        await seed_demo(engine, households=HOUSEHOLDS)
+        async with db.session_factory(engine).begin() as session:
+            repo = GatewayRepository(session)
+            user = await repo.create_user("e2e@cocoa.local", "E2E", "admin")
+            token = generate_token()
+            await repo.create_token(user.id, hash_token(token), None)
+            return token
+    finally:
+        await engine.dispose()
+
+
+class System:
+    def __init__(self, supervisor: Supervisor, base: str, token: str) -> None:
+        self.supervisor = supervisor
+        self.base = base
+        self.token = token
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def wait(self, job_id: str, done: Any, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.supervisor.watch_once()  # restart crashed services, as `make run` does
+            _, job = self.call("GET", f"/api/v1/jobs/{job_id}")
+            if done(job):
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} never got there: {job}")
+
+
+@pytest.fixture
+def system(database_url: str, tmp_path: Path) -> Iterator[System]:
+    token = asyncio.run(_prepare(database_url))
+    addresses = Addresses("127.0.0.1", free_port(), free_port(), free_port(), free_port())
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=REDIS_URL,
+        GEOCODER_BATCH_SIZE="5",
+        JOB_PROGRESS_FLUSH_SECONDS="0.2",
+        GEOCODER_PROVIDERS="local,zip_centroid",
+        JOB_HEARTBEAT_TIMEOUT_SECONDS="5",
+        JOB_HEARTBEAT_INTERVAL_SECONDS="1",
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+        LOG_LEVEL="WARNING",
+        **addresses.env(),
+    )
+    supervisor = Supervisor(env, log_dir=str(tmp_path))
+    supervisor.start(timeout=30)
+    system = System(supervisor, f"http://127.0.0.1:{addresses.gateway}", token)
+    try:
+        deadline = time.monotonic() + 30
+        while system.call("GET", "/readyz")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield system
+    finally:
+        supervisor.stop(grace=5)
+
+
+def test_a_geocoding_job_created_through_rest_completes_and_households_get_coordinates(
+    system: System,
+) -> None:
+    status, body = system.call(
+        "POST", "/api/v1/gis/households/geocode?city=Raleigh&state=NC&providerId=local"
+    )
+    assert status == 202, body
+    assert body["estimatedHouseholds"] == HOUSEHOLDS
+    job = system.wait(body["jobId"], lambda j: j["status"] in ("completed", "failed"))
+    assert job["status"] == "completed"
+    assert job["processedItems"] + job["failedItems"] == HOUSEHOLDS
+    assert job["processedItems"] > HOUSEHOLDS * 0.9
+    _, page = system.call("GET", "/api/v1/gis/households?geocoded=true&limit=5")
+    assert page["total"] == job["processedItems"]
+    assert all(h["latitude"] and h["geocodingProvider"] == "local" for h in page["households"])
+
+
+def test_a_geocoder_killed_mid_job_is_restarted_and_the_job_finishes_with_exact_counts(
+    system: System,
+) -> None:
+    status, body = system.call("POST", "/api/v1/gis/households/geocode?city=Raleigh&providerId=zip_centroid")
+    assert status == 202, body
+    running = system.wait(body["jobId"], lambda j: j["processedItems"] >= 100, timeout=30)
+    system.supervisor.services["geocoder"].kill()
+    assert running["status"] == "processing"
+    assert running["processedItems"] < HOUSEHOLDS
+    job = system.wait(body["jobId"], lambda j: j["status"] in ("completed", "failed"), timeout=90)
+    assert job["status"] == "completed", job
+    assert (job["totalItems"], job["processedItems"], job["failedItems"]) == (HOUSEHOLDS, HOUSEHOLDS, 0)
+    assert job["attempt"] == 2
+    assert system.supervisor.services["geocoder"].restarts == 1
+    _, page = system.call("GET", "/api/v1/gis/households?geocoded=false&limit=1")
+    assert page["total"] == 0
