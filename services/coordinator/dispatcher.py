@@ -259,7 +259,9 @@ class Dispatcher:
         if message.outcome == pb.OUTCOME_FAILED:
             return await repo.fail_leased(job_id, lease_id, message.reason or "worker reported failure")
         # Stopped on request: a paused job stays paused; one stopped by a shutting-down worker is requeued.
-        return await repo.requeue_lost(job_id, lease_id, message.reason or "worker stopped", count_attempt=False)
+        return await repo.requeue_lost(
+            job_id, lease_id, message.reason or "worker stopped", count_attempt=False
+        )
 
     # ---- scheduling -----------------------------------------------------------
 
