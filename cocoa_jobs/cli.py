@@ -1,8 +1,7 @@
-"""The ``cocoa-jobs`` command line: database migrations, users and API tokens.
+"""The ``cocoa-jobs`` command line: migrations, users, API tokens, address points and demo data.
 
 Each subcommand group is added by a *registrar* listed in :data:`COMMANDS`; a registrar adds its
-parser(s) to the subparsers and sets ``handler`` (``(settings, args) -> exit code``) on each. To
-add a command (``address-points import FILE``, ``demo`` ...), write a registrar and append it.
+parser(s) to the subparsers and sets ``handler`` (``(settings, args) -> exit code``) on each.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -127,8 +126,75 @@ def add_tokens(sub: Subparsers) -> None:
     revoke.set_defaults(handler=_tokens_revoke)
 
 
-# The subcommand registry: append registrars here (the lead adds address-points and demo).
-COMMANDS: list[Registrar] = [add_migrate, add_users, add_tokens]
+# ---- address points and demo data ----------------------------------------------
+
+
+def _address_points_import(settings: Settings, args: argparse.Namespace) -> int:
+    from cocoa_common import errors
+    from cocoa_geocoder.address_points import import_address_points
+
+    async def chunks() -> AsyncIterator[bytes]:
+        with open(args.file, "rb") as f:
+            while data := f.read(1024 * 1024):
+                yield data
+
+    async def main() -> int:
+        engine = db.create_engine(settings.database_url, pool_size=1)
+        try:
+            report = await import_address_points(
+                db.session_factory(engine), chunks(), args.source or args.file
+            )
+        except errors.CocoaError as exc:
+            raise CliError(exc.message) from None
+        finally:
+            await engine.dispose()
+        for line in report.errors:
+            print(line, file=sys.stderr)
+        print(f"imported {report.imported} address points, rejected {report.rejected}", file=sys.stderr)
+        return 0
+
+    try:
+        return asyncio.run(main())
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+
+
+def add_address_points(sub: Subparsers) -> None:
+    points = sub.add_parser("address-points", help="offline address points for the local geocoder")
+    commands = points.add_subparsers(dest="address_points_command", required=True)
+    load = commands.add_parser("import", help="import an OpenAddresses CSV (LON,LAT,NUMBER,STREET,...)")
+    load.add_argument("file")
+    load.add_argument("--source", default="", help="name of the source; importing it again replaces it")
+    load.set_defaults(handler=_address_points_import)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from cocoa_jobs.demo import households_exist, seed_demo
+
+    async def main() -> int:
+        engine = db.create_engine(settings.database_url, pool_size=1)
+        try:
+            if await households_exist(engine) and not args.force:
+                raise CliError("the database already has households (use --force to add demo data anyway)")
+            print(
+                f"seeded {await seed_demo(engine, households=args.households)} demo households",
+                file=sys.stderr,
+            )
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def add_demo(sub: Subparsers) -> None:
+    parser = sub.add_parser("demo", help="seed demo households in Raleigh, NC with matching address points")
+    parser.add_argument("--households", type=int, default=3000)
+    parser.add_argument("--force", action="store_true")
+    parser.set_defaults(handler=_demo)
+
+
+COMMANDS: list[Registrar] = [add_migrate, add_users, add_tokens, add_address_points, add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -99,3 +99,32 @@ async def test_tokens_revoke_makes_the_token_invalid(
 
 def test_migrate_brings_the_database_up_to_date(cli_env: str) -> None:
     assert cli.main(["migrate"]) == 0
+
+
+def test_address_points_import_loads_the_file_and_reports_bad_lines(
+    cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "points.csv"
+    csv.write_text(
+        "LON,LAT,NUMBER,STREET,UNIT,CITY,DISTRICT,REGION,POSTCODE,ID\n"
+        "-78.6,35.7,1,MAIN ST,,RALEIGH,,NC,27601,a\n"
+        "oops,35.7,2,MAIN ST,,RALEIGH,,NC,27601,b\n"
+    )
+    assert cli.main(["address-points", "import", str(csv)]) == 0
+    err = capsys.readouterr().err
+    assert "line 3:" in err
+    assert "imported 1 address points, rejected 1" in err
+
+
+def test_address_points_import_of_a_missing_file_is_a_clear_error(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["address-points", "import", "/nonexistent/points.csv"]) == 1
+    assert "cannot read /nonexistent/points.csv" in capsys.readouterr().err
+
+
+def test_demo_seeds_households_once(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--households", "50"]) == 0
+    assert "seeded 50 demo households" in capsys.readouterr().err
+    assert cli.main(["demo"]) == 1
+    assert "already has households" in capsys.readouterr().err
