@@ -4,11 +4,12 @@ of them, so a geocoding job completes offline with the ``local`` provider."""
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cocoa_common.address import parse_street_line
+from cocoa_common.address import NormalizedAddress, parse_street_line
 from cocoa_common.ids import utcnow
 from cocoa_common.models import AddressPoint, Household
 from cocoa_geocoder.local import street_key
@@ -64,7 +65,7 @@ async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) 
             line += f" Apt {rng.randint(1, 24)}"
         address = parse_street_line(line, "Raleigh", "NC", zip_code)
         rows.setdefault(
-            address.household_key(), _household(address, county, f"{rng.randint(1, 40):02d}", now)
+            address.household_key(), household_values(address, county, f"{rng.randint(1, 40):02d}", now)
         )
         if rng.random() < 0.95 and address.location_key() not in points:
             points[address.location_key()] = {
@@ -87,7 +88,10 @@ async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) 
     return len(rows)
 
 
-def _household(address, county: str, precinct: str, now) -> dict[str, object]:
+def household_values(
+    address: NormalizedAddress, county: str, precinct: str, now: datetime
+) -> dict[str, object]:
+    """A households row for an address, as an import would create it."""
     return {
         "household_key": address.household_key(),
         "location_key": address.location_key(),

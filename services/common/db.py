@@ -52,3 +52,9 @@ def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape character ``\\``) matching ``text`` anywhere, uppercased, wildcards escaped."""
+    escaped = text.strip().upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

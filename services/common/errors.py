@@ -46,3 +46,17 @@ class TooLarge(CocoaError):
 
 class Unavailable(CocoaError):
     """A dependency cannot answer now."""
+
+
+DEFAULT_PAGE = 50
+
+
+def page_bounds(limit: int, offset: int, max_limit: int) -> tuple[int, int]:
+    """A list call's (limit, offset): 0 means the default page; out-of-range values name the parameter."""
+    if limit <= 0:
+        limit = DEFAULT_PAGE
+    if limit > max_limit:
+        raise InvalidArgument(f"limit must be between 1 and {max_limit}", field="limit")
+    if offset < 0:
+        raise InvalidArgument("offset must not be negative", field="offset")
+    return limit, offset

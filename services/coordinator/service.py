@@ -128,12 +128,7 @@ class JobService:
             if jt.canonical(job_type) is None:
                 raise errors.InvalidArgument(f"Invalid type: {job_type}", field="type")
             type_names.extend(jt.names_of(job_type))
-        if limit <= 0:
-            limit = 50
-        if limit > MAX_LIST_LIMIT:
-            raise errors.InvalidArgument(f"limit must be between 1 and {MAX_LIST_LIMIT}", field="limit")
-        if offset < 0:
-            raise errors.InvalidArgument("offset must not be negative", field="offset")
+        limit, offset = errors.page_bounds(limit, offset, MAX_LIST_LIMIT)
         async with self.sessions() as session:
             return await JobRepository(session).list(
                 statuses=statuses, types=type_names, created_by_id=created_by_id, limit=limit, offset=offset

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.address import normalize_zip
+from cocoa_common.db import contains_pattern
 from cocoa_common.models import AddressPoint, GeocodeCacheEntry, Household
 
 
@@ -41,7 +42,7 @@ class HouseholdFilter:
         if self.precinct_number.strip():
             found.append(Household.precinct == self.precinct_number.strip())
         if self.search.strip():
-            pattern = "%" + self.search.strip().upper().replace("%", r"\%").replace("_", r"\_") + "%"
+            pattern = contains_pattern(self.search)
             found.append(Household.full_address.like(pattern, escape="\\"))
         if self.geocoded is not None:
             found.append(Household.geocoded.is_(self.geocoded))

@@ -88,12 +88,7 @@ class GeocoderService:
     async def list_households(
         self, flt: HouseholdFilter, *, limit: int, offset: int
     ) -> tuple[list[Household], int]:
-        if limit <= 0:
-            limit = 50
-        if limit > MAX_PAGE:
-            raise errors.InvalidArgument(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-        if offset < 0:
-            raise errors.InvalidArgument("offset must not be negative", field="offset")
+        limit, offset = errors.page_bounds(limit, offset, MAX_PAGE)
         async with self.sessions() as session:
             return await HouseholdRepository(session).page(flt, limit=limit, offset=offset)
 

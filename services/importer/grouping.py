@@ -2,7 +2,7 @@
 
 Each distinct raw address is parsed once per import: a compact memo maps a 16-byte digest of the raw
 address to its household key (or to the reason it forms no household), which keeps the importer's
-memory flat (about 150 bytes per distinct address) on statewide files.
+memory bounded on statewide files (see ``AddressBook``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from cocoa_common.address import AddressRejected, NormalizedAddress, from_parts,
 from cocoa_importer.formats import VoterRow
 
 _encode_extra = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+GENERATION = 250_000  # ~60 MB per generation of remembered addresses
 
 # Household staging columns, in order (see repository.HOUSEHOLD_COLUMNS).
 HouseholdRow = tuple[str, ...]
@@ -39,15 +41,35 @@ class Residence:
 
 
 class AddressBook:
-    """Memo of raw address -> household key for one import."""
+    """Memo of raw address -> household key for one import, in two generations so memory stays bounded.
 
-    def __init__(self) -> None:
-        self._memo: dict[bytes, str | Flag] = {}
+    Up to ``2 * generation`` addresses are remembered; when the young generation fills, the old one is
+    dropped. An address seen again within that window is never parsed twice (household members sit
+    close together in voter files, which are ordered by county and precinct).
+    """
+
+    def __init__(self, generation: int = GENERATION) -> None:
+        self.generation = generation
+        self._young: dict[bytes, str | Flag] = {}
+        self._old: dict[bytes, str | Flag] = {}
         self.parsed = 0
+
+    def _recall(self, digest: bytes) -> str | Flag | None:
+        known = self._young.get(digest)
+        if known is None:
+            known = self._old.get(digest)
+            if known is not None:
+                self._remember(digest, known)
+        return known
+
+    def _remember(self, digest: bytes, value: str | Flag) -> None:
+        if len(self._young) >= self.generation:
+            self._old, self._young = self._young, {}
+        self._young[digest] = value
 
     def residence(self, row: VoterRow) -> Residence:
         digest = hashlib.blake2b(_raw_text(row).encode(), digest_size=16).digest()
-        known = self._memo.get(digest)
+        known = self._recall(digest)
         if isinstance(known, Flag):
             return Residence(flag=known)
         if known is not None:
@@ -57,11 +79,11 @@ class AddressBook:
             address = _normalize(row)
         except AddressRejected as exc:
             flag = Flag(exc.reason, exc.message)
-            self._memo[digest] = flag
+            self._remember(digest, flag)
             return Residence(flag=flag)
         # Interned: the spelling variants of one address share a single key string.
         key = sys.intern(address.household_key()[:300])
-        self._memo[digest] = key
+        self._remember(digest, key)
         return Residence(household_key=key, new_household=household_row(address, key, row))
 
 

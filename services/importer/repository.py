@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cocoa_common.db import contains_pattern
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Household, Parcel, Upload, Voter
 
@@ -253,7 +254,7 @@ class ImportRepository:
     ) -> tuple[list[Parcel], int]:
         conditions = []
         if search.strip():
-            pattern = "%" + search.strip().upper().replace("%", r"\%").replace("_", r"\_") + "%"
+            pattern = contains_pattern(search)
             conditions.append(Parcel.full_address.like(pattern, escape="\\"))
         if apn.strip():
             conditions.append(Parcel.apn == apn.strip())

@@ -64,12 +64,7 @@ class ImporterService:
     async def list_parcels(
         self, *, search: str, apn: str, zip_code: str, limit: int, offset: int
     ) -> tuple[list[Parcel], int]:
-        if limit <= 0:
-            limit = 50
-        if limit > MAX_PAGE:
-            raise errors.InvalidArgument(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-        if offset < 0:
-            raise errors.InvalidArgument("offset must not be negative", field="offset")
+        limit, offset = errors.page_bounds(limit, offset, MAX_PAGE)
         async with self.sessions() as session:
             return await ImportRepository(session).list_parcels(
                 search=search, apn=apn, zip_code=zip_code, limit=limit, offset=offset

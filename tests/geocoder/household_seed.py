@@ -10,35 +10,16 @@ from cocoa_common import db
 from cocoa_common.address import parse_street_line
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Household
+from cocoa_jobs.demo import household_values
 
 # (street line, city, state, zip, county, precinct)
 Row = tuple[str, str, str, str, str, str]
 
 
-def household_values(street: str, city: str, state: str, zip_code: str, county: str, precinct: str) -> dict:
-    address = parse_street_line(street, city, state, zip_code)
-    now = utcnow()
-    return {
-        "household_key": address.household_key(),
-        "location_key": address.location_key(),
-        "house_number": address.house_number,
-        "predir": address.predir,
-        "street_name": address.street_name,
-        "suffix": address.suffix,
-        "postdir": address.postdir,
-        "unit_type": address.unit_type,
-        "unit": address.unit,
-        "city": address.city,
-        "state": address.state,
-        "zip_code": address.zip5,
-        "county": county.upper(),
-        "precinct": precinct,
-        "full_address": address.one_line(),
-        "person_count": 1,
-        "geocoded": False,
-        "created_at": now,
-        "updated_at": now,
-    }
+def household_row(street: str, city: str, state: str, zip_code: str, county: str, precinct: str) -> dict:
+    return household_values(
+        parse_street_line(street, city, state, zip_code), county.upper(), precinct, utcnow()
+    )
 
 
 async def seed_households(database_url: str, rows: Sequence[Row]) -> list[int]:
@@ -48,7 +29,7 @@ async def seed_households(database_url: str, rows: Sequence[Row]) -> list[int]:
         async with engine.begin() as conn:
             result = await conn.execute(
                 insert(Household).returning(Household.id, sort_by_parameter_order=True),
-                [household_values(*row) for row in rows],
+                [household_row(*row) for row in rows],
             )
             return [r[0] for r in result]
     finally:

@@ -1,0 +1,36 @@
+"""The life of a service process: settings, logging, start, wait for SIGTERM/SIGINT, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from cocoa_common import logs
+from cocoa_common.grpc_server import install_stop_signals
+from cocoa_common.settings import Settings
+
+
+class Service(Protocol):
+    port: int
+
+    async def stop(self, grace: float = ...) -> None: ...
+
+
+def run_service(name: str, start: Callable[[Settings], Awaitable[Service]]) -> None:
+    """Run ``start(settings)`` until the process is asked to stop, then stop it gracefully."""
+
+    async def main() -> None:
+        settings = Settings.from_env()
+        logs.configure(settings.log_level, name)
+        logger = logging.getLogger(f"cocoa_{name}")
+        service = await start(settings)
+        logger.info("%s listening on port %s", name, service.port)
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await stop.wait()
+        logger.info("%s stopping", name)
+        await service.stop()
+
+    asyncio.run(main())
