@@ -205,15 +205,30 @@ class Dispatcher:
         pending = self._pending.pop(lease_id, None)
         if pending is None or pending.progress is None:
             return
-        async with self.sessions.begin() as session:
-            repo = JobRepository(session)
-            stored = await repo.record_progress(
-                pending.job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
-            )
-            if stored:
-                await repo.add_event(pending.job_id, "progress")
+        try:
+            async with self.sessions.begin() as session:
+                repo = JobRepository(session)
+                stored = await repo.record_progress(
+                    pending.job_id,
+                    lease_id,
+                    pending.progress,
+                    pending.errors,
+                    self.settings.heartbeat_timeout_s,
+                )
+                if stored:
+                    await repo.add_event(pending.job_id, "progress")
+        except Exception:
+            self._restore(lease_id, pending)  # the database hiccupped: keep it for the next flush
+            raise
         if stored:
             self.hub.publish(pending.job_id)
+
+    def _restore(self, lease_id: str, pending: _Pending) -> None:
+        newer = self._pending.get(lease_id)
+        if newer is not None:  # reports arrived meanwhile: keep their counters, the older errors first
+            newer.errors[:0] = pending.errors
+        else:
+            self._pending[lease_id] = pending
 
     async def _flush(self) -> None:
         for lease_id in list(self._pending):
