@@ -52,6 +52,9 @@ class AddressBook:
         self.generation = generation
         self._young: dict[bytes, str | Flag] = {}
         self._old: dict[bytes, str | Flag] = {}
+        # Household keys already staged: spelling variants of one address stage its household once.
+        self._staged_young: set[str] = set()
+        self._staged_old: set[str] = set()
         self.parsed = 0
 
     def _recall(self, digest: bytes) -> str | Flag | None:
@@ -65,6 +68,7 @@ class AddressBook:
     def _remember(self, digest: bytes, value: str | Flag) -> None:
         if len(self._young) >= self.generation:
             self._old, self._young = self._young, {}
+            self._staged_old, self._staged_young = self._staged_young, set()
         self._young[digest] = value
 
     def residence(self, row: VoterRow) -> Residence:
@@ -84,6 +88,9 @@ class AddressBook:
         # Interned: the spelling variants of one address share a single key string.
         key = sys.intern(address.household_key()[:300])
         self._remember(digest, key)
+        if key in self._staged_young or key in self._staged_old:
+            return Residence(household_key=key)
+        self._staged_young.add(key)
         return Residence(household_key=key, new_household=household_row(address, key, row))
 
 

@@ -107,8 +107,7 @@ class ImportRepository:
             await cursor.execute(_stage_ddl(table, columns))
             async with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 await copy.write(payload)
-            # Without statistics the planner joins a fresh staging table by scanning whole tables.
-            await cursor.execute(f"ANALYZE {table}")
+            # No ANALYZE: for a never-analyzed table the planner sizes it from its pages, which is enough.
 
     async def _upsert_pg(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
         await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), batch.voters_copy)
