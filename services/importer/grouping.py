@@ -17,7 +17,7 @@ from cocoa_importer.formats import VoterRow
 
 _encode_extra = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
-GENERATION = 250_000  # ~60 MB per generation of remembered addresses
+GENERATION = 150_000  # ~35 MB per generation of remembered addresses
 
 # Household staging columns, in order (see repository.HOUSEHOLD_COLUMNS).
 HouseholdRow = tuple[str, ...]

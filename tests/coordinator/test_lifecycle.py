@@ -12,8 +12,10 @@ from coordinator_helpers import counting_handler, wait_for_status
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common import grpc_server
+from cocoa_common.settings import Settings
 from cocoa_common.worker import JobContext
-from cocoa_coordinator.server import CoordinatorApp
+from cocoa_coordinator.server import CoordinatorApp, start_coordinator
 
 S = pb  # status constants read better as S.JOB_STATUS_...
 
@@ -285,3 +287,28 @@ async def test_watch_streams_events_until_terminal_and_replays_after_a_sequence(
     assert events[-1].job.status == S.JOB_STATUS_COMPLETED
     replay = [e async for e in stub.WatchJob(pb.WatchJobRequest(id=job.id, after_seq=events[1].seq))]
     assert [e.seq for e in replay] == [e.seq for e in events[2:]]
+
+
+async def test_a_restarted_coordinator_requeues_running_jobs_and_they_finish_once(
+    settings: Settings, start_worker: WorkerFactory, coordinator: CoordinatorApp
+) -> None:
+    port = coordinator.port
+    async with grpc_server.channel(f"127.0.0.1:{port}") as channel:
+        stub = pb_grpc.CoordinatorServiceStub(channel)
+        worker = await start_worker()
+        job = await create(stub, items=40, batch=2, delay=0.05)
+        await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+        await asyncio.sleep(0.5)
+    await coordinator.stop(grace=0)  # the process dies: every stream ends
+    restarted = await start_coordinator(settings, f"127.0.0.1:{port}")
+    try:
+        async with grpc_server.channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.CoordinatorServiceStub(channel)
+            await asyncio.wait_for(worker.connected.wait(), 10)  # the worker reconnects by itself
+            done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED, timeout=20)
+    finally:
+        await restarted.stop(grace=0.5)
+    assert done.processed_items == 40
+    runs = json.loads(done.output_stats_json)["runs"]
+    assert runs[0] == 0
+    assert runs[1] > 0  # resumed from its checkpoint, not from the start
