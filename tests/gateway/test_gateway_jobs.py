@@ -332,7 +332,10 @@ async def test_quiet_event_stream_sends_keepalive_comments(
     async with client.get(f"/api/v1/jobs/{job['id']}/events", headers=bearer(admin_token)) as response:
         received = b""
         for _ in range(50):  # bounded: at most 50 reads of at most 1 s
-            received += await asyncio.wait_for(response.content.readany(), timeout=1.0)
+            try:
+                received += await asyncio.wait_for(response.content.readany(), timeout=1.0)
+            except TimeoutError:
+                continue  # a loaded machine: keep waiting, still bounded
             if b": keepalive" in received:
                 break
     assert b"event: created" in received
