@@ -29,6 +29,11 @@ VOTER_COLUMNS = (
 _INT_COLUMNS = {"birth_year"}
 
 
+def _move(moves: dict[int, int], household_id: object, n: int) -> None:
+    if isinstance(household_id, int):
+        moves[household_id] = moves.get(household_id, 0) + n
+
+
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\x02]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -110,6 +115,10 @@ class ImportRepository:
             # No ANALYZE: for a never-analyzed table the planner sizes it from its pages, which is enough.
 
     async def _upsert_pg(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
+        # A batch is a few thousand rows probing unique indexes; while a big import runs, the statistics
+        # of voters and households lag far behind their size, and the planner would hash-join whole tables.
+        await self.session.execute(text("SET LOCAL enable_hashjoin = off"))
+        await self.session.execute(text("SET LOCAL enable_mergejoin = off"))
         await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), batch.voters_copy)
         await self._copy("stage_households", HOUSEHOLD_COLUMNS, batch.households_copy)
         cols = ", ".join(HOUSEHOLD_COLUMNS)
@@ -138,18 +147,6 @@ class ImportRepository:
             counts.unchanged = len(batch.voters) - counts.created - counts.updated
         return counts
 
-    async def recount_people(self) -> int:
-        """Set every household's person count from its voters (after an import: movers leave and join)."""
-        result = await self.session.execute(
-            text(
-                "UPDATE households SET person_count = c.n, updated_at = CURRENT_TIMESTAMP"
-                " FROM (SELECT h.id AS id, count(v.id) AS n FROM households h"
-                "       LEFT JOIN voters v ON v.household_id = h.id GROUP BY h.id) AS c"
-                " WHERE households.id = c.id AND households.person_count <> c.n"
-            )
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
     async def _upsert_sqlite(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
         now = utcnow()
         counts = BatchCounts()
@@ -169,6 +166,7 @@ class ImportRepository:
             await self.session.execute(sqlite_insert(Household).on_conflict_do_nothing(), rows)
         ids = await self._household_ids([v["household_key"] for v in voters if v["household_key"]])
         inserts, updates = [], []
+        moves: dict[int, int] = {}
         for voter in voters:
             values = {c: voter[c] for c in VOTER_COLUMNS}
             values["household_id"] = ids.get(voter["household_key"])
@@ -179,16 +177,28 @@ class ImportRepository:
                     continue
                 inserts.append({**values, "created_at": now, "updated_at": now})
                 counts.created += 1
+                _move(moves, values["household_id"], 1)
             elif old[1] == voter["row_hash"]:
                 counts.unchanged += 1
             else:
                 updates.append({**values, "b_id": old[0], "updated_at": now})
                 counts.updated += 1
+                _move(moves, old[2], -1)
+                _move(moves, values["household_id"], 1)
         if inserts:
             await self.session.execute(Voter.__table__.insert(), inserts)
         if updates:
             stmt = update(Voter.__table__).where(Voter.__table__.c.id == bindparam("b_id"))
             await self.session.execute(stmt, updates)
+        changed = [{"b_id": hid, "n": n} for hid, n in moves.items() if n]
+        if changed:
+            table = Household.__table__
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(person_count=table.c.person_count + bindparam("n"))
+            )
+            await self.session.execute(stmt, changed)
         return counts
 
     async def _existing_voters(
@@ -302,7 +312,11 @@ class ImportRepository:
 
 
 _FULL_SQL = """
-WITH up AS (
+WITH old AS (
+    SELECT v.id, v.household_id FROM voters v
+    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
+    WHERE v.row_hash <> s.row_hash
+), up AS (
     INSERT INTO voters (source, source_voter_id, first_name, middle_name, last_name, name_suffix, birth_year,
         gender, party, status, registration_date, email, phone, residential_address, city, state, zip_code,
         county, precinct, mailing_address, address_flag, address_flag_reason, extra, row_hash, import_job_id,
@@ -323,13 +337,28 @@ WITH up AS (
         extra = excluded.extra, row_hash = excluded.row_hash, import_job_id = excluded.import_job_id,
         household_id = excluded.household_id, updated_at = now()
     WHERE voters.row_hash <> excluded.row_hash
-    RETURNING (xmax = 0) AS inserted
+    RETURNING voters.id, (xmax = 0) AS inserted, voters.household_id
+), moves AS (
+    -- person counts change where voters arrive and where they left, in this same transaction
+    SELECT household_id, 1 AS n FROM up WHERE household_id IS NOT NULL
+    UNION ALL
+    SELECT old.household_id, -1 FROM old JOIN up ON up.id = old.id WHERE old.household_id IS NOT NULL
+), counted AS (
+    UPDATE households h SET person_count = h.person_count + m.n, updated_at = now()
+    FROM (SELECT household_id, sum(n) AS n FROM moves GROUP BY household_id HAVING sum(n) <> 0) AS m
+    WHERE h.id = m.household_id
+    RETURNING 1
 )
-SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted)
+SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),
+       (SELECT count(*) FROM counted)
 """
 
 _INCREMENTAL_SQL = """
-WITH up AS (
+WITH old AS (
+    SELECT v.id, v.household_id FROM voters v
+    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
+    WHERE v.row_hash <> s.row_hash
+), up AS (
     UPDATE voters v SET
         first_name = s.first_name, middle_name = s.middle_name, last_name = s.last_name,
         name_suffix = s.name_suffix, birth_year = s.birth_year, gender = s.gender, party = s.party,
@@ -340,9 +369,20 @@ WITH up AS (
         row_hash = s.row_hash, import_job_id = s.import_job_id, household_id = h.id, updated_at = now()
     FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
     WHERE v.source = s.source AND v.source_voter_id = s.source_voter_id AND v.row_hash <> s.row_hash
-    RETURNING v.id
+    RETURNING v.id, v.household_id
+), moves AS (
+    -- person counts change where voters arrive and where they left, in this same transaction
+    SELECT household_id, 1 AS n FROM up WHERE household_id IS NOT NULL
+    UNION ALL
+    SELECT old.household_id, -1 FROM old JOIN up ON up.id = old.id WHERE old.household_id IS NOT NULL
+), counted AS (
+    UPDATE households h SET person_count = h.person_count + m.n, updated_at = now()
+    FROM (SELECT household_id, sum(n) AS n FROM moves GROUP BY household_id HAVING sum(n) <> 0) AS m
+    WHERE h.id = m.household_id
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM up),
        (SELECT count(*) FROM voters v JOIN stage_voters s
-            ON v.source = s.source AND v.source_voter_id = s.source_voter_id)
+            ON v.source = s.source AND v.source_voter_id = s.source_voter_id),
+       (SELECT count(*) FROM counted)
 """

@@ -119,8 +119,6 @@ class VoterImportJob:
                 if upcoming is not None:
                     with contextlib.suppress(Exception):
                         await upcoming  # the thread reads the file: let it finish before it closes
-        async with self.sessions.begin() as session:
-            await ImportRepository(session).recount_people()
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats.output(bytesRead=size, bytesTotal=size, format=source)
 
