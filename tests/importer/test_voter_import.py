@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import grpc
 import pytest
 from importer_system import ImportSystem, counts, table_rows
 from voterfiles import (
     NC_CURRENT,
+    contra_costa_lines,
     encode,
+    florida_lines,
     join_fields,
     ncsbe_lines,
     ncsbe_values,
+    ohio_lines,
     sample_voters,
     simple_csv_lines,
+    washington_lines,
     with_changes,
 )
 
@@ -226,3 +231,29 @@ async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_cou
 
 def test_ncsbe_sample_header_is_the_current_layout() -> None:
     assert ncsbe_values(VOTERS[0])[NC_CURRENT.index("ncid")] == f"AA{VOTERS[0].voter_id}"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "filename", "data"),
+    [
+        ("florida", "DAD_20260101.txt", lambda v: encode(florida_lines(v))),
+        ("ohio_swvf", "SWVF_1_22.txt", lambda v: encode(ohio_lines(v))),
+        ("ohio_swvf", "SWVF_23_44.txt", lambda v: encode(ohio_lines(v, delimiter="|"))),
+        ("washington_vrdb", "VRDB_Extract.txt", lambda v: encode(washington_lines(v, "|"), encoding="utf-8")),
+        ("contra_costa", "contra.txt", lambda v: encode(contra_costa_lines(v))),
+        ("simple_csv", "people.csv", lambda v: encode(simple_csv_lines(v), encoding="utf-8", bom=True)),
+        ("auto", "whatever.txt", lambda v: encode(washington_lines(v))),
+    ],
+)
+async def test_every_format_imports_voters_and_forms_households(
+    system: ImportSystem, fmt: str, filename: str, data: Callable[[list], bytes]
+) -> None:
+    voters = sample_voters(30, seed=21)
+    job = await system.run(data(voters), filename=filename, format=fmt)
+    assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
+    assert (job.processed_items, job.failed_items) == (30, 0)
+    assert json.loads(job.output_stats_json)["recordsCreated"] == 30
+    totals = await counts(system.settings.database_url)
+    assert totals["voters"] == 30
+    apartments = {(v.house_number, v.street_name, v.unit) for v in voters}
+    assert totals["households"] == len(apartments)
