@@ -115,37 +115,51 @@ class ImportRepository:
             # No ANALYZE: for a never-analyzed table the planner sizes it from its pages, which is enough.
 
     async def _upsert_pg(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
+        await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), batch.voters_copy)
+        await self._copy("stage_households", HOUSEHOLD_COLUMNS, batch.households_copy)
+        cols = ", ".join(HOUSEHOLD_COLUMNS)
+        counts = BatchCounts()
+        if incremental:
+            await self._plan_for_small_batches()
+            # Incremental imports add no households for voters they will not store.
+            await self.session.execute(
+                text(
+                    f"INSERT INTO households ({cols}, person_count, geocoded, created_at, updated_at)"
+                    f" SELECT {cols}, 0, false, now(), now() FROM stage_households sh"
+                    " WHERE EXISTS (SELECT 1 FROM stage_voters s JOIN voters v ON v.source = s.source"
+                    " AND v.source_voter_id = s.source_voter_id WHERE s.household_key = sh.household_key)"
+                    " ON CONFLICT (household_key) DO NOTHING"
+                )
+            )
+            row = (await self.session.execute(text(_INCREMENTAL_SQL))).one()
+            counts.updated, existing = int(row[0]), int(row[1])
+            counts.unchanged = existing - counts.updated
+            counts.skipped = len(batch.voters) - existing
+            return counts
+        # A household new in this batch is born with its voters counted (every staged voter with its
+        # key ends up in it), so the upsert below only adjusts households that existed before.
+        created = await self.session.execute(
+            text(
+                f"INSERT INTO households ({cols}, person_count, geocoded, created_at, updated_at)"
+                f" SELECT {', '.join('sh.' + c for c in HOUSEHOLD_COLUMNS)}, coalesce(c.n, 0), false, now(), now()"
+                " FROM stage_households sh LEFT JOIN"
+                " (SELECT household_key, count(*) AS n FROM stage_voters GROUP BY household_key) AS c"
+                " ON c.household_key = sh.household_key"
+                " ON CONFLICT (household_key) DO NOTHING RETURNING id"
+            )
+        )
+        new_ids = [r[0] for r in created]
+        await self._plan_for_small_batches()
+        row = (await self.session.execute(text(_FULL_SQL), {"new_ids": new_ids})).one()
+        counts.created, counts.updated = int(row[0]), int(row[1])
+        counts.unchanged = len(batch.voters) - counts.created - counts.updated
+        return counts
+
+    async def _plan_for_small_batches(self) -> None:
         # A batch is a few thousand rows probing unique indexes; while a big import runs, the statistics
         # of voters and households lag far behind their size, and the planner would hash-join whole tables.
         await self.session.execute(text("SET LOCAL enable_hashjoin = off"))
         await self.session.execute(text("SET LOCAL enable_mergejoin = off"))
-        await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), batch.voters_copy)
-        await self._copy("stage_households", HOUSEHOLD_COLUMNS, batch.households_copy)
-        cols = ", ".join(HOUSEHOLD_COLUMNS)
-        # Incremental imports add no households for voters they will not store.
-        only_known = (
-            " WHERE EXISTS (SELECT 1 FROM stage_voters s JOIN voters v ON v.source = s.source"
-            " AND v.source_voter_id = s.source_voter_id WHERE s.household_key = sh.household_key)"
-            if incremental
-            else ""
-        )
-        await self.session.execute(
-            text(
-                f"INSERT INTO households ({cols}, person_count, geocoded, created_at, updated_at)"
-                f" SELECT {cols}, 0, false, now(), now() FROM stage_households sh{only_known}"
-                " ON CONFLICT (household_key) DO NOTHING"
-            )
-        )
-        row = (await self.session.execute(text(_INCREMENTAL_SQL if incremental else _FULL_SQL))).one()
-        counts = BatchCounts()
-        if incremental:
-            counts.updated, existing = int(row[0]), int(row[1])
-            counts.unchanged = existing - counts.updated
-            counts.skipped = len(batch.voters) - existing
-        else:
-            counts.created, counts.updated = int(row[0]), int(row[1])
-            counts.unchanged = len(batch.voters) - counts.created - counts.updated
-        return counts
 
     async def _upsert_sqlite(self, batch: StagedBatch, incremental: bool) -> BatchCounts:
         now = utcnow()
@@ -340,7 +354,8 @@ WITH old AS (
     RETURNING voters.id, (xmax = 0) AS inserted, voters.household_id
 ), moves AS (
     -- person counts change where voters arrive and where they left, in this same transaction
-    SELECT household_id, 1 AS n FROM up WHERE household_id IS NOT NULL
+    SELECT household_id, 1 AS n FROM up
+    WHERE household_id IS NOT NULL AND household_id <> ALL(CAST(:new_ids AS bigint[]))
     UNION ALL
     SELECT old.household_id, -1 FROM old JOIN up ON up.id = old.id WHERE old.household_id IS NOT NULL
 ), counted AS (

@@ -257,3 +257,22 @@ async def test_every_format_imports_voters_and_forms_households(
     assert totals["voters"] == 30
     apartments = {(v.house_number, v.street_name, v.unit) for v in voters}
     assert totals["households"] == len(apartments)
+
+
+async def test_person_counts_equal_each_households_voters_when_members_span_batches(
+    system: ImportSystem,
+) -> None:
+    system.importer.worker.handlers["voter_import"].batch_rows = 7  # type: ignore[attr-defined]
+    people = sample_voters(90, seed=4)
+    movers = [with_changes(v, house_number="77", predir="", street_name="BIRCH", street_type="RD", unit="", unit_type="", city="DURHAM", zip_code="27701")
+              for v in people[:10]]  # fmt: skip
+    await system.run(nc_file(people), filename="a.txt", format="ncsbe")
+    await system.run(nc_file(movers + people[10:]), filename="b.txt", format="ncsbe")
+    voters = await table_rows(system.settings.database_url, Voter)
+    households = await table_rows(system.settings.database_url, Household)
+    members: dict[int, int] = {}
+    for v in voters:
+        if v.household_id is not None:
+            members[v.household_id] = members.get(v.household_id, 0) + 1
+    assert {h.id: h.person_count for h in households} == {h.id: members.get(h.id, 0) for h in households}
+    assert max(h.person_count for h in households) == 10  # the ten movers share one new household
