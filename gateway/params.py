@@ -69,7 +69,11 @@ def listed(query: Mapping[str, str], name: str) -> list[str]:
 
 async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object (bodies over the app's 1 MiB limit are a 413)."""
-    raw = await request.read()
+    return parse_json_object(await request.read())
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Body bytes as a JSON object, or a 400 saying what is wrong."""
     if not raw.strip():
         raise bad_request("Invalid JSON body")
     try:

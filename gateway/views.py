@@ -70,7 +70,8 @@ def eta_seconds(job: cpb.Job) -> int | None:
     return math.ceil(max(0, job.total_items - done) / rate)
 
 
-def _object(raw: str) -> dict[str, Any]:
+def json_object_or_empty(raw: str) -> dict[str, Any]:
+    """A JSON object stored as text, or {} when it is empty or not an object."""
     try:
         value = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
@@ -86,7 +87,7 @@ def _row_of(item_ref: str) -> int | None:
 def item_error(error: cpb.ItemError, job_type: str) -> dict[str, Any]:
     """The contract's per-type shape: geocoding ``{householdId, address, error, timestamp}``,
     imports ``{row, field, error, timestamp}``."""
-    detail = _object(error.detail_json)
+    detail = json_object_or_empty(error.detail_json)
     if jt.canonical(job_type) == jt.GEOCODING:
         shape = {
             "householdId": detail.get("householdId", error.item_ref or None),
@@ -127,7 +128,7 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "progress": progress_percent(job),
         "failedItems": job.failed_items,
         "isDynamic": job.is_dynamic,
-        "outputStats": _object(job.output_stats_json),
+        "outputStats": json_object_or_empty(job.output_stats_json),
         "updatedAt": timestamp(job, "updated_at"),
         "attempt": job.attempt,
         "cancelRequested": job.HasField("cancel_requested_at"),

@@ -93,7 +93,7 @@ async def _queue(
         return Queued(response.job_id, response.format, response.sha256, response.size_bytes, True, {})
     # An Idempotency-Key replay: answer with the first upload's job as it was created.
     job = await b.coordinator.GetJob(cpb.GetJobRequest(id=response.job_id), timeout=b.deadline_s)
-    data = _object(job.data_json)
+    data = views.json_object_or_empty(job.data_json)
     return Queued(
         job.id,
         str(data.get("format") or ""),
@@ -120,14 +120,6 @@ async def _with_supported_formats(request: web.Request, exc: grpc.aio.AioRpcErro
 async def _formats(request: web.Request) -> list[ipb.VoterFormat]:
     b = backends(request)
     return list((await b.importer.ListFormats(ipb.ListFormatsRequest(), timeout=b.deadline_s)).formats)
-
-
-def _object(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _options_json(options: Mapping[str, Any]) -> str:
@@ -248,13 +240,7 @@ def _json_body_file(body: Mapping[str, Any]) -> Upload:
 
 
 def _parse_json_body(raw: bytes) -> Upload:
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("Invalid JSON body") from None
-    if not isinstance(body, dict):
-        raise bad_request("JSON body must be an object")
-    return _json_body_file(body)
+    return _json_body_file(params.parse_json_object(raw))
 
 
 async def _parcel_upload(request: web.Request) -> Upload:

@@ -131,7 +131,7 @@ class ImportRepository:
                     " ON CONFLICT (household_key) DO NOTHING"
                 )
             )
-            row = (await self.session.execute(text(_INCREMENTAL_SQL))).one()
+            row = (await self.session.execute(text(_INCREMENTAL_SQL), {"new_ids": []})).one()
             counts.updated, existing = int(row[0]), int(row[1])
             counts.unchanged = existing - counts.updated
             counts.skipped = len(batch.voters) - existing
@@ -325,35 +325,20 @@ class ImportRepository:
         return int(linked.rowcount or 0), int(unmatched.scalar_one())  # type: ignore[attr-defined]
 
 
-_FULL_SQL = """
+_UPDATED = [c for c in VOTER_COLUMNS if c not in ("source", "source_voter_id")]
+
+# Voters whose stored row differs from the staged one, with the household they are in now.
+_CHANGED = """
 WITH old AS (
     SELECT v.id, v.household_id FROM voters v
     JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
     WHERE v.row_hash <> s.row_hash
-), up AS (
-    INSERT INTO voters (source, source_voter_id, first_name, middle_name, last_name, name_suffix, birth_year,
-        gender, party, status, registration_date, email, phone, residential_address, city, state, zip_code,
-        county, precinct, mailing_address, address_flag, address_flag_reason, extra, row_hash, import_job_id,
-        household_id, created_at, updated_at)
-    SELECT s.source, s.source_voter_id, s.first_name, s.middle_name, s.last_name, s.name_suffix, s.birth_year,
-        s.gender, s.party, s.status, s.registration_date, s.email, s.phone, s.residential_address, s.city,
-        s.state, s.zip_code, s.county, s.precinct, s.mailing_address, s.address_flag, s.address_flag_reason,
-        s.extra, s.row_hash, s.import_job_id, h.id, now(), now()
-    FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
-    ON CONFLICT (source, source_voter_id) DO UPDATE SET
-        first_name = excluded.first_name, middle_name = excluded.middle_name, last_name = excluded.last_name,
-        name_suffix = excluded.name_suffix, birth_year = excluded.birth_year, gender = excluded.gender,
-        party = excluded.party, status = excluded.status, registration_date = excluded.registration_date,
-        email = excluded.email, phone = excluded.phone, residential_address = excluded.residential_address,
-        city = excluded.city, state = excluded.state, zip_code = excluded.zip_code, county = excluded.county,
-        precinct = excluded.precinct, mailing_address = excluded.mailing_address,
-        address_flag = excluded.address_flag, address_flag_reason = excluded.address_flag_reason,
-        extra = excluded.extra, row_hash = excluded.row_hash, import_job_id = excluded.import_job_id,
-        household_id = excluded.household_id, updated_at = now()
-    WHERE voters.row_hash <> excluded.row_hash
-    RETURNING voters.id, (xmax = 0) AS inserted, voters.household_id
-), moves AS (
-    -- person counts change where voters arrive and where they left, in this same transaction
+), up AS ({upsert}
+)"""
+
+# Person counts change where voters arrive and where they left, in the upsert's transaction;
+# households created in this batch (:new_ids) were inserted with their voters already counted.
+_MOVES = """, moves AS (
     SELECT household_id, 1 AS n FROM up
     WHERE household_id IS NOT NULL AND household_id <> ALL(CAST(:new_ids AS bigint[]))
     UNION ALL
@@ -364,40 +349,37 @@ WITH old AS (
     WHERE h.id = m.household_id
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),
-       (SELECT count(*) FROM counted)
 """
 
-_INCREMENTAL_SQL = """
-WITH old AS (
-    SELECT v.id, v.household_id FROM voters v
-    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
-    WHERE v.row_hash <> s.row_hash
-), up AS (
-    UPDATE voters v SET
-        first_name = s.first_name, middle_name = s.middle_name, last_name = s.last_name,
-        name_suffix = s.name_suffix, birth_year = s.birth_year, gender = s.gender, party = s.party,
-        status = s.status, registration_date = s.registration_date, email = s.email, phone = s.phone,
-        residential_address = s.residential_address, city = s.city, state = s.state, zip_code = s.zip_code,
-        county = s.county, precinct = s.precinct, mailing_address = s.mailing_address,
-        address_flag = s.address_flag, address_flag_reason = s.address_flag_reason, extra = s.extra,
-        row_hash = s.row_hash, import_job_id = s.import_job_id, household_id = h.id, updated_at = now()
+_INSERT_OR_UPDATE = f"""
+    INSERT INTO voters ({", ".join(VOTER_COLUMNS)}, household_id, created_at, updated_at)
+    SELECT {", ".join("s." + c for c in VOTER_COLUMNS)}, h.id, now(), now()
+    FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
+    ON CONFLICT (source, source_voter_id) DO UPDATE SET
+        {", ".join(f"{c} = excluded.{c}" for c in _UPDATED)}, household_id = excluded.household_id, updated_at = now()
+    WHERE voters.row_hash <> excluded.row_hash
+    RETURNING voters.id, (xmax = 0) AS inserted, voters.household_id"""
+
+_UPDATE_EXISTING = f"""
+    UPDATE voters v SET {", ".join(f"{c} = s.{c}" for c in _UPDATED)}, household_id = h.id, updated_at = now()
     FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
     WHERE v.source = s.source AND v.source_voter_id = s.source_voter_id AND v.row_hash <> s.row_hash
-    RETURNING v.id, v.household_id
-), moves AS (
-    -- person counts change where voters arrive and where they left, in this same transaction
-    SELECT household_id, 1 AS n FROM up WHERE household_id IS NOT NULL
-    UNION ALL
-    SELECT old.household_id, -1 FROM old JOIN up ON up.id = old.id WHERE old.household_id IS NOT NULL
-), counted AS (
-    UPDATE households h SET person_count = h.person_count + m.n, updated_at = now()
-    FROM (SELECT household_id, sum(n) AS n FROM moves GROUP BY household_id HAVING sum(n) <> 0) AS m
-    WHERE h.id = m.household_id
-    RETURNING 1
+    RETURNING v.id, v.household_id"""
+
+# Full: (created, updated, households recounted).
+_FULL_SQL = (
+    _CHANGED.format(upsert=_INSERT_OR_UPDATE)
+    + _MOVES
+    + """SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),
+       (SELECT count(*) FROM counted)"""
 )
-SELECT (SELECT count(*) FROM up),
+
+# Incremental: (updated, voters that exist, households recounted); unknown voters are left alone.
+_INCREMENTAL_SQL = (
+    _CHANGED.format(upsert=_UPDATE_EXISTING)
+    + _MOVES
+    + """SELECT (SELECT count(*) FROM up),
        (SELECT count(*) FROM voters v JOIN stage_voters s
             ON v.source = s.source AND v.source_voter_id = s.source_voter_id),
-       (SELECT count(*) FROM counted)
-"""
+       (SELECT count(*) FROM counted)"""
+)
