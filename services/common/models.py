@@ -285,6 +285,7 @@ class Voter(Base):
     __table_args__ = (
         Index("uq_voters_source_voter", "source", "source_voter_id", unique=True),
         Index("ix_voters_household_id", "household_id"),
+        Index("ix_voters_row_hash", "row_hash"),
     )
 
 

@@ -17,6 +17,9 @@ from cocoa_importer.formats import VoterRow
 
 _encode_extra = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
+# Part of every row hash: bump it when parsing or normalization changes, so the next import of an
+# unchanged file rewrites its voters instead of skipping them.
+ROW_HASH_VERSION = b"rows-v2\x1f"
 GENERATION = 150_000  # ~35 MB per generation of remembered addresses
 
 # Household staging columns, in order (see repository.HOUSEHOLD_COLUMNS).
@@ -142,8 +145,14 @@ def household_row(address: NormalizedAddress, key: str, row: VoterRow) -> Househ
     )
 
 
-def voter_row(row: VoterRow, source: str, residence: Residence, job_id: str) -> tuple[object, ...]:
-    """The staging row (repository.VOTER_COLUMNS + household_key); the raw address is kept as given."""
+def voter_row(
+    row: VoterRow, source: str, residence: Residence, job_id: str, row_hash: str
+) -> tuple[object, ...]:
+    """The staging row (repository.VOTER_COLUMNS + household_key); the raw address is kept as given.
+
+    ``row_hash`` identifies the record the row came from (see ``RecordHasher``), so a re-import
+    recognises an unchanged record before parsing it.
+    """
     flag = residence.flag
     street = f"{row.street_line} {row.street_line2}".strip() or " ".join(
         p for p in (row.house_number, row.house_fraction, row.predir, row.street_name, row.street_suffix,
@@ -175,9 +184,18 @@ def voter_row(row: VoterRow, source: str, residence: Residence, job_id: str) -> 
         flag.message[:300] if flag else None,
         extra,
     ]
-    # The hash covers everything but the job id, so an unchanged row is recognised and not rewritten.
-    digest = hashlib.md5("\x1f".join(map(str, values)).encode(), usedforsecurity=False).hexdigest()
-    return (*values, digest, job_id, residence.household_key)
+    return (*values, row_hash, job_id, residence.household_key)
+
+
+class RecordHasher:
+    """Row hashes of one file's records: a record's bytes, how the reader reads them (its
+    ``fingerprint``: format, delimiter, header, mapping) and how this version stores them."""
+
+    def __init__(self, fingerprint: bytes) -> None:
+        self._seed = hashlib.blake2b(ROW_HASH_VERSION + fingerprint, digest_size=16).digest()
+
+    def __call__(self, record: bytes) -> str:
+        return hashlib.blake2b(self._seed + record, digest_size=16).hexdigest()
 
 
 def _synthetic_id(row: VoterRow) -> str:

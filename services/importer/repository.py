@@ -34,7 +34,7 @@ def _move(moves: dict[int, int], household_id: object, n: int) -> None:
         moves[household_id] = moves.get(household_id, 0) + n
 
 
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\x02]")
+_NEEDS_ESCAPE = re.compile(r"[\\\n\r\x00]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -42,12 +42,16 @@ def copy_payload(rows: Sequence[Sequence[object]]) -> bytes:
     """Rows in COPY's text format (built off the event loop, by the thread that reads the file)."""
     lines = []
     for row in rows:
-        # Control characters that cannot occur in the data stand in for the tab and for NULL until the
-        # row is known to need no escaping, which is almost always.
-        joined = "\x00".join([value if value.__class__ is str else _field(value) for value in row])
-        if _NEEDS_ESCAPE.search(joined) or joined.count("\x00") != len(row) - 1:
-            joined = "\x00".join([_escaped(value) for value in row])
-        lines.append(joined.replace("\x00", "\t").replace("\x02", "\\N"))
+        # \x02 stands in for NULL until the row is known to need no escaping, which is almost always:
+        # no backslash, line break or NUL, one tab per gap, and one \x02 per NULL.
+        joined = "\t".join([value if value.__class__ is str else _field(value) for value in row])
+        if (
+            _NEEDS_ESCAPE.search(joined)
+            or joined.count("\t") != len(row) - 1
+            or joined.count("\x02") != row.count(None)
+        ):
+            joined = "\t".join([_escaped(value) for value in row])
+        lines.append(joined.replace("\x02", "\\N"))
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
@@ -98,6 +102,25 @@ class ImportRepository:
         await self.session.execute(delete(Upload).where(Upload.id == upload_id))
 
     # ---- voters and households -------------------------------------------------
+
+    async def known_row_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """The row hashes among ``hashes`` that a stored voter has (those records are unchanged)."""
+        if self.postgres:
+            # Ask for the hashes no voter has: an index probe each and, on a re-import, no rows back.
+            rows = await self.session.execute(
+                text(
+                    "SELECT h FROM unnest(string_to_array(:hashes, ',')) AS h"
+                    " WHERE NOT EXISTS (SELECT 1 FROM voters v WHERE v.row_hash = h)"
+                ),
+                {"hashes": ",".join(hashes)},  # one string: no per-element parameter adaptation
+            )
+            return set(hashes).difference(r[0] for r in rows)
+        found: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            rows = await self.session.execute(select(Voter.row_hash).where(Voter.row_hash.in_(chunk)))
+            found.update(r[0] for r in rows)
+        return found
 
     async def upsert_voters(self, batch: StagedBatch, *, incremental: bool) -> BatchCounts:
         """Upsert a batch: households by key, voters by (source, voter id); unchanged voters are not rewritten."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -16,12 +17,22 @@ from typing import Any, BinaryIO
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common.worker import ItemError, JobContext, JobFailed
-from cocoa_importer.formats import FormatError, Position, RowError, VoterReader, open_reader
-from cocoa_importer.grouping import AddressBook, voter_row
+from cocoa_importer.formats import FormatError, Position, RawRecord, RowError, VoterReader, open_reader
+from cocoa_importer.grouping import AddressBook, RecordHasher, voter_row
 from cocoa_importer.repository import BatchCounts, ImportRepository, StagedBatch, copy_payload
 
 BATCH_ROWS = 5000
-BATCH_SECONDS = 0.5  # progress at least twice a second even on a slow database
+BATCH_SECONDS = 0.5  # a batch is sized to be parsed in about this long, so progress flows
+KNOWN_SAMPLE = 64  # records of a batch looked up first to tell whether looking up the rest pays
+
+
+@dataclass
+class RawBatch:
+    """Records read but not yet parsed, with their row hashes (None for a record that cannot parse)."""
+
+    records: list[RawRecord]
+    hashes: list[str | None]
+    done: bool
 
 
 @dataclass
@@ -31,6 +42,7 @@ class Batch:
     staged: StagedBatch | None = None
     errors: list[ItemError] = field(default_factory=list)
     rows: int = 0
+    unchanged: int = 0  # records already stored exactly so: never parsed
     duplicates: int = 0
     flagged: dict[str, int] = field(default_factory=dict)
     position: Position | None = None
@@ -100,25 +112,22 @@ class VoterImportJob:
         with open(path, "rb") as stream:
             reader = self._reader(ctx, stream, checkpoint)
             source = reader.format_id
-            book = AddressBook()
-            rows = iter(reader)
-
-            def collect() -> Batch:
-                return self._collect(rows, book, source, ctx.job_id, postgres)
-
-            # The next batch is read and normalized in a thread while this one is written.
-            upcoming: asyncio.Future[Batch] | None = asyncio.ensure_future(asyncio.to_thread(collect))
+            batches = BatchSource(reader, ctx.job_id, postgres, self.batch_rows)
+            upcoming: asyncio.Future[Batch] | None = asyncio.ensure_future(self._next_batch(batches))
             try:
                 while upcoming is not None:
                     batch = await upcoming
-                    upcoming = None if batch.done else asyncio.ensure_future(asyncio.to_thread(collect))
+                    # The next batch is read and parsed while this one is written.
+                    upcoming = None if batch.done else asyncio.ensure_future(self._next_batch(batches))
                     if batch.rows:
                         await self._write(batch, stats, incremental)
                         await self._report(ctx, reader, batch, stats, size, source)
             finally:
-                if upcoming is not None:
-                    with contextlib.suppress(Exception):
-                        await upcoming  # the thread reads the file: let it finish before it closes
+                # Threads read the file: let them finish before it closes.
+                for pending in (upcoming, batches.read_ahead):
+                    if pending is not None:
+                        with contextlib.suppress(Exception):
+                            await pending
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats.output(bytesRead=size, bytesTotal=size, format=source)
 
@@ -140,45 +149,37 @@ class VoterImportJob:
         except FormatError as exc:
             raise JobFailed(f"cannot read the file as {fmt}: {exc}") from None
 
-    def _collect(self, rows: Any, book: AddressBook, source: str, job_id: str, postgres: bool) -> Batch:
-        """Read, normalize and stage up to one batch of rows (runs in a thread)."""
-        batch = Batch()
-        deadline = time.monotonic() + BATCH_SECONDS
-        while batch.rows < self.batch_rows and time.monotonic() < deadline:
-            item = next(rows, None)
-            if item is None:
-                batch.done = True
-                break
-            record, batch.position = item
-            batch.rows += 1
-            if isinstance(record, RowError):
-                detail = {"row": record.line, "field": record.field, "raw": record.raw[:200]}
-                batch.errors.append(ItemError(f"line:{record.line}", "bad_row", record.reason, detail))
-                continue
-            residence = book.residence(record)
-            if residence.new_household is not None:
-                batch.households.append(residence.new_household)
-            elif residence.flag is not None:
-                batch.flagged[residence.flag.reason] = batch.flagged.get(residence.flag.reason, 0) + 1
-            row = voter_row(record, source, residence, job_id)
-            voter_id = str(row[1])
-            if voter_id in batch.voters:
-                batch.duplicates += 1  # the same voter twice in a batch: the later row wins
-            batch.voters[voter_id] = row
-        voters = list(batch.voters.values())
-        batch.staged = StagedBatch(
-            batch.households,
-            voters,
-            copy_payload(batch.households) if postgres else b"",
-            copy_payload(voters) if postgres else b"",
-        )
-        return batch
+    async def _next_batch(self, batches: BatchSource) -> Batch:
+        raw = await (batches.read_ahead or asyncio.to_thread(batches.read))
+        # The records after these are read while these are looked up and parsed.
+        batches.read_ahead = None if raw.done else asyncio.ensure_future(asyncio.to_thread(batches.read))
+        known = await self._known_hashes(raw.hashes)
+        return await asyncio.to_thread(batches.build, raw, known)
+
+    async def _known_hashes(self, hashes: list[str | None]) -> set[str]:
+        """Which of these records are stored already, unchanged (its own session: a write may be open).
+
+        Only an optimisation, since the upsert leaves an unchanged voter alone anyway: when a sample
+        of the batch is all new (a first import), the rest is not looked up.
+        """
+        wanted = [h for h in hashes if h is not None]
+        if not wanted:
+            return set()
+        async with self.sessions() as session:
+            repo = ImportRepository(session)
+            if len(wanted) > 2 * KNOWN_SAMPLE:
+                sample = wanted[:: len(wanted) // KNOWN_SAMPLE]
+                if not await repo.known_row_hashes(sample):
+                    return set()
+            return await repo.known_row_hashes(wanted)
 
     async def _write(self, batch: Batch, stats: ImportStats, incremental: bool) -> None:
         assert batch.staged is not None
-        async with self.sessions.begin() as session:
-            counts = await ImportRepository(session).upsert_voters(batch.staged, incremental=incremental)
-        counts.unchanged += batch.duplicates
+        counts = BatchCounts()
+        if batch.staged.voters:
+            async with self.sessions.begin() as session:
+                counts = await ImportRepository(session).upsert_voters(batch.staged, incremental=incremental)
+        counts.unchanged += batch.duplicates + batch.unchanged
         stats.add(counts, batch)
 
     async def _report(
@@ -209,3 +210,67 @@ class VoterImportJob:
                 "stats": output,
             },
         )
+
+
+class BatchSource:
+    """Turns a reader's records into batches, in two steps run in a thread: ``read`` takes the next
+    records and hashes them; ``build`` parses and stages those whose hash is not ``known`` already."""
+
+    def __init__(self, reader: VoterReader, job_id: str, postgres: bool, batch_rows: int) -> None:
+        self.reader = reader
+        self.job_id = job_id
+        self.postgres = postgres
+        self.batch_rows = batch_rows
+        self._next_rows = min(batch_rows, 1000)  # grows to batch_rows once the pace is known
+        self._records = reader.records()
+        self._hash = RecordHasher(reader.fingerprint)
+        self._book = AddressBook()
+        self.read_ahead: asyncio.Future[RawBatch] | None = None
+
+    def read(self) -> RawBatch:
+        wanted = self._next_rows
+        records = list(itertools.islice(self._records, wanted))
+        hashes = [self._hash(data) if type(data) is bytes else None for _, data, _, _ in records]
+        return RawBatch(records, hashes, done=len(records) < wanted)
+
+    def build(self, raw: RawBatch, known: set[str]) -> Batch:
+        started = time.monotonic()
+        batch = Batch(rows=len(raw.records), done=raw.done)
+        if raw.records:
+            batch.position = raw.records[-1][3]
+        source, parse, book = self.reader.format_id, self.reader.parse, self._book
+        for record, row_hash in zip(raw.records, raw.hashes, strict=True):
+            if row_hash in known:
+                batch.unchanged += 1
+                continue
+            row = parse(record)
+            if isinstance(row, RowError):
+                detail = {"row": row.line, "field": row.field, "raw": row.raw[:200]}
+                batch.errors.append(ItemError(f"line:{row.line}", "bad_row", row.reason, detail))
+                continue
+            residence = book.residence(row)
+            if residence.new_household is not None:
+                batch.households.append(residence.new_household)
+            elif residence.flag is not None:
+                batch.flagged[residence.flag.reason] = batch.flagged.get(residence.flag.reason, 0) + 1
+            staged = voter_row(row, source, residence, self.job_id, row_hash or "")
+            voter_id = str(staged[1])
+            if voter_id in batch.voters:
+                batch.duplicates += 1  # the same voter twice in a batch: the later row wins
+            batch.voters[voter_id] = staged
+        voters = list(batch.voters.values())
+        batch.staged = StagedBatch(
+            batch.households,
+            voters,
+            copy_payload(batch.households) if self.postgres else b"",
+            copy_payload(voters) if self.postgres else b"",
+        )
+        self._pace(len(raw.records) - batch.unchanged, time.monotonic() - started)
+        return batch
+
+    def _pace(self, parsed: int, elapsed: float) -> None:
+        """Size the next batch to take about BATCH_SECONDS to parse at the pace just seen."""
+        if parsed < 100:
+            self._next_rows = self.batch_rows  # nothing to parse: reading and hashing are cheap
+            return
+        self._next_rows = max(100, min(self.batch_rows, int(parsed / max(elapsed, 1e-3) * BATCH_SECONDS)))

@@ -276,3 +276,14 @@ async def test_person_counts_equal_each_households_voters_when_members_span_batc
             members[v.household_id] = members.get(v.household_id, 0) + 1
     assert {h.id: h.person_count for h in households} == {h.id: members.get(h.id, 0) for h in households}
     assert max(h.person_count for h in households) == 10  # the ten movers share one new household
+
+
+async def test_a_reimport_with_a_few_changed_rows_updates_exactly_those(system: ImportSystem) -> None:
+    voters = sample_voters(400, seed=11)  # more than the sample looked up before the whole batch
+    await system.run(nc_file(voters), filename="a.txt", format="ncsbe")
+    changed = [with_changes(v, party="GRN") if i % 50 == 0 else v for i, v in enumerate(voters)]
+    job = await system.run(nc_file(changed), filename="b.txt", format="ncsbe")
+    stats = json.loads(job.output_stats_json)
+    assert (stats["recordsCreated"], stats["recordsUpdated"], stats["recordsUnchanged"]) == (0, 8, 392)
+    stored = await table_rows(system.settings.database_url, Voter)
+    assert sum(v.party == "GRN" for v in stored) == 8

@@ -14,7 +14,7 @@ from ._base import (
     VoterRow,
 )
 from ._detect import DETECT_BYTES, detect_format
-from ._reader import MAX_LINE_BYTES, VoterReader
+from ._reader import MAX_LINE_BYTES, RawRecord, VoterReader
 from ._registry import FORMATS, open_reader
 from .csv_mapped import MAPPABLE_FIELDS
 
@@ -27,6 +27,7 @@ __all__ = [
     "FormatInfo",
     "HeaderError",
     "Position",
+    "RawRecord",
     "RowError",
     "UnknownFormat",
     "VoterReader",

@@ -28,6 +28,9 @@ _HTML = re.compile(r"\s*<(?:!doctype|\?xml|!--|/?[a-z][a-z0-9]*(?:[\s/>]|$))", r
 
 Line = tuple[int, int, bytes]  # (line number, byte offset just past it, content without the line end)
 Record = tuple[int, int, int, bytes]  # (first line, byte offset just past it, next line number, content)
+# (first line, content, its double quotes, where the next record starts); content is a ``bytes``
+# subclass for a record too long or unclosed to parse.
+RawRecord = tuple[int, bytes, int, Position]
 
 
 class _TooLong(bytes):
@@ -163,8 +166,14 @@ class VoterReader:
     # --- records ------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[tuple[VoterRow | RowError, Position]]:
+        row = self._row
+        for first, data, quotes, position in self.records():
+            yield row(first, data, quotes), position
+
+    def records(self) -> Iterator[RawRecord]:
+        """Each record still undecoded, so a caller can recognise a row it has seen before unparsed."""
         # One loop instead of stacked generators: this runs once per line of multi-GB files.
-        pending, lines, row = self._pending, self._lines, self._row
+        pending, lines = self._pending, self._lines
         while True:
             if pending:
                 item = pending.popleft()
@@ -180,7 +189,18 @@ class VoterReader:
                     first, end, next_line, data = self._join_quoted(item)
                     quotes = data.count(b'"')
             self.bytes_read = end
-            yield row(first, data, quotes), Position(end, next_line)
+            yield first, data, quotes, Position(end, next_line)
+
+    def parse(self, record: RawRecord) -> VoterRow | RowError:
+        """The row of one record from ``records()``."""
+        return self._row(record[0], record[1], record[2])
+
+    @property
+    def fingerprint(self) -> bytes:
+        """What, besides a record's bytes, decides the row it becomes: format, delimiter, header, mapping."""
+        layout = self.layout
+        mapping = sorted(layout.columns.items()) if layout.info.id == "csv_mapped" else []
+        return repr((self.format_id, self.delimiter, self.header, mapping)).encode()
 
     def _join_quoted(self, first: Line) -> Record:
         """A record whose quoted field runs over the line end, joined with the lines that close it."""
