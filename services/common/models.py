@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -200,9 +201,8 @@ class Household(Base):
     __table_args__ = (
         Index("ix_households_state_city", "state", "city"),
         Index("ix_households_zip_code", "zip_code"),
-        Index("ix_households_county", "county"),
+        Index("ix_households_county_upper", text("upper(county)")),  # the geocoding filter's form
         Index("ix_households_precinct", "precinct"),
-        Index("ix_households_location_key", "location_key"),
     )
 
 
@@ -285,7 +285,7 @@ class Voter(Base):
     __table_args__ = (
         Index("uq_voters_source_voter", "source", "source_voter_id", unique=True),
         Index("ix_voters_household_id", "household_id"),
-        Index("ix_voters_row_hash", "row_hash"),
+        Index("ix_voters_row_hash", "row_hash", postgresql_using="hash"),  # equality lookups only
     )
 
 

@@ -12,7 +12,13 @@ import json
 import sys
 from dataclasses import dataclass
 
-from cocoa_common.address import AddressRejected, NormalizedAddress, from_parts, parse_street_line
+from cocoa_common.address import (
+    AddressRejected,
+    NormalizedAddress,
+    from_parts,
+    normalize_zip,
+    parse_street_line,
+)
 from cocoa_importer.formats import VoterRow
 
 _encode_extra = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
@@ -98,9 +104,10 @@ class AddressBook:
 
 
 def _raw_text(row: VoterRow) -> str:
+    # Normalization reads only the ZIP5, so "27601", "27601-1234" and "276011234" share one memo entry.
     return "\x1f".join(
         (row.street_line, row.street_line2, row.house_number, row.house_fraction, row.predir, row.street_name,
-         row.street_suffix, row.postdir, row.unit_type, row.unit, row.city, row.state, row.zip_code)
+         row.street_suffix, row.postdir, row.unit_type, row.unit, row.city, row.state, normalize_zip(row.zip_code))
     )  # fmt: skip
 
 

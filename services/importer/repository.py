@@ -361,11 +361,14 @@ WITH old AS (
 
 # Person counts change where voters arrive and where they left, in the upsert's transaction;
 # households created in this batch (:new_ids) were inserted with their voters already counted.
+# Every voter in ``old`` is one the upsert rewrites (the same row-hash test picks both), so ``old``
+# alone says which households lose a voter: joining it to ``up`` would cost a nested loop of
+# batch x batch rows, since hash joins are off for these statements.
 _MOVES = """, moves AS (
     SELECT household_id, 1 AS n FROM up
-    WHERE household_id IS NOT NULL AND household_id <> ALL(CAST(:new_ids AS bigint[]))
+    WHERE household_id IS NOT NULL AND household_id NOT IN (SELECT unnest(CAST(:new_ids AS bigint[])))
     UNION ALL
-    SELECT old.household_id, -1 FROM old JOIN up ON up.id = old.id WHERE old.household_id IS NOT NULL
+    SELECT household_id, -1 FROM old WHERE household_id IS NOT NULL
 ), counted AS (
     UPDATE households h SET person_count = h.person_count + m.n, updated_at = now()
     FROM (SELECT household_id, sum(n) AS n FROM moves GROUP BY household_id HAVING sum(n) <> 0) AS m
