@@ -24,6 +24,7 @@ from cocoa_importer.parcels import (
     read_parcels,
 )
 from cocoa_importer.repository import ImportRepository
+from cocoa_importer.storage import NotAnUpload, UploadStore
 
 BATCH_ITEMS = 2000
 BATCH_SECONDS = 0.5
@@ -56,14 +57,18 @@ def parcel_values(record: ParcelRecord, source: str, job_id: str) -> dict[str, A
 
 
 class ParcelImportJob:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], batch_items: int = BATCH_ITEMS) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], store: UploadStore, batch_items: int = BATCH_ITEMS
+    ) -> None:
         self.sessions = sessions
+        self.store = store
         self.batch_items = batch_items
 
     async def __call__(self, ctx: JobContext) -> None:
-        path = str(ctx.data.get("path", ""))
-        if not path or not os.path.exists(path):
-            raise JobFailed(f"the uploaded file is missing from storage ({path or 'no path'})")
+        try:
+            path = str(self.store.resolve(ctx.data.get("path")))
+        except NotAnUpload as exc:
+            raise JobFailed(str(exc)) from None
         source = str(ctx.data.get("source") or ctx.data.get("filename") or "parcels")[:120]
         checkpoint = ctx.checkpoint or {}
         stats: dict[str, Any] = dict(ctx.stats) or {"parcelsCreated": 0, "parcelsUpdated": 0}

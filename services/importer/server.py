@@ -63,8 +63,8 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
 
 def handlers(service: ImporterService) -> dict[str, Handler]:
     return {
-        jt.VOTER_IMPORT: VoterImportJob(service.sessions),
-        jt.PARCEL_IMPORT: ParcelImportJob(service.sessions),
+        jt.VOTER_IMPORT: VoterImportJob(service.sessions, service.store),
+        jt.PARCEL_IMPORT: ParcelImportJob(service.sessions, service.store),
     }
 
 

@@ -24,6 +24,10 @@ class StoredFile:
 HEAD_BYTES = 64 * 1024
 
 
+class NotAnUpload(ValueError):
+    """A job's file is not a finished upload of this store (absent, elsewhere, or still partial)."""
+
+
 class UploadStore:
     def __init__(self, directory: str, max_bytes: int) -> None:
         self.directory = Path(directory)
@@ -55,6 +59,19 @@ class UploadStore:
             partial.unlink(missing_ok=True)
             raise
         return StoredFile(upload_id, str(final), size, digest.hexdigest(), head)
+
+    def resolve(self, path: object) -> Path:
+        """The finished upload a job names. Anything else is refused, so a job created with a
+        hand-written ``data.path`` cannot make the importer read (and echo into its error
+        ledger) a file outside upload storage."""
+        if not isinstance(path, str) or not path:
+            raise NotAnUpload("the job names no uploaded file (data.path)")
+        candidate = Path(path).resolve()
+        if candidate.parent != self.directory.resolve() or candidate.name.endswith(".part"):
+            raise NotAnUpload(f"{path!r} is not a file in the importer's upload storage")
+        if not candidate.is_file():
+            raise NotAnUpload(f"the uploaded file is missing from storage ({path})")
+        return candidate
 
 
 def _safe_suffix(suffix: str) -> str:

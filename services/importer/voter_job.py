@@ -20,6 +20,7 @@ from cocoa_common.worker import ItemError, JobContext, JobFailed
 from cocoa_importer.formats import FormatError, Position, RawRecord, RowError, VoterReader, open_reader
 from cocoa_importer.grouping import AddressBook, RecordHasher, voter_row
 from cocoa_importer.repository import BatchCounts, ImportRepository, StagedBatch, copy_payload
+from cocoa_importer.storage import NotAnUpload, UploadStore
 
 BATCH_ROWS = 5000
 BATCH_SECONDS = 0.5  # a batch is sized to be parsed in about this long, so progress flows
@@ -96,14 +97,18 @@ class ImportStats:
 
 
 class VoterImportJob:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], store: UploadStore, batch_rows: int = BATCH_ROWS
+    ) -> None:
         self.sessions = sessions
+        self.store = store
         self.batch_rows = batch_rows
 
     async def __call__(self, ctx: JobContext) -> None:
-        path = str(ctx.data.get("path", ""))
-        if not path or not os.path.exists(path):
-            raise JobFailed(f"the uploaded file is missing from storage ({path or 'no path'})")
+        try:
+            path = str(self.store.resolve(ctx.data.get("path")))
+        except NotAnUpload as exc:
+            raise JobFailed(str(exc)) from None
         incremental = ctx.data.get("importType") == "incremental"
         checkpoint = ctx.checkpoint or {}
         stats = ImportStats.load(ctx.stats)

@@ -287,3 +287,41 @@ async def test_a_reimport_with_a_few_changed_rows_updates_exactly_those(system: 
     assert (stats["recordsCreated"], stats["recordsUpdated"], stats["recordsUnchanged"]) == (0, 8, 392)
     stored = await table_rows(system.settings.database_url, Voter)
     assert sum(v.party == "GRN" for v in stored) == 8
+
+
+async def _job_naming(system: ImportSystem, job_type: str, path: str) -> cpb.Job:
+    data = {"path": path, "format": "simple_csv" if job_type == "voter_import" else "csv"}
+    created = await system.jobs.CreateJob(cpb.CreateJobRequest(type=job_type, data_json=json.dumps(data)))
+    return await system.wait(created.job.id, (cpb.JOB_STATUS_COMPLETED, cpb.JOB_STATUS_FAILED))
+
+
+@pytest.mark.parametrize("job_type", ["voter_import", "parcel_import"])
+async def test_an_import_job_naming_a_file_outside_upload_storage_fails_unread(
+    system: ImportSystem, tmp_path, job_type: str
+) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("firstname,lastname\nTOP,SECRET\n")
+    job = await _job_naming(system, job_type, str(secret))
+    assert job.status == cpb.JOB_STATUS_FAILED
+    assert "is not a file in the importer's upload storage" in job.failure_reason
+    assert (job.processed_items, job.failed_items) == (0, 0)
+
+
+async def test_a_symlink_in_upload_storage_to_another_file_is_refused(system: ImportSystem, tmp_path) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("firstname,lastname\nTOP,SECRET\n")
+    link = tmp_path / "uploads" / "link.csv"
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(secret)
+    job = await _job_naming(system, "voter_import", str(link))
+    assert job.status == cpb.JOB_STATUS_FAILED
+    assert "upload storage" in job.failure_reason
+
+
+@pytest.mark.parametrize(("path", "reason"), [("", "names no uploaded file"), ("{dir}/gone.csv", "missing")])
+async def test_an_import_job_without_its_upload_fails_with_the_reason(
+    system: ImportSystem, path: str, reason: str
+) -> None:
+    job = await _job_naming(system, "voter_import", path.format(dir=system.settings.upload_dir))
+    assert job.status == cpb.JOB_STATUS_FAILED
+    assert reason in job.failure_reason
