@@ -128,11 +128,10 @@ class VoterImportJob:
                         await self._write(batch, stats, incremental)
                         await self._report(ctx, reader, batch, stats, size, source)
             finally:
-                # Threads read the file: let them finish before it closes.
-                for pending in (upcoming, batches.read_ahead):
-                    if pending is not None:
-                        with contextlib.suppress(Exception):
-                            await pending
+                # Threads read the file: let them finish before it closes. The upcoming batch may
+                # start another read ahead, so that one is looked at after it.
+                await _settle(upcoming)
+                await _settle(batches.read_ahead)
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats.output(bytesRead=size, bytesTotal=size, format=source)
 
@@ -215,6 +214,13 @@ class VoterImportJob:
                 "stats": output,
             },
         )
+
+
+async def _settle(task: asyncio.Future[Any] | None) -> None:
+    """Wait for a task whose result no longer matters."""
+    if task is not None:
+        with contextlib.suppress(Exception):
+            await task
 
 
 class BatchSource:
