@@ -181,18 +181,24 @@ class JobService:
         await self.get(job_id, include_errors=False)
         last = after_seq
         while True:
-            async with self.sessions() as session:
-                repo = JobRepository(session)
-                events = await repo.events_after(job_id, last)
-                job = await repo.get(job_id)
-            assert job is not None
-            for event in events:
-                last = event.id
-                yield event, job
-            if job.status in jt.TERMINAL and not events:
-                return
-            if not events:
-                await self.hub.wait(job_id, timeout=5.0)
+            with self.hub.armed(job_id) as poked:
+                async with self.sessions() as session:
+                    repo = JobRepository(session)
+                    # The status is read before the events: a job seen terminal has its terminal
+                    # event committed already, so the read after it cannot miss that event.
+                    job = await repo.get(job_id)
+                    assert job is not None
+                    was_terminal = job.status in jt.TERMINAL
+                    events = await repo.events_after(job_id, last)
+                    if events:
+                        job = await repo.get(job_id)  # refreshed: the state the events led to
+                for event in events:
+                    last = event.id
+                    yield event, job
+                if was_terminal and not events:
+                    return
+                if not events:
+                    await self.hub.wait(poked, timeout=5.0)
 
 
 def _parse_data(data_json: str) -> dict[str, object]:

@@ -312,3 +312,26 @@ async def test_a_restarted_coordinator_requeues_running_jobs_and_they_finish_onc
     runs = json.loads(done.output_stats_json)["runs"]
     assert runs[0] == 0
     assert runs[1] > 0  # resumed from its checkpoint, not from the start
+
+
+async def test_watch_delivers_a_terminal_event_committed_right_after_an_empty_read(
+    stub: pb_grpc.CoordinatorServiceStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cocoa_coordinator.repository import JobRepository
+
+    job = await create(stub)
+    original = JobRepository.events_after
+    reads = 0
+
+    async def events_then_cancel(self: JobRepository, job_id: str, after_seq: int, limit: int = 500) -> list:
+        nonlocal reads
+        found = await original(self, job_id, after_seq, limit)
+        reads += 1
+        if reads == 2:  # nothing new yet; the job is cancelled before the watcher looks again
+            await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
+        return found
+
+    monkeypatch.setattr(JobRepository, "events_after", events_then_cancel)
+    events = [e async for e in stub.WatchJob(pb.WatchJobRequest(id=job.id), timeout=10)]
+    assert [e.kind for e in events] == ["created", "cancelled"]
+    assert events[-1].job.status == S.JOB_STATUS_CANCELLED
