@@ -182,19 +182,24 @@ async def test_an_upload_over_the_limit_is_refused_and_leaves_no_file(system: Im
     assert list((system.importer.service.store.directory).iterdir()) == []
 
 
+async def _pause_midway(system: ImportSystem, job_id: str, after_rows: int) -> cpb.Job:
+    await system.wait(job_id, (cpb.JOB_STATUS_PROCESSING,))
+    for _ in range(100):
+        job = await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
+        if job.processed_items >= after_rows:
+            break
+        await asyncio.sleep(0.02)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=cpb.CONTROL_ACTION_PAUSE))
+    await system.wait(job_id, (cpb.JOB_STATUS_PAUSED,))
+    await asyncio.sleep(0.5)  # the worker stops at its batch boundary and saves its checkpoint
+    return await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
+
+
 async def test_pause_and_resume_continue_from_the_saved_byte_offset(system: ImportSystem) -> None:
     many = sample_voters(3000, seed=9)
     system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
     accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
-    await system.wait(accepted.job_id, (cpb.JOB_STATUS_PROCESSING,))
-    for _ in range(100):
-        job = await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
-        if job.processed_items >= 300:
-            break
-        await asyncio.sleep(0.02)
-    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_PAUSE))
-    await asyncio.sleep(0.5)
-    paused = await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
+    paused = await _pause_midway(system, accepted.job_id, 300)
     checkpoint = json.loads(paused.checkpoint_json)
     assert paused.status == cpb.JOB_STATUS_PAUSED
     assert 0 < checkpoint["offset"] < len(nc_file(many))
@@ -203,6 +208,18 @@ async def test_pause_and_resume_continue_from_the_saved_byte_offset(system: Impo
     done = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
     assert (done.processed_items, done.failed_items) == (3000, 0)
     assert json.loads(done.output_stats_json)["recordsCreated"] == 3000
+
+
+async def test_a_reimport_after_a_resumed_import_finds_every_record_unchanged(system: ImportSystem) -> None:
+    many = sample_voters(1000, seed=12)
+    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
+    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
+    await _pause_midway(system, accepted.job_id, 200)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_RESUME))
+    await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
+    again = await system.run(nc_file(many), filename="big.txt", format="ncsbe")
+    stats = json.loads(again.output_stats_json)
+    assert (stats["recordsCreated"], stats["recordsUpdated"], stats["recordsUnchanged"]) == (0, 0, 1000)
 
 
 async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_counts(
