@@ -1,4 +1,4 @@
-"""The ``cocoa-jobs`` command line: migrations, users, API tokens, address points and demo data.
+"""The ``cocoa-jobs`` command line: migrations, users, API tokens, job archival, address points and demo data.
 
 Each subcommand group is added by a *registrar* listed in :data:`COMMANDS`; a registrar adds its
 parser(s) to the subparsers and sets ``handler`` (``(settings, args) -> exit code``) on each.
@@ -194,7 +194,43 @@ def add_demo(sub: Subparsers) -> None:
     parser.set_defaults(handler=_demo)
 
 
-COMMANDS: list[Registrar] = [add_migrate, add_users, add_tokens, add_address_points, add_demo]
+def _jobs_archive(settings: Settings, args: argparse.Namespace) -> int:
+    from cocoa_coordinator.archive import archive_finished
+
+    days = args.older_than_days
+    if days is None:
+        if settings.archive_after_days <= 0:
+            raise CliError("archival is off (JOB_ARCHIVE_AFTER_DAYS <= 0): pass --older-than-days")
+        days = settings.archive_after_days
+    if days < 0:
+        raise CliError("--older-than-days must be 0 or more")
+
+    async def main() -> int:
+        engine = db.create_engine(settings.database_url, pool_size=1)
+        try:
+            moved = await archive_finished(
+                db.session_factory(engine), timedelta(days=days), max_jobs=sys.maxsize
+            )
+        finally:
+            await engine.dispose()
+        print(f"archived {moved} jobs", file=sys.stderr)
+        return 0
+
+    return asyncio.run(main())
+
+
+def add_jobs(sub: Subparsers) -> None:
+    jobs = sub.add_parser("jobs", help="maintain jobs").add_subparsers(dest="jobs_command", required=True)
+    archive = jobs.add_parser(
+        "archive", help="move finished jobs and their item errors to archived_jobs / archived_job_item_errors"
+    )
+    archive.add_argument(
+        "--older-than-days", type=float, default=None, help="default: JOB_ARCHIVE_AFTER_DAYS (30)"
+    )
+    archive.set_defaults(handler=_jobs_archive)
+
+
+COMMANDS: list[Registrar] = [add_migrate, add_users, add_tokens, add_jobs, add_address_points, add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,8 +63,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Job(Base):
-    __tablename__ = "jobs"
+class _JobColumns:
+    """A job's columns, shared by the live ``jobs`` table and ``archived_jobs``."""
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     type: Mapped[str] = mapped_column(String(40))
@@ -93,6 +93,10 @@ class Job(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+
+class Job(_JobColumns, Base):
+    __tablename__ = "jobs"
+
     __table_args__ = (
         Index("ix_jobs_dispatch", "status", "type", "priority", "created_at"),
         Index("ix_jobs_created_at", "created_at"),
@@ -101,18 +105,42 @@ class Job(Base):
     )
 
 
-class JobItemError(Base):
-    __tablename__ = "job_item_errors"
+class ArchivedJob(_JobColumns, Base):
+    """A job that finished more than JOB_ARCHIVE_AFTER_DAYS ago, moved out of ``jobs`` as it was."""
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    __tablename__ = "archived_jobs"
+
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_archived_jobs_completed_at", "completed_at"),)
+
+
+class _ItemErrorColumns:
     item_ref: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+
+class JobItemError(_ItemErrorColumns, Base):
+    __tablename__ = "job_item_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+
     __table_args__ = (Index("ix_job_item_errors_job", "job_id", "id"),)
+
+
+class ArchivedJobItemError(_ItemErrorColumns, Base):
+    """An archived job's item errors, with the ids they had."""
+
+    __tablename__ = "archived_job_item_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    job_id: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_archived_job_item_errors_job", "job_id", "id"),)
 
 
 class JobEvent(Base):

@@ -91,6 +91,8 @@ class Settings:
     timeouts_s: dict[str, int] = field(default_factory=dict)
     progress_flush_s: float = 1.0
     worker_capacity: int = 2
+    archive_after_days: float = 30.0  # finished jobs move to archived_jobs after this; 0 or less: never
+    archive_interval_s: float = 3600.0
     # Geocoder
     geocoder_providers: tuple[str, ...] = ("local", "census", "zip_centroid")
     geocoder_batch_size: int = 100
@@ -127,6 +129,8 @@ class Settings:
             timeouts_s=_per_type(env, "JOB_TIMEOUTS"),
             progress_flush_s=_float(env, "JOB_PROGRESS_FLUSH_SECONDS", d.progress_flush_s),
             worker_capacity=_int(env, "WORKER_CAPACITY", d.worker_capacity),
+            archive_after_days=_float(env, "JOB_ARCHIVE_AFTER_DAYS", d.archive_after_days),
+            archive_interval_s=_float(env, "JOB_ARCHIVE_INTERVAL_SECONDS", d.archive_interval_s),
             geocoder_providers=_list(env, "GEOCODER_PROVIDERS", ",".join(d.geocoder_providers)),
             geocoder_batch_size=_int(env, "GEOCODER_BATCH_SIZE", d.geocoder_batch_size),
             census=ProviderSettings(

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +24,7 @@ from cocoa_common.ids import utcnow
 from cocoa_common.models import Job
 from cocoa_common.settings import Settings
 from cocoa_coordinator import convert
+from cocoa_coordinator.archive import archive_finished
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.repository import Claim, JobRepository, NewItemError, ProgressUpdate
 
@@ -84,7 +86,7 @@ class Dispatcher:
         bind = self.sessions.kw.get("bind")
         self._skip_locked = bind is not None and bind.dialect.name == "postgresql"
         await self._recover()
-        for loop in (self._schedule_loop, self._flush_loop, self._sweep_loop):
+        for loop in (self._schedule_loop, self._flush_loop, self._sweep_loop, self._archive_loop):
             self._tasks.append(asyncio.create_task(loop(), name=loop.__name__))
 
     async def stop(self) -> None:
@@ -352,6 +354,16 @@ class Dispatcher:
                 await self.sweep()
             except Exception:
                 logger.exception("sweep failed; retrying")
+
+    async def _archive_loop(self) -> None:
+        if self.settings.archive_after_days <= 0:
+            return
+        while True:
+            try:
+                await archive_finished(self.sessions, timedelta(days=self.settings.archive_after_days))
+            except Exception:
+                logger.exception("archiving finished jobs failed; retrying")
+            await asyncio.sleep(self.settings.archive_interval_s)
 
     async def sweep(self) -> None:
         """Requeue jobs whose worker went silent and fail jobs past their timeout."""

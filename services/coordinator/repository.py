@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
-from cocoa_common.models import Job, JobEvent, JobItemError
+from cocoa_common.models import ArchivedJob, ArchivedJobItemError, Job, JobEvent, JobItemError, UTCDateTime
 
 NOT_TERMINAL = (jt.PENDING, jt.PROCESSING, jt.PAUSED)
 
@@ -360,6 +360,32 @@ class JobRepository:
             insert(JobEvent).values(job_id=job_id, kind=kind, created_at=utcnow()).returning(JobEvent.id)
         )
         return int(result.scalar_one())
+
+    async def archive_finished(self, before: datetime, limit: int) -> int:
+        """Move up to ``limit`` jobs that finished before ``before`` to the archive tables, item
+        errors included; their event history (only for live watchers) is dropped. Finished jobs
+        never change again, so nothing can race with the move."""
+        finished = (
+            select(Job.id)
+            .where(Job.status.in_(sorted(jt.TERMINAL)), Job.completed_at < before)
+            .order_by(Job.completed_at)
+            .limit(limit)
+        )
+        ids = list((await self.session.execute(finished)).scalars())
+        if not ids:
+            return 0
+        jobs, errors = Job.__table__, JobItemError.__table__
+        names = [c.name for c in jobs.columns]
+        moved = select(*jobs.columns, literal(utcnow(), UTCDateTime())).where(jobs.c.id.in_(ids))
+        await self.session.execute(insert(ArchivedJob).from_select([*names, "archived_at"], moved))
+        error_rows = select(*errors.columns).where(errors.c.job_id.in_(ids))
+        await self.session.execute(
+            insert(ArchivedJobItemError).from_select([c.name for c in errors.columns], error_rows)
+        )
+        for table in (JobEvent.__table__, errors):
+            await self.session.execute(delete(table).where(table.c.job_id.in_(ids)))
+        await self.session.execute(delete(jobs).where(jobs.c.id.in_(ids)))
+        return len(ids)
 
     async def events_after(self, job_id: str, after_seq: int, limit: int = 500) -> list[JobEvent]:
         rows = await self.session.execute(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from gateway_helpers import Sessions, bearer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cocoa_common.models import ApiToken, User
+from cocoa_common.ids import new_id, utcnow
+from cocoa_common.models import ApiToken, ArchivedJob, Job, User
 from cocoa_gateway.auth import hash_token
 from cocoa_jobs import cli
 
@@ -128,3 +131,30 @@ def test_demo_seeds_households_once(cli_env: str, capsys: pytest.CaptureFixture[
     assert "seeded 50 demo households" in capsys.readouterr().err
     assert cli.main(["demo"]) == 1
     assert "already has households" in capsys.readouterr().err
+
+
+async def test_jobs_archive_moves_long_finished_jobs_and_says_how_many(
+    cli_env: str, sessions: Sessions, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_ago = utcnow() - timedelta(days=90)
+    async with sessions.begin() as session:
+        session.add(Job(id=new_id(), type="geocoding", status="completed", data="{}", output_stats="{}",
+                        processed_items=1, failed_items=0, attempt=1, max_attempts=3, timeout_seconds=60.0,
+                        created_at=long_ago, completed_at=long_ago, updated_at=long_ago))  # fmt: skip
+    assert await asyncio.to_thread(cli.main, ["jobs", "archive", "--older-than-days", "30"]) == 0
+    assert "archived 1 jobs" in capsys.readouterr().err
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(ArchivedJob))).scalar_one() == 1
+
+
+def test_jobs_archive_refuses_when_archival_is_off_and_no_age_is_given(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JOB_ARCHIVE_AFTER_DAYS", "0")
+    assert cli.main(["jobs", "archive"]) == 1
+    assert "pass --older-than-days" in capsys.readouterr().err
+
+
+def test_jobs_archive_rejects_a_negative_age(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["jobs", "archive", "--older-than-days", "-1"]) == 1
+    assert "0 or more" in capsys.readouterr().err
