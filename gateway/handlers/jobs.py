@@ -43,6 +43,7 @@ def _list_request(query: Any) -> cpb.ListJobsRequest:
         created_by_id=params.text(query, "createdById") or "",
         limit=params.integer(query, "limit", default=50, minimum=1, maximum=MAX_LIST_LIMIT),
         offset=params.integer(query, "offset", default=0, minimum=0, maximum=None),
+        include_errors=True,  # a listed job carries its errorLog like a fetched one
     )
 
 

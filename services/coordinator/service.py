@@ -119,7 +119,8 @@ class JobService:
         created_by_id: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[Job], int]:
+        include_errors: bool = False,
+    ) -> tuple[list[JobView], int]:
         for status in statuses:
             if status not in jt.STATUSES:
                 raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
@@ -130,9 +131,16 @@ class JobService:
             type_names.extend(jt.names_of(job_type))
         limit, offset = errors.page_bounds(limit, offset, MAX_LIST_LIMIT)
         async with self.sessions() as session:
-            return await JobRepository(session).list(
+            repo = JobRepository(session)
+            jobs, total = await repo.list(
                 statuses=statuses, types=type_names, created_by_id=created_by_id, limit=limit, offset=offset
             )
+            views = []
+            for job in jobs:
+                # One index scan per job that has item errors at all: most have none.
+                wanted = include_errors and job.failed_items > 0
+                views.append(JobView(job, await repo.recent_item_errors(job.id) if wanted else ()))
+        return views, total
 
     async def control(self, job_id: str, action: str) -> Job:
         if action not in CONTROL_ACTIONS:

@@ -45,14 +45,17 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:
-        jobs, total = await self.jobs.list(
+        views, total = await self.jobs.list(
             statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
             types=list(request.types),
             created_by_id=request.created_by_id or None,
             limit=request.limit,
             offset=request.offset,
+            include_errors=request.include_errors,
         )
-        return pb.ListJobsResponse(jobs=[convert.job_to_pb(j) for j in jobs], total=total)
+        return pb.ListJobsResponse(
+            jobs=[convert.job_to_pb(v.job, v.recent_errors) for v in views], total=total
+        )
 
     async def ControlJob(
         self, request: pb.ControlJobRequest, context: grpc.aio.ServicerContext

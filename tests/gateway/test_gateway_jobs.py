@@ -218,6 +218,20 @@ async def test_error_log_holds_item_errors_in_the_geocoding_shape(
     assert {entry["householdId"] for entry in log} == {"item-2", "item-5"}
 
 
+async def test_listed_jobs_carry_their_error_log_too(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    failing = await create_job(client, admin_token, items=6, batch=3, fail_every=3)
+    clean = await create_job(client, admin_token, items=2)
+    fetched = await wait_for_status(client, admin_token, failing["id"], "completed")
+    await wait_for_status(client, admin_token, clean["id"], "completed")
+    response = await client.get("/api/v1/jobs", headers=bearer(admin_token))
+    listed = {job["id"]: job for job in (await response.json())["jobs"]}
+    assert listed[failing["id"]]["errorLog"] == fetched["errorLog"]
+    assert listed[clean["id"]]["errorLog"] is None
+
+
 async def test_import_error_log_uses_the_row_shape(
     client: TestClient, admin_token: str, start_worker: WorkerFactory
 ) -> None:
