@@ -10,6 +10,7 @@ from aiohttp import web
 
 from cocoa_gateway.errors import ApiError, bad_request
 
+MAX_IDEMPOTENCY_KEY = 200
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 
@@ -112,3 +113,13 @@ def json_text(body: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise bad_request(f"{name} must be a string", name)
     return value.strip() or None
+
+
+def idempotency_key(request: web.Request) -> str:
+    """The ``Idempotency-Key`` header, or "" when absent."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise bad_request(
+            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key"
+        )
+    return key

@@ -16,7 +16,6 @@ from cocoa_gateway import audit, params, views
 from cocoa_gateway.auth import current_user, require_admin
 from cocoa_gateway.backends import backends
 from cocoa_gateway.errors import ApiError, bad_request
-from cocoa_gateway.handlers.jobs import idempotency_key
 
 routes = web.RouteTableDef()
 
@@ -107,7 +106,7 @@ async def create_geocoding_job(
         data_json=json.dumps(data, separators=(",", ":")),
         is_dynamic=is_dynamic,
         created_by_id=current_user(request).user_id,
-        idempotency_key=idempotency_key(request),
+        idempotency_key=params.idempotency_key(request),
     )
     return await b.coordinator.CreateJob(create, timeout=b.deadline_s)
 
@@ -171,7 +170,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     return web.json_response(body, status=202)
 
 
-def _order_from_body(body: Mapping[str, Any]) -> tuple[GeocodeOrder, str]:
+def order_from_body(body: Mapping[str, Any]) -> tuple[GeocodeOrder, str]:
     raw_filters = body.get("filters") or {}
     if not isinstance(raw_filters, dict):
         raise bad_request("filters must be an object", "filters")
@@ -191,7 +190,7 @@ def _order_from_body(body: Mapping[str, Any]) -> tuple[GeocodeOrder, str]:
 async def create_geocoding(request: web.Request) -> web.Response:
     """Queue a ``geocoding`` job from a JSON body; ``mode: dynamic`` keeps it open for new households."""
     require_admin(request)
-    order, mode = _order_from_body(await params.json_object(request))
+    order, mode = order_from_body(await params.json_object(request))
     await check_provider(request, order.provider_id)
     # A dynamic job waits for households still to come, so only a static one needs matches now.
     if mode == "static" and await count_households(request, order) == 0:

@@ -24,7 +24,6 @@ from cocoa_gateway.auth import current_user, require_admin
 from cocoa_gateway.backends import backends
 from cocoa_gateway.errors import bad_request
 from cocoa_gateway.handlers.geocoding import clean_filters
-from cocoa_gateway.handlers.jobs import idempotency_key
 from cocoa_gateway.keys import SETTINGS
 from cocoa_gateway.uploads import NO_FILE, Upload, open_upload, read_body
 
@@ -171,7 +170,7 @@ def _voter_trailing() -> TrailingHeader:
 async def import_voters(request: web.Request) -> web.Response:
     """Multipart ``file``, ``format``, ``importType`` and (csv_mapped) ``mapping``; 202 with the job."""
     user = require_admin(request)
-    key = idempotency_key(request)
+    key = params.idempotency_key(request)
     if request.content_type != "multipart/form-data":
         raise bad_request(NO_FILE, "file")
     upload = await open_upload(request, max_bytes=_max_bytes(request))
@@ -271,7 +270,7 @@ def _parcel_trailing() -> TrailingHeader:
 async def import_parcels(request: web.Request) -> web.Response:
     """Multipart ``file`` (+ ``format``, ``source``) or the earlier JSON body; 202 with the job."""
     user = require_admin(request)
-    key = idempotency_key(request)
+    key = params.idempotency_key(request)
     upload = await _parcel_upload(request)
     query = request.query
     fmt = upload.fields.get("format") or params.text(query, "format") or ""

@@ -13,11 +13,11 @@ from cocoa_gateway import audit, item_errors, lookups, params, sse, views
 from cocoa_gateway.auth import current_user, require_admin
 from cocoa_gateway.backends import backends
 from cocoa_gateway.errors import bad_request
+from cocoa_gateway.handlers.geocoding import order_from_body
 
 routes = web.RouteTableDef()
 
 MAX_LIST_LIMIT = 200
-MAX_IDEMPOTENCY_KEY = 200
 ACTIONS: dict[str, tuple[cpb.ControlAction.ValueType, str, str]] = {
     "pause": (cpb.CONTROL_ACTION_PAUSE, "Job paused", audit.PAUSE_JOB),
     "resume": (cpb.CONTROL_ACTION_RESUME, "Job resumed", audit.RESUME_JOB),
@@ -75,13 +75,27 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         raise bad_request(
             f"Unknown job type: {job_type}. Known types: {known}", "type", knownTypes=list(jt.KNOWN_TYPES)
         )
+    data_json = _data_json(body.get("data"))
+    if jt.canonical(job_type) == jt.GEOCODING:
+        _check_geocoding_data(data_json)
     return cpb.CreateJobRequest(
         type=job_type,
-        data_json=_data_json(body.get("data")),
+        data_json=data_json,
         is_dynamic=params.json_bool(body, "isDynamic", default=False),
         created_by_id=user_id,
         idempotency_key=idempotency_key,
     )
+
+
+def _check_geocoding_data(data_json: str) -> None:
+    """A geocoding job's input passes the rules of POST /api/v1/jobs/geocoding (filters, limit,
+    skipGeocoded, mode), so a bad one is a 400 now rather than a failed job later."""
+    try:
+        data = json.loads(data_json)
+    except json.JSONDecodeError:
+        return  # the coordinator answers "data is not valid JSON"
+    if isinstance(data, dict):
+        order_from_body(data)
 
 
 def _data_json(data: Any) -> str:
@@ -95,21 +109,11 @@ def _data_json(data: Any) -> str:
     raise bad_request("data must be a JSON object", "data")
 
 
-def idempotency_key(request: web.Request) -> str:
-    """The ``Idempotency-Key`` header, or "" when absent."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise bad_request(
-            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key"
-        )
-    return key
-
-
 @routes.post("/api/v1/jobs")
 async def create_job(request: web.Request) -> web.Response:
     """201 with the new job; 200 with the first job when the Idempotency-Key was seen before."""
     user = require_admin(request)
-    create = _create_request(await params.json_object(request), user.user_id, idempotency_key(request))
+    create = _create_request(await params.json_object(request), user.user_id, params.idempotency_key(request))
     b = backends(request)
     response = await b.coordinator.CreateJob(create, timeout=b.deadline_s)
     if response.created:

@@ -9,7 +9,16 @@ import json
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, WorkerFactory, add_user, bearer, create_job, parse_sse, wait_for_status
+from gateway_helpers import (
+    GEOCODING_FILTERS,
+    Sessions,
+    WorkerFactory,
+    add_user,
+    bearer,
+    create_job,
+    parse_sse,
+    wait_for_status,
+)
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -44,8 +53,9 @@ async def test_create_returns_201_with_the_contract_job_object(
     client: TestClient, admin: tuple[str, str]
 ) -> None:
     user_id, token = admin
+    data = {**GEOCODING_FILTERS, "items": 3}
     response = await client.post(
-        "/api/v1/jobs", json={"type": "geocode_households", "data": {"items": 3}}, headers=bearer(token)
+        "/api/v1/jobs", json={"type": "geocode_households", "data": data}, headers=bearer(token)
     )
     assert response.status == 201
     body = await response.json()
@@ -54,7 +64,7 @@ async def test_create_returns_201_with_the_contract_job_object(
     assert set(job) == CONTRACT_KEYS | EXTRA_KEYS
     assert job["type"] == "geocode_households"
     assert job["status"] == "pending"
-    assert json.loads(job["data"]) == {"items": 3}
+    assert json.loads(job["data"]) == data
     assert job["createdBy"] == {"id": user_id, "email": "admin@example.com", "name": "Admin User"}
     assert job["createdAt"].endswith("Z")
     assert job["errorLog"] is None
@@ -62,12 +72,35 @@ async def test_create_returns_201_with_the_contract_job_object(
     assert job["etaSeconds"] is None
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "At least one filter must be provided"),
+        ({"filters": {"city": "Durham"}, "limit": 0}, "limit"),
+        ({"filters": {"zipCode": "ABCDE"}}, "zipCode must be a 5-digit ZIP code"),
+        ('{"filters": {"state": "North Carolina"}}', "state must be a two-letter state code"),
+        ({"filters": {"city": "Durham"}, "mode": "sometimes"}, "mode must be static or dynamic"),
+    ],
+)
+async def test_create_refuses_geocoding_data_the_geocoding_route_would_refuse(
+    client: TestClient, admin_token: str, data: object, message: str
+) -> None:
+    response = await client.post(
+        "/api/v1/jobs", json={"type": "geocode_households", "data": data}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    assert message in (await response.json())["error"]
+    listed = await (await client.get("/api/v1/jobs", headers=bearer(admin_token))).json()
+    assert listed["total"] == 0
+
+
 async def test_create_with_idempotency_key_returns_first_job_with_200(
     client: TestClient, admin_token: str
 ) -> None:
     headers = {**bearer(admin_token), "Idempotency-Key": "batch-7"}
-    first = await client.post("/api/v1/jobs", json={"type": "geocoding", "data": {}}, headers=headers)
-    second = await client.post("/api/v1/jobs", json={"type": "geocoding", "data": {}}, headers=headers)
+    body = {"type": "geocoding", "data": GEOCODING_FILTERS}
+    first = await client.post("/api/v1/jobs", json=body, headers=headers)
+    second = await client.post("/api/v1/jobs", json=body, headers=headers)
     assert first.status == 201
     assert second.status == 200
     assert (await second.json())["job"]["id"] == (await first.json())["job"]["id"]
