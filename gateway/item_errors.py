@@ -72,7 +72,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     # Spreadsheets run cells starting with these as formulas; voter data must not become code.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
