@@ -17,7 +17,17 @@ from cocoa_gateway.auth import TokenAuthenticator, auth_middleware
 from cocoa_gateway.backends import open_backends
 from cocoa_gateway.errors import error_middleware
 from cocoa_gateway.handlers import ROUTE_MODULES
-from cocoa_gateway.keys import AUTHENTICATOR, BACKENDS, ENGINE, SESSIONS, SETTINGS, SHUTTING_DOWN, TOKEN_TTL
+from cocoa_gateway.keys import (
+    AUTHENTICATOR,
+    BACKENDS,
+    ENGINE,
+    METRICS,
+    SESSIONS,
+    SETTINGS,
+    SHUTTING_DOWN,
+    TOKEN_TTL,
+)
+from cocoa_gateway.metrics import Metrics, metrics_middleware
 
 # JSON bodies; uploads stream past this limit (they never call request.read()).
 MAX_JSON_BODY = 1024 * 1024
@@ -45,7 +55,10 @@ async def _on_shutdown(app: web.Application) -> None:
 
 def create_app(settings: Settings, *, token_cache_ttl_s: float = TOKEN_CACHE_TTL_S) -> web.Application:
     """The gateway for ``settings``; ``token_cache_ttl_s`` bounds how long a revoked token still works."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_JSON_BODY)
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=MAX_JSON_BODY
+    )
+    app[METRICS] = Metrics()
     app[SETTINGS] = settings
     app[TOKEN_TTL] = token_cache_ttl_s
     app[SHUTTING_DOWN] = asyncio.Event()

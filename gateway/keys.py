@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from cocoa_common.settings import Settings
     from cocoa_gateway.auth import Principal, TokenAuthenticator
     from cocoa_gateway.backends import Backends
+    from cocoa_gateway.metrics import Metrics
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 BACKENDS: web.AppKey[Backends] = web.AppKey("backends")
@@ -27,5 +28,6 @@ AUTHENTICATOR: web.AppKey[TokenAuthenticator] = web.AppKey("authenticator")
 TOKEN_TTL: web.AppKey[float] = web.AppKey("token_cache_ttl_s")
 # Set when the server begins to stop, so long-lived streams (SSE) end instead of holding it up.
 SHUTTING_DOWN: web.AppKey[asyncio.Event] = web.AppKey("shutting_down")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")

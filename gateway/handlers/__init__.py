@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cocoa_gateway.handlers import address_points, geocoding, health, imports, jobs, pages
+from cocoa_gateway.handlers import address_points, geocoding, health, imports, jobs, metrics, pages
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     health,
+    metrics,
     pages,
     geocoding,  # before jobs: /api/v1/jobs/geocoding is a fixed path beside /api/v1/jobs/{id}
     address_points,

@@ -393,6 +393,16 @@ class Dispatcher:
             if conn.leases.pop(lease_id, None) is not None:
                 conn.stop(job_id, lease_id, reason)
 
+    def worker_capacity(self) -> dict[str, tuple[int, int]]:
+        """(connected workers, their combined slots) per type they run."""
+        capacity: dict[str, tuple[int, int]] = {}
+        for conn in self.workers.values():
+            if conn.open:
+                for job_type in conn.types:
+                    workers, slots = capacity.get(job_type, (0, 0))
+                    capacity[job_type] = (workers + 1, slots + conn.capacity)
+        return capacity
+
     def connected_types(self) -> list[str]:
         return sorted({t for conn in self.workers.values() if conn.open for t in conn.types})
 

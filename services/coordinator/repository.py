@@ -361,6 +361,15 @@ class JobRepository:
         )
         return int(result.scalar_one())
 
+    async def status_counts(self) -> list[tuple[str, str, int, datetime | None]]:
+        """(type as stored, status, jobs, oldest created_at) for every live type and status."""
+        rows = await self.session.execute(
+            select(Job.type, Job.status, func.count(), func.min(Job.created_at)).group_by(
+                Job.type, Job.status
+            )
+        )
+        return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
+
     async def archive_finished(self, before: datetime, limit: int) -> int:
         """Move up to ``limit`` jobs that finished before ``before`` to the archive tables, item
         errors included; their event history (only for live watchers) is dropped. Finished jobs

@@ -23,6 +23,14 @@ MAX_ERRORS_PAGE = 1000
 CONTROL_ACTIONS = ("pause", "resume", "cancel")
 
 
+@dataclass
+class TypeCounts:
+    """A canonical job type's live jobs by status, and how long its oldest pending job has waited."""
+
+    by_status: dict[str, int]
+    oldest_pending_s: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class JobView:
     job: Job
@@ -141,6 +149,23 @@ class JobService:
                 wanted = include_errors and job.failed_items > 0
                 views.append(JobView(job, await repo.recent_item_errors(job.id) if wanted else ()))
         return views, total
+
+    async def counts(self) -> dict[str, TypeCounts]:
+        """Every known type (aliases folded in), with zeros where nothing is queued."""
+        async with self.sessions() as session:
+            rows = await JobRepository(session).status_counts()
+        now = utcnow()
+        counts = {
+            name: TypeCounts(dict.fromkeys(jt.STATUSES, 0)) for name in sorted(set(jt.ALIASES.values()))
+        }
+        for stored_type, status, n, oldest in rows:
+            entry = counts.get(jt.canonical(stored_type) or "")
+            if entry is None or status not in entry.by_status:
+                continue
+            entry.by_status[status] += n
+            if status == jt.PENDING and oldest is not None:
+                entry.oldest_pending_s = max(entry.oldest_pending_s, (now - oldest).total_seconds())
+        return counts
 
     async def control(self, job_id: str, action: str) -> Job:
         if action not in CONTROL_ACTIONS:

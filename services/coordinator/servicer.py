@@ -84,6 +84,22 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             errors=[convert.item_error_to_pb(e) for e in page], next_after_seq=next_seq, total=total
         )
 
+    async def GetStats(self, request: pb.StatsRequest, context: grpc.aio.ServicerContext) -> pb.StatsResponse:
+        counts = await self.jobs.counts()
+        capacity = self.dispatcher.worker_capacity()
+        return pb.StatsResponse(
+            types=[
+                pb.TypeStats(
+                    type=name,
+                    jobs_by_status=entry.by_status,
+                    oldest_pending_age_seconds=entry.oldest_pending_s,
+                    workers=capacity.get(name, (0, 0))[0],
+                    worker_slots=capacity.get(name, (0, 0))[1],
+                )
+                for name, entry in counts.items()
+            ]
+        )
+
     async def ListJobTypes(
         self, request: pb.JobTypesRequest, context: grpc.aio.ServicerContext
     ) -> pb.JobTypesResponse:

@@ -335,3 +335,29 @@ async def test_watch_delivers_a_terminal_event_committed_right_after_an_empty_re
     events = [e async for e in stub.WatchJob(pb.WatchJobRequest(id=job.id), timeout=10)]
     assert [e.kind for e in events] == ["created", "cancelled"]
     assert events[-1].job.status == S.JOB_STATUS_CANCELLED
+
+
+async def test_stats_count_live_jobs_per_type_with_aliases_folded_in(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    await create(stub, "geocode_households", items=3)
+    await create(stub, "geocoding", items=3)
+    await create(stub, "import_voters", items=3)
+    stats = {t.type: t for t in (await stub.GetStats(pb.StatsRequest())).types}
+    assert set(stats) == {"geocoding", "voter_import", "parcel_import"}
+    assert stats["geocoding"].jobs_by_status["pending"] == 2
+    assert stats["voter_import"].jobs_by_status["pending"] == 1
+    assert stats["parcel_import"].jobs_by_status["pending"] == 0
+    assert stats["geocoding"].oldest_pending_age_seconds >= 0
+    assert (stats["geocoding"].workers, stats["geocoding"].worker_slots) == (0, 0)
+
+
+async def test_stats_count_connected_workers_and_their_slots(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker(capacity=2)
+    await start_worker({"geocoding": counting_handler}, capacity=3)
+    stats = {t.type: t for t in (await stub.GetStats(pb.StatsRequest())).types}
+    assert (stats["geocoding"].workers, stats["geocoding"].worker_slots) == (2, 5)
+    assert (stats["voter_import"].workers, stats["voter_import"].worker_slots) == (1, 2)
+    assert stats["parcel_import"].workers == 0

@@ -1,0 +1,91 @@
+"""Prometheus metrics: the gateway's own HTTP traffic, and the coordinator's queue and workers.
+
+HTTP requests are counted and timed by route template (``/api/v1/jobs/{id}``, never the raw path,
+so label values stay few). Queue figures are read from the coordinator at scrape time, so they are
+as fresh as the scrape and every gateway replica reports the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa_gateway.keys import METRICS
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UNMATCHED = "unmatched"
+
+
+class QueueCollector(Collector):
+    """Renders the coordinator stats last fetched (set right before each exposition)."""
+
+    def __init__(self) -> None:
+        self.stats: cpb.StatsResponse | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("cocoa_coordinator_up", "Whether the coordinator answered this scrape")
+        up.add_metric([], 0 if self.stats is None else 1)
+        yield up
+        jobs = GaugeMetricFamily("cocoa_jobs", "Live jobs by type and status", labels=["type", "status"])
+        oldest = GaugeMetricFamily(
+            "cocoa_jobs_oldest_pending_seconds", "Age of the oldest pending job", labels=["type"]
+        )
+        workers = GaugeMetricFamily("cocoa_workers", "Connected worker processes", labels=["type"])
+        slots = GaugeMetricFamily(
+            "cocoa_worker_slots", "Jobs the connected workers can hold", labels=["type"]
+        )
+        for entry in self.stats.types if self.stats is not None else ():
+            for status, count in sorted(entry.jobs_by_status.items()):
+                jobs.add_metric([entry.type, status], count)
+            oldest.add_metric([entry.type], entry.oldest_pending_age_seconds)
+            workers.add_metric([entry.type], entry.workers)
+            slots.add_metric([entry.type], entry.worker_slots)
+        yield from (jobs, oldest, workers, slots)
+
+
+class Metrics:
+    """One application's registry (tests build many apps, so nothing is process-global)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "cocoa_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "cocoa_http_request_duration_seconds",
+            "Time to answer an HTTP request (to the first byte for streams)",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.queue = QueueCollector()
+        self.registry.register(self.queue)
+
+    def observe(self, request: web.Request, status: int, seconds: float) -> None:
+        route = request.match_info.route.resource
+        template = route.canonical if route is not None else UNMATCHED
+        self.requests.labels(request.method, template, str(status)).inc()
+        self.latency.labels(request.method, template).observe(seconds)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        request.app[METRICS].observe(request, status, time.perf_counter() - started)
