@@ -342,3 +342,26 @@ async def test_an_import_job_without_its_upload_fails_with_the_reason(
     job = await _job_naming(system, "voter_import", path.format(dir=system.settings.upload_dir))
     assert job.status == cpb.JOB_STATUS_FAILED
     assert reason in job.failure_reason
+
+
+async def test_a_cancelled_import_keeps_its_batches_and_a_rerun_adds_only_the_rest(
+    system: ImportSystem,
+) -> None:
+    many = sample_voters(1000, seed=13)
+    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
+    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
+    await system.wait(accepted.job_id, (cpb.JOB_STATUS_PROCESSING,))
+    for _ in range(100):
+        if (await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))).processed_items >= 200:
+            break
+        await asyncio.sleep(0.02)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_CANCEL))
+    await asyncio.sleep(0.5)  # the worker stops at its batch boundary
+    kept = (await counts(system.settings.database_url))["voters"]
+    assert 0 < kept < 1000
+    rerun = await system.run(nc_file(many), filename="big.txt", format="ncsbe")
+    stats = json.loads(rerun.output_stats_json)
+    assert (stats["recordsCreated"], stats["recordsUnchanged"]) == (1000 - kept, kept)
+    households = await table_rows(system.settings.database_url, Household)
+    voters = await table_rows(system.settings.database_url, Voter)
+    assert sum(h.person_count for h in households) == sum(1 for v in voters if v.household_id)
