@@ -606,6 +606,8 @@ def normalize_zip(value: str) -> str:
     Excel drops leading zeros, and no real ZIP has fewer than five digits, so 3-4 digit values (and
     7-8 digit ZIP+4s) are left-padded: ``2110`` -> ``02110``, ``501`` -> ``00501`` (Holtsville, NY).
     """
+    if len(value) == 5 and value.isascii() and value.isdigit():  # the common case, without regexes
+        return "" if value == "00000" else value
     text = value.strip().strip("=\"' ")
     text = text.removesuffix(".0")
     match = _ZIP_RE.fullmatch(text) or _ZIP5_PREFIX_RE.match(text)

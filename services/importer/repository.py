@@ -34,25 +34,34 @@ def _move(moves: dict[int, int], household_id: object, n: int) -> None:
         moves[household_id] = moves.get(household_id, 0) + n
 
 
-_NEEDS_ESCAPE = re.compile(r"[\\\n\r\x00]")
+_NEEDS_ESCAPE = re.compile(r"[\\\r\x00]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def copy_payload(rows: Sequence[Sequence[object]]) -> bytes:
-    """Rows in COPY's text format (built off the event loop, by the thread that reads the file)."""
+    """Rows of one width in COPY's text format (built off the event loop, by the thread that reads
+    the file). ``\x02`` stands in for NULL; the batch is checked once, as a whole, for anything
+    that needs escaping (almost never), and only then row by row."""
+    if not rows:
+        return b""
+    nulls = 0
     lines = []
     for row in rows:
-        # \x02 stands in for NULL until the row is known to need no escaping, which is almost always:
-        # no backslash, line break or NUL, one tab per gap, and one \x02 per NULL.
-        joined = "\t".join([value if value.__class__ is str else _field(value) for value in row])
-        if (
-            _NEEDS_ESCAPE.search(joined)
-            or joined.count("\t") != len(row) - 1
-            or joined.count("\x02") != row.count(None)
-        ):
-            joined = "\t".join([_escaped(value) for value in row])
-        lines.append(joined.replace("\x02", "\\N"))
-    return ("\n".join(lines) + "\n").encode() if lines else b""
+        nulls += row.count(None)
+        lines.append("\t".join([value if value.__class__ is str else _field(value) for value in row]))
+    text = "\n".join(lines)
+    if (
+        _NEEDS_ESCAPE.search(text) is None
+        and text.count("\n") == len(rows) - 1
+        and text.count("\t") == len(rows) * (len(rows[0]) - 1)
+        and text.count("\x02") == nulls
+    ):
+        return (text.replace("\x02", "\\N") + "\n").encode()
+    return ("\n".join(_copy_line(row) for row in rows) + "\n").encode()
+
+
+def _copy_line(row: Sequence[object]) -> str:
+    return "\t".join([_escaped(value) for value in row]).replace("\x02", "\\N")
 
 
 def _field(value: object) -> str:
