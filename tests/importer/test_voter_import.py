@@ -182,44 +182,52 @@ async def test_an_upload_over_the_limit_is_refused_and_leaves_no_file(system: Im
     assert list((system.importer.service.store.directory).iterdir()) == []
 
 
-async def _pause_midway(system: ImportSystem, job_id: str, after_rows: int) -> cpb.Job:
-    await system.wait(job_id, (cpb.JOB_STATUS_PROCESSING,))
-    for _ in range(100):
-        job = await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
-        if job.processed_items >= after_rows:
-            break
+async def _upload_in_small_batches(system: ImportSystem, voters: list) -> str:
+    """Start importing ``voters`` 100 rows a batch, so the job can be stopped midway; its id."""
+    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
+    accepted = await system.upload(nc_file(voters), filename="big.txt", format="ncsbe")
+    return accepted.job_id
+
+
+async def _until_processed(system: ImportSystem, job_id: str, rows: int) -> None:
+    for _ in range(200):  # at most ~4 s
+        if (await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))).processed_items >= rows:
+            return
         await asyncio.sleep(0.02)
-    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=cpb.CONTROL_ACTION_PAUSE))
-    await system.wait(job_id, (cpb.JOB_STATUS_PAUSED,))
+
+
+async def _stop_midway(system: ImportSystem, job_id: str, after_rows: int, action: int) -> cpb.Job:
+    """Pause or cancel the job once ``after_rows`` are in; the job once its worker has stopped."""
+    await system.wait(job_id, (cpb.JOB_STATUS_PROCESSING,))
+    await _until_processed(system, job_id, after_rows)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=action))
     await asyncio.sleep(0.5)  # the worker stops at its batch boundary and saves its checkpoint
     return await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
 
 
 async def test_pause_and_resume_continue_from_the_saved_byte_offset(system: ImportSystem) -> None:
     many = sample_voters(3000, seed=9)
-    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
-    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
-    paused = await _pause_midway(system, accepted.job_id, 300)
+    job_id = await _upload_in_small_batches(system, many)
+    paused = await _stop_midway(system, job_id, 300, cpb.CONTROL_ACTION_PAUSE)
     checkpoint = json.loads(paused.checkpoint_json)
     assert paused.status == cpb.JOB_STATUS_PAUSED
     assert 0 < checkpoint["offset"] < len(nc_file(many))
     assert checkpoint["processed"] == paused.processed_items < 3000
-    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_RESUME))
-    done = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=cpb.CONTROL_ACTION_RESUME))
+    done = await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,))
     assert (done.processed_items, done.failed_items) == (3000, 0)
     assert json.loads(done.output_stats_json)["recordsCreated"] == 3000
 
 
 async def test_a_reimport_after_a_resumed_import_finds_every_record_unchanged(system: ImportSystem) -> None:
-    many = sample_voters(1000, seed=12)
-    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
-    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
-    await _pause_midway(system, accepted.job_id, 200)
-    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_RESUME))
-    await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
+    many = sample_voters(3000, seed=12)
+    job_id = await _upload_in_small_batches(system, many)
+    await _stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_PAUSE)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=cpb.CONTROL_ACTION_RESUME))
+    await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,))
     again = await system.run(nc_file(many), filename="big.txt", format="ncsbe")
     stats = json.loads(again.output_stats_json)
-    assert (stats["recordsCreated"], stats["recordsUpdated"], stats["recordsUnchanged"]) == (0, 0, 1000)
+    assert (stats["recordsCreated"], stats["recordsUpdated"], stats["recordsUnchanged"]) == (0, 0, 3000)
 
 
 async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_counts(
@@ -228,18 +236,13 @@ async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_cou
     from cocoa_importer.server import start_importer
 
     many = sample_voters(3000, seed=11)
-    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
-    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
-    for _ in range(200):
-        job = await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))
-        if job.processed_items >= 500:
-            break
-        await asyncio.sleep(0.02)
+    job_id = await _upload_in_small_batches(system, many)
+    await _until_processed(system, job_id, 500)
     crashed = system.importer
     crashed.worker_task.cancel()  # the process dies: no final report
     await crashed.server.stop(0)
     system.importer = await start_importer(system.settings, "127.0.0.1:0", worker_id="replacement")
-    done = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
+    done = await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
     assert (done.processed_items, done.failed_items, done.attempt) == (3000, 0, 2)
     stats = json.loads(done.output_stats_json)
     assert stats["recordsCreated"] + stats["recordsSkipped"] + stats["recordsUpdated"] == 3000
@@ -347,21 +350,14 @@ async def test_an_import_job_without_its_upload_fails_with_the_reason(
 async def test_a_cancelled_import_keeps_its_batches_and_a_rerun_adds_only_the_rest(
     system: ImportSystem,
 ) -> None:
-    many = sample_voters(1000, seed=13)
-    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
-    accepted = await system.upload(nc_file(many), filename="big.txt", format="ncsbe")
-    await system.wait(accepted.job_id, (cpb.JOB_STATUS_PROCESSING,))
-    for _ in range(100):
-        if (await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))).processed_items >= 200:
-            break
-        await asyncio.sleep(0.02)
-    await system.jobs.ControlJob(cpb.ControlJobRequest(id=accepted.job_id, action=cpb.CONTROL_ACTION_CANCEL))
-    await asyncio.sleep(0.5)  # the worker stops at its batch boundary
+    many = sample_voters(3000, seed=13)
+    job_id = await _upload_in_small_batches(system, many)
+    await _stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_CANCEL)
     kept = (await counts(system.settings.database_url))["voters"]
-    assert 0 < kept < 1000
+    assert 0 < kept < 3000
     rerun = await system.run(nc_file(many), filename="big.txt", format="ncsbe")
     stats = json.loads(rerun.output_stats_json)
-    assert (stats["recordsCreated"], stats["recordsUnchanged"]) == (1000 - kept, kept)
+    assert (stats["recordsCreated"], stats["recordsUnchanged"]) == (3000 - kept, kept)
     households = await table_rows(system.settings.database_url, Household)
     voters = await table_rows(system.settings.database_url, Voter)
     assert sum(h.person_count for h in households) == sum(1 for v in voters if v.household_id)
