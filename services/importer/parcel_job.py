@@ -66,7 +66,7 @@ class ParcelImportJob:
 
     async def __call__(self, ctx: JobContext) -> None:
         try:
-            path = str(self.store.resolve(ctx.data.get("path")))
+            path = str(self.store.find(ctx.data.get("uploadId")))
         except NotAnUpload as exc:
             raise JobFailed(str(exc)) from None
         source = str(ctx.data.get("source") or ctx.data.get("filename") or "parcels")[:120]

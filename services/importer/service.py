@@ -167,7 +167,6 @@ class ImporterService:
         data: dict[str, object] = {
             "uploadId": stored.upload_id,
             "filename": request.filename,
-            "path": stored.path,
             "format": fmt,
             "requestedFormat": request.format,
             "sizeBytes": stored.size_bytes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ class StoredFile:
 
 
 HEAD_BYTES = 64 * 1024
+_UPLOAD_ID = re.compile(r"[a-z0-9]{20,32}")  # ids.new_id(): no dots, slashes or wildcards
 
 
 class NotAnUpload(ValueError):
@@ -60,18 +62,26 @@ class UploadStore:
             raise
         return StoredFile(upload_id, str(final), size, digest.hexdigest(), head)
 
-    def resolve(self, path: object) -> Path:
-        """The finished upload a job names. Anything else is refused, so a job created with a
-        hand-written ``data.path`` cannot make the importer read (and echo into its error
-        ledger) a file outside upload storage."""
-        if not isinstance(path, str) or not path:
-            raise NotAnUpload("the job names no uploaded file (data.path)")
-        candidate = Path(path).resolve()
-        if candidate.parent != self.directory.resolve() or candidate.name.endswith(".part"):
-            raise NotAnUpload(f"{path!r} is not a file in the importer's upload storage")
-        if not candidate.is_file():
-            raise NotAnUpload(f"the uploaded file is missing from storage ({path})")
-        return candidate
+    def find(self, upload_id: object) -> Path:
+        """The finished upload ``upload_id`` names. A job refers to its file by upload id only, so
+        a job written by hand cannot make the importer read (and echo into its error ledger) a
+        file outside upload storage, and no server path reaches the API."""
+        if not isinstance(upload_id, str) or not upload_id:
+            raise NotAnUpload("the job names no uploaded file (data.uploadId)")
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            raise NotAnUpload(f"{upload_id[:40]!r} is not an upload id")
+        root = self.directory.resolve()
+        found = [
+            p
+            for p in self.directory.glob(f"{upload_id}*")
+            if p.name == upload_id or (p.name.startswith(f"{upload_id}.") and not p.name.endswith(".part"))
+        ]
+        if not found or not found[0].is_file():
+            raise NotAnUpload(f"the uploaded file {upload_id} is missing from storage")
+        path = found[0].resolve()
+        if path.parent != root:  # a symlink planted in the store
+            raise NotAnUpload(f"upload {upload_id} is not a file in the importer's upload storage")
+        return path
 
 
 def _safe_suffix(suffix: str) -> str:

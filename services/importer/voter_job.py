@@ -106,7 +106,7 @@ class VoterImportJob:
 
     async def __call__(self, ctx: JobContext) -> None:
         try:
-            path = str(self.store.resolve(ctx.data.get("path")))
+            path = str(self.store.find(ctx.data.get("uploadId")))
         except NotAnUpload as exc:
             raise JobFailed(str(exc)) from None
         incremental = ctx.data.get("importType") == "incremental"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -247,6 +248,7 @@ async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_cou
     stats = json.loads(done.output_stats_json)
     assert stats["recordsCreated"] + stats["recordsSkipped"] + stats["recordsUpdated"] == 3000
     assert (await counts(system.settings.database_url))["voters"] == 3000
+    await crashed.stop(grace=0)  # what the dead process held: its channel and database pool
 
 
 def test_ncsbe_sample_header_is_the_current_layout() -> None:
@@ -309,42 +311,56 @@ async def test_a_reimport_with_a_few_changed_rows_updates_exactly_those(system: 
     assert sum(v.party == "GRN" for v in stored) == 8
 
 
-async def _job_naming(system: ImportSystem, job_type: str, path: str) -> cpb.Job:
-    data = {"path": path, "format": "simple_csv" if job_type == "voter_import" else "csv"}
+async def _job_with(system: ImportSystem, job_type: str, **data: str) -> cpb.Job:
+    """An import job created by hand, as through POST /api/v1/jobs, run to its end."""
+    data = {"format": "simple_csv" if job_type == "voter_import" else "csv", **data}
     created = await system.jobs.CreateJob(cpb.CreateJobRequest(type=job_type, data_json=json.dumps(data)))
     return await system.wait(created.job.id, (cpb.JOB_STATUS_COMPLETED, cpb.JOB_STATUS_FAILED))
 
 
-@pytest.mark.parametrize("job_type", ["voter_import", "parcel_import"])
-async def test_an_import_job_naming_a_file_outside_upload_storage_fails_unread(
-    system: ImportSystem, tmp_path, job_type: str
-) -> None:
+def _secret(tmp_path: Path) -> Path:
     secret = tmp_path / "secret.csv"
     secret.write_text("firstname,lastname\nTOP,SECRET\n")
-    job = await _job_naming(system, job_type, str(secret))
+    return secret
+
+
+async def test_an_uploaded_files_job_names_it_by_upload_id_not_by_path(system: ImportSystem) -> None:
+    accepted = await system.upload(nc_file(VOTERS[:3]), filename="a.txt", format="ncsbe")
+    data = json.loads((await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))).data_json)
+    assert data["uploadId"]
+    assert "path" not in data
+
+
+@pytest.mark.parametrize("job_type", ["voter_import", "parcel_import"])
+async def test_an_import_job_naming_a_path_instead_of_an_upload_fails_unread(
+    system: ImportSystem, tmp_path: Path, job_type: str
+) -> None:
+    job = await _job_with(system, job_type, path=str(_secret(tmp_path)))
     assert job.status == cpb.JOB_STATUS_FAILED
-    assert "is not a file in the importer's upload storage" in job.failure_reason
+    assert "names no uploaded file" in job.failure_reason
     assert (job.processed_items, job.failed_items) == (0, 0)
 
 
-async def test_a_symlink_in_upload_storage_to_another_file_is_refused(system: ImportSystem, tmp_path) -> None:
-    secret = tmp_path / "secret.csv"
-    secret.write_text("firstname,lastname\nTOP,SECRET\n")
-    link = tmp_path / "uploads" / "link.csv"
-    link.parent.mkdir(exist_ok=True)
-    link.symlink_to(secret)
-    job = await _job_naming(system, "voter_import", str(link))
+@pytest.mark.parametrize("upload_id", ["../../etc/passwd", "*", "c0mww0ynk8q9x3o5yu8u81amr.txt"])
+async def test_an_upload_id_that_is_not_one_is_refused(system: ImportSystem, upload_id: str) -> None:
+    job = await _job_with(system, "voter_import", uploadId=upload_id)
     assert job.status == cpb.JOB_STATUS_FAILED
-    assert "upload storage" in job.failure_reason
+    assert "is not an upload id" in job.failure_reason
 
 
-@pytest.mark.parametrize(("path", "reason"), [("", "names no uploaded file"), ("{dir}/gone.csv", "missing")])
-async def test_an_import_job_without_its_upload_fails_with_the_reason(
-    system: ImportSystem, path: str, reason: str
-) -> None:
-    job = await _job_naming(system, "voter_import", path.format(dir=system.settings.upload_dir))
+async def test_a_symlink_planted_in_upload_storage_is_refused(system: ImportSystem, tmp_path: Path) -> None:
+    link = Path(system.settings.upload_dir) / "c0000000000000000000000xy.csv"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(_secret(tmp_path))
+    job = await _job_with(system, "voter_import", uploadId="c0000000000000000000000xy")
     assert job.status == cpb.JOB_STATUS_FAILED
-    assert reason in job.failure_reason
+    assert "not a file in the importer's upload storage" in job.failure_reason
+
+
+async def test_an_import_job_whose_upload_is_gone_fails_with_the_reason(system: ImportSystem) -> None:
+    job = await _job_with(system, "voter_import", uploadId="c000000000000000000000000")
+    assert job.status == cpb.JOB_STATUS_FAILED
+    assert "missing from storage" in job.failure_reason
 
 
 async def test_a_cancelled_import_keeps_its_batches_and_a_rerun_adds_only_the_rest(
