@@ -112,12 +112,7 @@ class JobService:
 
     async def get(self, job_id: str, *, include_errors: bool = True) -> JobView:
         async with self.sessions() as session:
-            repo = JobRepository(session)
-            job = await repo.get(job_id)
-            if job is None:
-                raise errors.NotFound("Job not found")
-            recent = await repo.recent_item_errors(job_id) if include_errors else []
-            return JobView(job, recent)
+            return await _view(JobRepository(session), job_id, include_errors=include_errors)
 
     async def list(
         self,
@@ -143,11 +138,7 @@ class JobService:
             jobs, total = await repo.list(
                 statuses=statuses, types=type_names, created_by_id=created_by_id, limit=limit, offset=offset
             )
-            views = []
-            for job in jobs:
-                # One index scan per job that has item errors at all: most have none.
-                wanted = include_errors and job.failed_items > 0
-                views.append(JobView(job, await repo.recent_item_errors(job.id) if wanted else ()))
+            views = [await _with_errors(repo, job, include_errors=include_errors) for job in jobs]
         return views, total
 
     async def counts(self) -> dict[str, TypeCounts]:
@@ -209,8 +200,9 @@ class JobService:
         next_seq = page[-1].id if more and page else 0
         return page, next_seq, total
 
-    async def watch(self, job_id: str, after_seq: int = 0) -> AsyncIterator[tuple[JobEvent, Job]]:
-        """Every persisted event after ``after_seq`` with the job as it is now, until it is terminal."""
+    async def watch(self, job_id: str, after_seq: int = 0) -> AsyncIterator[tuple[JobEvent, JobView]]:
+        """Every persisted event after ``after_seq`` with the job as it is now (its latest item
+        errors included, as GetJob gives them), until it is terminal."""
         await self.get(job_id, include_errors=False)
         last = after_seq
         while True:
@@ -223,15 +215,29 @@ class JobService:
                     assert job is not None
                     was_terminal = job.status in jt.TERMINAL
                     events = await repo.events_after(job_id, last)
-                    if events:
-                        job = await repo.get(job_id)  # refreshed: the state the events led to
+                    # Refreshed: the state the events led to.
+                    view = await _view(repo, job_id, include_errors=True) if events else JobView(job)
                 for event in events:
                     last = event.id
-                    yield event, job
+                    yield event, view
                 if was_terminal and not events:
                     return
                 if not events:
                     await self.hub.wait(poked, timeout=5.0)
+
+
+async def _view(repo: JobRepository, job_id: str, *, include_errors: bool) -> JobView:
+    """The job as it is now, with its latest item errors when asked."""
+    job = await repo.get(job_id)
+    if job is None:
+        raise errors.NotFound("Job not found")
+    return await _with_errors(repo, job, include_errors=include_errors)
+
+
+async def _with_errors(repo: JobRepository, job: Job, *, include_errors: bool) -> JobView:
+    # Every item error is a failed item, so a job without failures needs no index scan.
+    wanted = include_errors and job.failed_items > 0
+    return JobView(job, await repo.recent_item_errors(job.id) if wanted else ())
 
 
 def _parse_data(data_json: str) -> dict[str, object]:

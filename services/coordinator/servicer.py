@@ -66,11 +66,11 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.JobEvent]:
-        async for event, job in self.jobs.watch(request.id, request.after_seq):
+        async for event, view in self.jobs.watch(request.id, request.after_seq):
             yield pb.JobEvent(
                 seq=event.id,
                 kind=event.kind,
-                job=convert.job_to_pb(job),
+                job=convert.job_to_pb(view.job, view.recent_errors),
                 created_at=convert.timestamp(event.created_at),
             )
 

@@ -333,6 +333,17 @@ async def test_events_stream_ends_with_completed_and_resumes_after_last_event_id
     assert [e["id"] for e in later] == [e["id"] for e in events if int(e["id"]) > int(middle["id"])]
 
 
+async def test_events_carry_the_error_log_like_a_fetched_job(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, items=6, batch=3, fail_every=3)
+    response = await client.get(f"/api/v1/jobs/{job['id']}/events", headers=bearer(admin_token))
+    events = parse_sse(await response.text())
+    fetched = await wait_for_status(client, admin_token, job["id"], "completed")
+    assert events[-1]["data"]["errorLog"] == fetched["errorLog"]
+
+
 async def test_events_of_unknown_job_is_404_json(client: TestClient, admin_token: str) -> None:
     response = await client.get("/api/v1/jobs/cnosuchjob000000000000000/events", headers=bearer(admin_token))
     assert response.status == 404
