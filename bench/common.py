@@ -15,7 +15,7 @@ import psycopg
 
 from cocoa_common import db
 from cocoa_common.migrate import upgrade
-from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.auth import issue_token
 from cocoa_gateway.repository import GatewayRepository
 from cocoa_jobs.supervisor import Addresses, Supervisor, free_port
 
@@ -49,9 +49,7 @@ def admin_token(url: str) -> str:
             async with db.session_factory(engine).begin() as session:
                 repo = GatewayRepository(session)
                 user = await repo.create_user("bench@cocoa.local", "Bench", "admin")
-                token = generate_token()
-                await repo.create_token(user.id, hash_token(token), None)
-                return token
+                return await issue_token(repo, user.id)
         finally:
             await engine.dispose()
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cocoa_common import db
 from cocoa_common.ids import utcnow
 from cocoa_common.settings import Settings, SettingsError
-from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.auth import hash_token, issue_token
 from cocoa_gateway.repository import ROLES, GatewayRepository
 
 T = TypeVar("T")
@@ -89,16 +89,15 @@ def add_users(sub: Subparsers) -> None:
 def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
     if args.expires_days is not None and args.expires_days <= 0:
         raise CliError("--expires-days must be a positive number of days")
-    token = generate_token()
     expires_at = utcnow() + timedelta(days=args.expires_days) if args.expires_days else None
 
-    async def work(repo: GatewayRepository) -> None:
+    async def work(repo: GatewayRepository) -> str:
         user = await repo.user_by_email(args.email)
         if user is None:
             raise CliError(f"no user with email {args.email}")
-        await repo.create_token(user.id, hash_token(token), expires_at)
+        return await issue_token(repo, user.id, expires_at)
 
-    run_db(settings, work)
+    token = run_db(settings, work)
     print(token)  # only the token: scripts capture it with $(cocoa-jobs tokens create ...)
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from cocoa_common import db
 from cocoa_common.migrate import upgrade
 from cocoa_common.settings import Settings
-from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.auth import issue_token
 from cocoa_gateway.repository import GatewayRepository
 from cocoa_jobs.demo import households_exist, seed_demo
 from cocoa_jobs.supervisor import Supervisor
@@ -33,8 +33,7 @@ async def bootstrap(settings: Settings, with_demo: bool) -> tuple[str, int]:
             user = await repo.user_by_email(ADMIN_EMAIL) or await repo.create_user(
                 ADMIN_EMAIL, "Admin", "admin"
             )
-            token = generate_token()
-            await repo.create_token(user.id, hash_token(token), None)
+            token = await issue_token(repo, user.id)
         seeded = 0
         if with_demo and not await households_exist(engine):
             seeded = await seed_demo(engine)

@@ -66,6 +66,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def issue_token(repo: GatewayRepository, user_id: str, expires_at: datetime | None = None) -> str:
+    """A new token for ``user_id``: its hash is stored, the token itself is returned to show once."""
+    token = generate_token()
+    await repo.create_token(user_id, hash_token(token), expires_at)
+    return token
+
+
 class TokenAuthenticator:
     """Resolves bearer tokens to principals, with a short in-process cache."""
 

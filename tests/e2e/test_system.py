@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cocoa_common import db
-from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.auth import issue_token
 from cocoa_gateway.repository import GatewayRepository
 from cocoa_jobs.demo import seed_demo
 from cocoa_jobs.supervisor import Addresses, Supervisor, free_port
@@ -32,9 +32,7 @@ async def _prepare(url: str) -> str:
         async with db.session_factory(engine).begin() as session:
             repo = GatewayRepository(session)
             user = await repo.create_user("e2e@cocoa.local", "E2E", "admin")
-            token = generate_token()
-            await repo.create_token(user.id, hash_token(token), None)
-            return token
+            return await issue_token(repo, user.id)
     finally:
         await engine.dispose()
 

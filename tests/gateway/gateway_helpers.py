@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common import jobtypes as jt
-from cocoa_common.ids import utcnow
+from cocoa_common.ids import new_id, utcnow
 from cocoa_common.models import Household
 from cocoa_common.worker import WorkerRuntime
-from cocoa_gateway.auth import generate_token, hash_token
+from cocoa_gateway.auth import issue_token
 from cocoa_gateway.repository import GatewayRepository
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -45,13 +45,10 @@ async def add_user(
     expires_at: datetime | None = None,
 ) -> tuple[str, str]:
     """A user with one API token: (user id, token)."""
-    token = generate_token()
     async with sessions.begin() as session:
         repo = GatewayRepository(session)
-        user = await repo.create_user(
-            email or f"{role}-{token[-8:]}@example.com", f"{role.title()} User", role
-        )
-        await repo.create_token(user.id, hash_token(token), expires_at)
+        user = await repo.create_user(email or f"{role}-{new_id()}@example.com", f"{role.title()} User", role)
+        token = await issue_token(repo, user.id, expires_at)
     return user.id, token
 
 
