@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import psycopg
 import pytest
@@ -80,3 +80,36 @@ async def redis_client() -> AsyncIterator[object]:
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+UploadRecorder = Callable[..., str]
+
+
+@pytest.fixture
+def record_upload(database_url: str) -> UploadRecorder:
+    """Records an uploads row as the importer does, for tests that create import jobs by hand.
+    No file is stored behind it; ``upload_id`` may be any string, to stand for a forged row."""
+
+    def record(kind: str, upload_id: str | None = None) -> str:
+        upload_id = upload_id or f"up{next(_counter):023d}"
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO uploads (id, kind, filename, path, size_bytes, sha256, created_at)"
+                " VALUES (%s, %s, 'upload.txt', '', 0, '', now())",
+                (upload_id, kind),
+            )
+        return upload_id
+
+    return record
+
+
+@pytest.fixture
+def voter_upload(record_upload: UploadRecorder) -> str:
+    """The id of a recorded voter file upload."""
+    return record_upload("voter_import")
+
+
+@pytest.fixture
+def parcel_upload(record_upload: UploadRecorder) -> str:
+    """The id of a recorded parcel file upload."""
+    return record_upload("parcel_import")

@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
-from cocoa_common.models import ArchivedJob, ArchivedJobItemError, Job, JobEvent, JobItemError, UTCDateTime
+from cocoa_common.models import (
+    ArchivedJob,
+    ArchivedJobItemError,
+    Job,
+    JobEvent,
+    JobItemError,
+    Upload,
+    UTCDateTime,
+)
 
 NOT_TERMINAL = (jt.PENDING, jt.PROCESSING, jt.PAUSED)
 
@@ -53,6 +61,10 @@ class JobRepository:
         stmt = select(Job).where(Job.idempotency_key == key)
         stmt = stmt.where(Job.created_by_id == created_by_id) if created_by_id else stmt
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def upload_kind(self, upload_id: str) -> str | None:
+        """The job type a stored upload was made for, None when there is no such upload."""
+        return await self.session.scalar(select(Upload.kind).where(Upload.id == upload_id))
 
     async def add(self, job: Job) -> Job:
         self.session.add(job)

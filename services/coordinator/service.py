@@ -21,6 +21,11 @@ MAX_DATA_BYTES = 1024 * 1024
 MAX_LIST_LIMIT = 200
 MAX_ERRORS_PAGE = 1000
 CONTROL_ACTIONS = ("pause", "resume", "cancel")
+# Where each import's file is uploaded: its job names that upload by id.
+UPLOAD_ROUTES = {
+    jt.VOTER_IMPORT: "POST /api/v1/voters/import",
+    jt.PARCEL_IMPORT: "POST /api/v1/gis/parcels/import",
+}
 
 
 @dataclass
@@ -69,6 +74,8 @@ class JobService:
             known = ", ".join(jt.KNOWN_TYPES)
             raise errors.InvalidArgument(f"Unknown job type: {job_type}. Known types: {known}", field="type")
         data = _parse_data(data_json)
+        if canonical in (jt.VOTER_IMPORT, jt.PARCEL_IMPORT):
+            await self._check_upload(canonical, data.get("uploadId"))
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
             if existing is not None:
@@ -105,6 +112,23 @@ class JobService:
             return existing, False
         self._on_change()
         return job, True
+
+    async def _check_upload(self, kind: str, upload_id: object) -> None:
+        """An import job reads the file its ``data.uploadId`` names, so that must be an upload made for
+        this kind of import: refused now, rather than a job that fails when a worker takes it."""
+        route = UPLOAD_ROUTES[kind]
+        if not isinstance(upload_id, str) or not upload_id:
+            raise errors.InvalidArgument(
+                f"A {kind} job reads an uploaded file: data.uploadId is required (upload it with {route})",
+                field="data.uploadId",
+            )
+        async with self.sessions() as session:
+            found = await JobRepository(session).upload_kind(upload_id[:32])
+        if found != kind or len(upload_id) > 32:
+            raise errors.InvalidArgument(
+                f"data.uploadId {upload_id[:40]!r} names no file uploaded for a {kind} job (upload it with {route})",
+                field="data.uploadId",
+            )
 
     async def _by_idempotency_key(self, created_by_id: str | None, key: str) -> Job | None:
         async with self.sessions() as session:

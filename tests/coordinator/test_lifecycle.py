@@ -49,6 +49,38 @@ async def test_data_that_is_not_a_json_object_is_rejected(stub: pb_grpc.Coordina
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_import_job_without_an_upload_id_is_rejected(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await create(stub, "voter_import", path="/etc/passwd")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "data.uploadId is required" in info.value.details()
+    assert "POST /api/v1/voters/import" in info.value.details()
+
+
+async def test_import_job_naming_an_unknown_upload_is_rejected(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await create(stub, "parcel_import", uploadId="../../etc/passwd")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "names no file uploaded for a parcel_import job" in info.value.details()
+
+
+async def test_import_job_naming_another_kind_of_upload_is_rejected(
+    stub: pb_grpc.CoordinatorServiceStub, parcel_upload: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await create(stub, "import_voters", uploadId=parcel_upload)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "names no file uploaded for a voter_import job" in info.value.details()
+
+
+async def test_import_job_naming_its_upload_is_created(
+    stub: pb_grpc.CoordinatorServiceStub, voter_upload: str
+) -> None:
+    job = await create(stub, "import_voters", uploadId=voter_upload, importType="full")
+    assert job.status == S.JOB_STATUS_PENDING
+    assert json.loads(job.data_json)["uploadId"] == voter_upload
+
+
 async def test_same_idempotency_key_returns_the_first_job(stub: pb_grpc.CoordinatorServiceStub) -> None:
     request = pb.CreateJobRequest(type="geocoding", data_json="{}", created_by_id="u1", idempotency_key="k-1")
     first = await stub.CreateJob(request)
@@ -93,12 +125,12 @@ async def test_item_errors_go_to_the_ledger_and_page_by_cursor(
 
 
 async def test_one_job_of_a_type_runs_at_a_time_and_other_types_run_beside_it(
-    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, voter_upload: str
 ) -> None:
     await start_worker(capacity=4)
     first = await create(stub, items=6, batch=1, delay=0.1)
     second = await create(stub, items=1)
-    other_type = await create(stub, "import_voters", items=1)
+    other_type = await create(stub, "import_voters", items=1, uploadId=voter_upload)
     await wait_for_status(stub, other_type.id, S.JOB_STATUS_COMPLETED)
     assert (await stub.GetJob(pb.GetJobRequest(id=second.id))).status == S.JOB_STATUS_PENDING
     assert (await stub.GetJob(pb.GetJobRequest(id=first.id))).status == S.JOB_STATUS_PROCESSING
@@ -182,12 +214,12 @@ async def test_unknown_job_is_not_found(stub: pb_grpc.CoordinatorServiceStub) ->
 
 
 async def test_list_has_a_real_total_filters_and_accepts_aliases(
-    stub: pb_grpc.CoordinatorServiceStub,
+    stub: pb_grpc.CoordinatorServiceStub, voter_upload: str
 ) -> None:
     for _ in range(3):
         await create(stub, "geocoding")
     await create(stub, "geocode_households")
-    await create(stub, "voter_import")
+    await create(stub, "voter_import", uploadId=voter_upload)
     page = await stub.ListJobs(pb.ListJobsRequest(types=["geocode_households"], limit=2))
     assert page.total == 4
     assert len(page.jobs) == 2
@@ -338,11 +370,11 @@ async def test_watch_delivers_a_terminal_event_committed_right_after_an_empty_re
 
 
 async def test_stats_count_live_jobs_per_type_with_aliases_folded_in(
-    stub: pb_grpc.CoordinatorServiceStub,
+    stub: pb_grpc.CoordinatorServiceStub, voter_upload: str
 ) -> None:
     await create(stub, "geocode_households", items=3)
     await create(stub, "geocoding", items=3)
-    await create(stub, "import_voters", items=3)
+    await create(stub, "import_voters", items=3, uploadId=voter_upload)
     stats = {t.type: t for t in (await stub.GetStats(pb.StatsRequest())).types}
     assert set(stats) == {"geocoding", "voter_import", "parcel_import"}
     assert stats["geocoding"].jobs_by_status["pending"] == 2

@@ -94,6 +94,22 @@ async def test_create_refuses_geocoding_data_the_geocoding_route_would_refuse(
     assert listed["total"] == 0
 
 
+async def test_create_refuses_an_import_job_that_names_no_upload(
+    client: TestClient, admin_token: str
+) -> None:
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "voter_import", "data": {"path": "/etc/passwd", "format": "ncsbe"}},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == "data.uploadId"
+    assert "POST /api/v1/voters/import" in body["error"]
+    listed = await (await client.get("/api/v1/jobs", headers=bearer(admin_token))).json()
+    assert listed["total"] == 0
+
+
 async def test_create_with_idempotency_key_returns_first_job_with_200(
     client: TestClient, admin_token: str
 ) -> None:
@@ -115,10 +131,12 @@ async def test_unknown_type_is_400_listing_known_types(client: TestClient, admin
     assert "geocoding" in body["knownTypes"]
 
 
-async def test_list_total_counts_all_matching_jobs(client: TestClient, admin_token: str) -> None:
+async def test_list_total_counts_all_matching_jobs(
+    client: TestClient, admin_token: str, voter_upload: str
+) -> None:
     for _ in range(3):
         await create_job(client, admin_token, "geocoding")
-    await create_job(client, admin_token, "voter_import")
+    await create_job(client, admin_token, "voter_import", uploadId=voter_upload)
     response = await client.get("/api/v1/jobs?type=geocode_households&limit=2", headers=bearer(admin_token))
     body = await response.json()
     assert body["success"] is True
@@ -266,10 +284,10 @@ async def test_listed_jobs_carry_their_error_log_too(
 
 
 async def test_import_error_log_uses_the_row_shape(
-    client: TestClient, admin_token: str, start_worker: WorkerFactory
+    client: TestClient, admin_token: str, start_worker: WorkerFactory, voter_upload: str
 ) -> None:
     await start_worker()
-    job = await create_job(client, admin_token, "voter_import", items=3, fail_every=3)
+    job = await create_job(client, admin_token, "voter_import", uploadId=voter_upload, items=3, fail_every=3)
     done = await wait_for_status(client, admin_token, job["id"], "completed")
     (entry,) = json.loads(done["errorLog"])
     assert entry["row"] == 2

@@ -332,33 +332,57 @@ async def test_an_uploaded_files_job_names_it_by_upload_id_not_by_path(system: I
 
 
 @pytest.mark.parametrize("job_type", ["voter_import", "parcel_import"])
-async def test_an_import_job_naming_a_path_instead_of_an_upload_fails_unread(
+async def test_an_import_job_naming_a_path_instead_of_an_upload_is_refused_at_creation(
     system: ImportSystem, tmp_path: Path, job_type: str
 ) -> None:
-    job = await _job_with(system, job_type, path=str(_secret(tmp_path)))
-    assert job.status == cpb.JOB_STATUS_FAILED
-    assert "names no uploaded file" in job.failure_reason
-    assert (job.processed_items, job.failed_items) == (0, 0)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await _job_with(system, job_type, path=str(_secret(tmp_path)))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "data.uploadId is required" in info.value.details()
+    listed = await system.jobs.ListJobs(cpb.ListJobsRequest(limit=10))
+    assert listed.total == 0
+
+
+async def test_an_uploaded_file_can_be_imported_again_by_a_job_made_by_hand(system: ImportSystem) -> None:
+    accepted = await system.upload(nc_file(VOTERS[:3]), filename="a.txt", format="ncsbe")
+    await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,))
+    data = json.loads((await system.jobs.GetJob(cpb.GetJobRequest(id=accepted.job_id))).data_json)
+    again = await _job_with(system, "voter_import", uploadId=data["uploadId"], format="ncsbe")
+    assert again.status == cpb.JOB_STATUS_COMPLETED
+    stats = json.loads(again.output_stats_json)
+    assert (stats["recordsCreated"], stats["recordsUnchanged"]) == (0, 3)
+
+
+# The importer checks the file a job names again when it runs: a job created before uploads were
+# checked at creation, or an uploads row that was forged or outlived its file, reads nothing.
 
 
 @pytest.mark.parametrize("upload_id", ["../../etc/passwd", "*", "c0mww0ynk8q9x3o5yu8u81amr.txt"])
-async def test_an_upload_id_that_is_not_one_is_refused(system: ImportSystem, upload_id: str) -> None:
-    job = await _job_with(system, "voter_import", uploadId=upload_id)
+async def test_an_upload_id_that_is_not_one_is_refused(
+    system: ImportSystem, record_upload: Callable[..., str], upload_id: str
+) -> None:
+    job = await _job_with(system, "voter_import", uploadId=record_upload("voter_import", upload_id))
     assert job.status == cpb.JOB_STATUS_FAILED
     assert "is not an upload id" in job.failure_reason
 
 
-async def test_a_symlink_planted_in_upload_storage_is_refused(system: ImportSystem, tmp_path: Path) -> None:
+async def test_a_symlink_planted_in_upload_storage_is_refused(
+    system: ImportSystem, record_upload: Callable[..., str], tmp_path: Path
+) -> None:
     link = Path(system.settings.upload_dir) / "c0000000000000000000000xy.csv"
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(_secret(tmp_path))
-    job = await _job_with(system, "voter_import", uploadId="c0000000000000000000000xy")
+    upload_id = record_upload("voter_import", "c0000000000000000000000xy")
+    job = await _job_with(system, "voter_import", uploadId=upload_id)
     assert job.status == cpb.JOB_STATUS_FAILED
     assert "not a file in the importer's upload storage" in job.failure_reason
 
 
-async def test_an_import_job_whose_upload_is_gone_fails_with_the_reason(system: ImportSystem) -> None:
-    job = await _job_with(system, "voter_import", uploadId="c000000000000000000000000")
+async def test_an_import_job_whose_upload_is_gone_fails_with_the_reason(
+    system: ImportSystem, record_upload: Callable[..., str]
+) -> None:
+    upload_id = record_upload("voter_import", "c000000000000000000000000")
+    job = await _job_with(system, "voter_import", uploadId=upload_id)
     assert job.status == cpb.JOB_STATUS_FAILED
     assert "missing from storage" in job.failure_reason
 
