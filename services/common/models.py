@@ -86,6 +86,7 @@ class _JobColumns:
     worker_id: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # claimed, or its last progress
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=86400.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

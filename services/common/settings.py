@@ -90,6 +90,12 @@ class Settings:
     default_timeout_s: float = 24 * 3600.0
     timeouts_s: dict[str, int] = field(default_factory=dict)
     progress_flush_s: float = 1.0
+    # A processing job with no progress for this long is requeued, though its worker still heartbeats
+    # (alive but wedged); 0 or less: never. Above the longest batch (a Census batch may take 300 s).
+    stall_timeout_s: float = 900.0
+    # A job told to stop (pause, cancel, timeout, stall) that is still running after this long is
+    # cancelled by its worker; 0 or less: never.
+    stop_grace_s: float = 30.0
     worker_capacity: int = 2
     archive_after_days: float = 30.0  # finished jobs move to archived_jobs after this; 0 or less: never
     archive_interval_s: float = 3600.0
@@ -128,6 +134,8 @@ class Settings:
             default_timeout_s=_float(env, "JOB_TIMEOUT_SECONDS", d.default_timeout_s),
             timeouts_s=_per_type(env, "JOB_TIMEOUTS"),
             progress_flush_s=_float(env, "JOB_PROGRESS_FLUSH_SECONDS", d.progress_flush_s),
+            stall_timeout_s=_float(env, "JOB_STALL_TIMEOUT_SECONDS", d.stall_timeout_s),
+            stop_grace_s=_float(env, "JOB_STOP_GRACE_SECONDS", d.stop_grace_s),
             worker_capacity=_int(env, "WORKER_CAPACITY", d.worker_capacity),
             archive_after_days=_float(env, "JOB_ARCHIVE_AFTER_DAYS", d.archive_after_days),
             archive_interval_s=_float(env, "JOB_ARCHIVE_INTERVAL_SECONDS", d.archive_interval_s),

@@ -33,6 +33,7 @@ STOP_NAMES = {
     pb.STOP_REASON_CANCEL: "cancel",
     pb.STOP_REASON_TIMEOUT: "timeout",
     pb.STOP_REASON_SUPERSEDED: "superseded",
+    pb.STOP_REASON_STALLED: "stalled",
 }
 
 
@@ -74,6 +75,7 @@ class JobContext:
     total_items: int | None
     _send: Callable[[pb.WorkerMessage], None]
     stop_reason: str | None = None
+    forced_after_s: float | None = None  # set when the worker cancelled a job that did not stop
     processed: int = 0
     failed: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
@@ -149,6 +151,8 @@ class WorkerRuntime:
         self.running: dict[str, tuple[JobContext, asyncio.Task[None]]] = {}  # lease id -> job
         self.connected = asyncio.Event()
         self._heartbeat_interval = 5.0
+        self._stop_grace = 0.0  # from the coordinator's Welcome
+        self._force_timers: dict[str, asyncio.TimerHandle] = {}  # lease id -> forced stop
         self._outbox: asyncio.Queue[pb.WorkerMessage | None] = asyncio.Queue()
         self._stopping = False
 
@@ -218,13 +222,32 @@ class WorkerRuntime:
         kind = message.WhichOneof("kind")
         if kind == "welcome":
             self._heartbeat_interval = message.welcome.heartbeat_interval_seconds or 5.0
+            self._stop_grace = message.welcome.stop_grace_seconds
             self.connected.set()
         elif kind == "assignment":
             self._start(message.assignment)
         elif kind == "stop":
-            entry = self.running.get(message.stop.lease_id)
-            if entry is not None:
-                entry[0].stop_reason = STOP_NAMES.get(message.stop.reason, "stop")
+            self._stop(message.stop.lease_id, STOP_NAMES.get(message.stop.reason, "stop"))
+
+    def _stop(self, lease_id: str, reason: str) -> None:
+        """Ask the job to stop at its next report; cancel it if it has not after the stop grace
+        (a handler stuck in a call that never returns would otherwise hold its slot for good)."""
+        entry = self.running.get(lease_id)
+        if entry is None:
+            return
+        entry[0].stop_reason = reason
+        if self._stop_grace > 0 and lease_id not in self._force_timers:
+            loop = asyncio.get_running_loop()
+            self._force_timers[lease_id] = loop.call_later(self._stop_grace, self._force_stop, lease_id)
+
+    def _force_stop(self, lease_id: str) -> None:
+        self._force_timers.pop(lease_id, None)
+        entry = self.running.get(lease_id)
+        if entry is not None:
+            ctx, task = entry
+            logger.warning("job %s did not stop within %gs; cancelling it", ctx.job_id, self._stop_grace)
+            ctx.forced_after_s = self._stop_grace
+            task.cancel()
 
     def _start(self, assignment: pb.Assignment) -> None:
         ctx = JobContext(
@@ -259,12 +282,18 @@ class WorkerRuntime:
         except JobFailed as exc:
             message = ctx.finished(pb.OUTCOME_FAILED, str(exc))
         except asyncio.CancelledError:
-            raise
+            if ctx.forced_after_s is None:
+                raise  # the stream is gone: the coordinator requeues the job itself
+            reason = f"{ctx.stop_reason}: cancelled by its worker after {ctx.forced_after_s:g}s"
+            message = ctx.finished(pb.OUTCOME_STOPPED, reason)
         except Exception as exc:
             logger.exception("job %s crashed", ctx.job_id)
             message = ctx.finished(pb.OUTCOME_FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self.running.pop(ctx.lease_id, None)
+            timer = self._force_timers.pop(ctx.lease_id, None)
+            if timer is not None:
+                timer.cancel()
         logger.info("job %s finished: %s", ctx.job_id, pb.Outcome.Name(message.finished.outcome))
         self._send(message)
 

@@ -131,7 +131,10 @@ class Dispatcher:
         logger.info("worker %s (%s) connected for %s", conn.worker_id, conn.service, sorted(types))
         conn.send(
             pb.CoordinatorMessage(
-                welcome=pb.Welcome(heartbeat_interval_seconds=self.settings.heartbeat_interval_s)
+                welcome=pb.Welcome(
+                    heartbeat_interval_seconds=self.settings.heartbeat_interval_s,
+                    stop_grace_seconds=max(self.settings.stop_grace_s, 0.0),
+                )
             )
         )
         reader = asyncio.create_task(self._read(conn, messages))
@@ -191,7 +194,11 @@ class Dispatcher:
                 await repo.add_event(job_id, "failed" if job.status == jt.FAILED else "requeued")
         if job is not None:
             logger.warning(
-                "job %s lost its worker (%s); now %s attempt %s", job_id, reason, job.status, job.attempt
+                "job %s taken back from its worker (%s); now %s attempt %s",
+                job_id,
+                reason,
+                job.status,
+                job.attempt,
             )
             self.hub.publish(job_id)
 
@@ -366,16 +373,24 @@ class Dispatcher:
             await asyncio.sleep(self.settings.archive_interval_s)
 
     async def sweep(self) -> None:
-        """Requeue jobs whose worker went silent and fail jobs past their timeout."""
+        """Requeue jobs whose worker went silent or that stopped making progress; fail jobs past
+        their timeout."""
         await self._flush()
         now = utcnow()
+        stall_s = self.settings.stall_timeout_s
         async with self.sessions() as session:
             repo = JobRepository(session)
             expired = await repo.expired_leases(now)
+            stalled = await repo.stalled(now - timedelta(seconds=stall_s)) if stall_s > 0 else []
             timed_out = await repo.timed_out(now)
         for job_id, lease_id in expired:
             self._forget_lease(lease_id, pb.STOP_REASON_SUPERSEDED, job_id)
             await self._requeue(job_id, lease_id, f"no heartbeat for {self.settings.heartbeat_timeout_s:g}s")
+        for job_id, lease_id in stalled:
+            # The worker lives (it heartbeats) but the job does not move: take the lease back, so
+            # whatever the stuck attempt writes later is refused, and run the job again.
+            self._forget_lease(lease_id, pb.STOP_REASON_STALLED, job_id)
+            await self._requeue(job_id, lease_id, f"no progress for {stall_s:g}s")
         for job in timed_out:
             async with self.sessions.begin() as session:
                 repo = JobRepository(session)
@@ -385,7 +400,7 @@ class Dispatcher:
             if failed is not None and job.lease_id:
                 self._forget_lease(job.lease_id, pb.STOP_REASON_TIMEOUT, job.id)
                 self.hub.publish(job.id)
-        if expired or timed_out:
+        if expired or stalled or timed_out:
             self.wake()
 
     def _forget_lease(self, lease_id: str, reason: pb.StopReason.ValueType, job_id: str) -> None:

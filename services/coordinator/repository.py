@@ -179,6 +179,7 @@ class JobRepository:
                     attempt=case((Job.attempt < 1, 1), else_=Job.attempt),
                     started_at=func.coalesce(Job.started_at, now),
                     heartbeat_at=now,
+                    progressed_at=now,
                     lease_expires_at=now + timedelta(seconds=lease_seconds),
                     updated_at=now,
                 )
@@ -202,6 +203,7 @@ class JobRepository:
             "processed_items": progress.processed_items,
             "failed_items": progress.failed_items,
             "heartbeat_at": now,
+            "progressed_at": now,
             "lease_expires_at": now + timedelta(seconds=lease_seconds),
             "updated_at": now,
         }
@@ -331,6 +333,15 @@ class JobRepository:
 
     async def all_leases(self) -> list[tuple[str, str]]:
         rows = await self.session.execute(select(Job.id, Job.lease_id).where(Job.lease_id.is_not(None)))
+        return [(r[0], r[1]) for r in rows]
+
+    async def stalled(self, before: datetime) -> list[tuple[str, str]]:
+        """Held processing jobs whose last progress (or claim) is older than ``before``."""
+        rows = await self.session.execute(
+            select(Job.id, Job.lease_id).where(
+                Job.status == jt.PROCESSING, Job.lease_id.is_not(None), Job.progressed_at < before
+            )
+        )
         return [(r[0], r[1]) for r in rows]
 
     async def timed_out(self, now: datetime) -> list[Job]:
