@@ -14,20 +14,6 @@ from cocoa_importer.formats import RowError, VoterRow, open_reader
 
 VOTERS = vf.sample_voters(40, seed=5)
 MAPPING = {"source_voter_id": "id", "first_name": "first", "last_name": "last", "street_line": "address"}
-GARBAGE_LINES = (
-    b"<<<<<<< HEAD",
-    b"=======",
-    b">>>>>>> main",
-    b"<html><body>Service Unavailable</body></html>",
-    b'"',
-    b'"unclosed\tquote',
-    b"\x00\x00\x00",
-    b"\xff\xfe\x00A\x00B",
-    b"\t\t\t",
-    b",,,,,,,,,,,,",
-    b"|||",
-)
-DAMAGE_BYTES = b'"\t,|\r\x00\xff\x81\x9d\xc3\xa9 \\\n'
 
 
 def mapped_lines() -> list[str]:
@@ -46,37 +32,6 @@ FILES: dict[str, tuple[Callable[[], list[str]], int]] = {
     "simple_csv": (lambda: vf.simple_csv_lines(VOTERS), 1),
     "csv_mapped": (mapped_lines, 1),
 }
-
-
-def damaged(data: bytes, header_lines: int, rng: random.Random) -> bytes:
-    """The file with its header intact and its body hit by a few random kinds of damage."""
-    lines = data.split(b"\n")
-    head, body = lines[:header_lines], lines[header_lines:]
-    for _ in range(rng.randint(1, 12)):
-        at = rng.randrange(len(body))
-        kind = rng.randrange(6)
-        if kind == 0:  # overwrite bytes
-            line = bytearray(body[at])
-            for _ in range(rng.randint(1, 4)):
-                if line:
-                    line[rng.randrange(len(line))] = rng.choice(DAMAGE_BYTES)
-            body[at] = bytes(line)
-        elif kind == 1:  # cut a piece out: ragged rows, split fields
-            line = body[at]
-            start = rng.randrange(len(line) + 1)
-            body[at] = line[:start] + line[start + rng.randint(1, 40) :]
-        elif kind == 2:  # a garbage line in the middle
-            body.insert(at, rng.choice(GARBAGE_LINES))
-        elif kind == 3:  # random bytes
-            body.insert(at, bytes(rng.randrange(256) for _ in range(rng.randint(1, 80))))
-        elif kind == 4:  # a line repeated
-            body.insert(at, body[at])
-        else:  # blank lines, some with only whitespace
-            body.insert(at, rng.choice([b"", b"\r", b"   ", b" \t "]))
-    if rng.random() < 0.3:  # the upload stopped mid-line
-        tail = b"\n".join(body)
-        body = [tail[: rng.randrange(len(tail) // 2, len(tail))]]
-    return b"\n".join([*head, *body])
 
 
 def non_blank_lines(data: bytes, header_lines: int) -> set[int]:
@@ -100,7 +55,7 @@ def test_a_damaged_file_yields_one_row_or_row_error_per_line_and_never_raises(
     clean = vf.encode(
         make_lines(), encoding=encoding, newline=rng.choice(["\n", "\r\n"]), bom=rng.random() < 0.2
     )
-    data = damaged(clean, header_lines, rng)
+    data = vf.damaged(clean, header_lines, rng)
     reader = open_reader(format_id, io.BytesIO(data), mapping=MAPPING if format_id == "csv_mapped" else None)
     covered: list[int] = []
     for record in reader.records():

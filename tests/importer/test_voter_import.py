@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from importer_system import ImportSystem, counts, table_rows
 from voterfiles import (
     NC_CURRENT,
     contra_costa_lines,
+    damaged,
     encode,
     florida_lines,
     join_fields,
@@ -27,6 +30,7 @@ from voterfiles import (
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa_common.models import Household, Voter
+from cocoa_importer.formats import RowError, open_reader
 
 VOTERS = sample_voters(60, seed=3)
 
@@ -118,6 +122,24 @@ async def test_bad_rows_are_logged_with_line_numbers_and_every_row_is_accounted_
     lines = sorted(json.loads(e.detail_json)["row"] for e in page.errors)
     assert lines[:3] == [2, 3, 5]
     assert all(e.code == "bad_row" and e.message for e in page.errors)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_a_damaged_file_loses_no_row_the_reader_saw(system: ImportSystem, seed: int) -> None:
+    data = damaged(nc_file(sample_voters(300, seed=seed)), 1, random.Random(seed))
+    reader = open_reader("ncsbe", io.BytesIO(data))
+    results = [reader.parse(record) for record in reader.records()]
+    bad = sum(isinstance(r, RowError) for r in results)
+    job = await system.run(data, filename="damaged.txt", format="ncsbe")
+    assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
+    assert (job.processed_items, job.failed_items) == (len(results) - bad, bad)
+    page = await system.jobs.ListItemErrors(cpb.ListItemErrorsRequest(job_id=job.id, limit=1000))
+    assert len(page.errors) == bad
+    stats = json.loads(job.output_stats_json)
+    stored = (await counts(system.settings.database_url))["voters"]
+    assert stats["recordsCreated"] == stored
+    # A repeated line is unchanged: a duplicate in its own batch, a known record in a later one.
+    assert stored + stats["recordsUnchanged"] == len(results) - bad
 
 
 async def test_incremental_updates_existing_voters_and_skips_new_ones(system: ImportSystem) -> None:
