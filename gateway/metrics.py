@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
@@ -40,13 +40,46 @@ class QueueCollector(Collector):
         slots = GaugeMetricFamily(
             "cocoa_worker_slots", "Jobs the connected workers can hold", labels=["type"]
         )
+        started = CounterMetricFamily(
+            "cocoa_jobs_started", "Jobs claimed by a worker since the coordinator started", labels=["type"]
+        )
+        finished = CounterMetricFamily(
+            "cocoa_jobs_finished", "Jobs that reached a terminal status", labels=["type", "status"]
+        )
+        requeued = CounterMetricFamily(
+            "cocoa_job_requeues", "Jobs taken back from their worker, by reason", labels=["type", "reason"]
+        )
+        waits = HistogramMetricFamily(
+            "cocoa_job_queue_wait_seconds", "Time a job waited in pending before it started", labels=["type"]
+        )
+        runs = HistogramMetricFamily(
+            "cocoa_job_run_seconds", "First start to terminal status, of finished jobs", labels=["type"]
+        )
         for entry in self.stats.types if self.stats is not None else ():
             for status, count in sorted(entry.jobs_by_status.items()):
                 jobs.add_metric([entry.type, status], count)
             oldest.add_metric([entry.type], entry.oldest_pending_age_seconds)
             workers.add_metric([entry.type], entry.workers)
             slots.add_metric([entry.type], entry.worker_slots)
-        yield from (jobs, oldest, workers, slots)
+            started.add_metric([entry.type], entry.jobs_started)
+            for status, count in sorted(entry.jobs_finished.items()):
+                finished.add_metric([entry.type, status], count)
+            for reason, count in sorted(entry.requeues.items()):
+                requeued.add_metric([entry.type, reason], count)
+            _add_histogram(waits, entry.type, entry.queue_wait_seconds)
+            _add_histogram(runs, entry.type, entry.run_seconds)
+        yield from (jobs, oldest, workers, slots, started, finished, requeued, waits, runs)
+
+
+def _add_histogram(family: HistogramMetricFamily, job_type: str, histogram: cpb.Histogram) -> None:
+    """The coordinator's per-bucket counts as Prometheus' cumulative ``le`` buckets."""
+    if not histogram.counts:
+        return
+    buckets, total = [], 0
+    for bound, count in zip([*histogram.bounds, float("inf")], histogram.counts, strict=True):
+        total += count
+        buckets.append(("+Inf" if bound == float("inf") else f"{bound:g}", total))
+    family.add_metric([job_type], buckets, histogram.sum)
 
 
 class Metrics:

@@ -26,6 +26,14 @@ from cocoa_common.settings import Settings
 from cocoa_coordinator import convert
 from cocoa_coordinator.archive import archive_finished
 from cocoa_coordinator.events import EventHub
+from cocoa_coordinator.lifecycle import (
+    COORDINATOR_RESTART,
+    NO_HEARTBEAT,
+    STALLED,
+    WORKER_LOST,
+    WORKER_SHUTDOWN,
+    JobLifecycle,
+)
 from cocoa_coordinator.repository import Claim, JobRepository, NewItemError, ProgressUpdate
 
 logger = logging.getLogger(__name__)
@@ -67,10 +75,17 @@ class _Pending:
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], hub: EventHub) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        hub: EventHub,
+        lifecycle: JobLifecycle,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.hub = hub
+        self.lifecycle = lifecycle
         self.workers: dict[str, WorkerConnection] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -105,13 +120,20 @@ class Dispatcher:
 
     async def _recover(self) -> None:
         """A restarted coordinator owns no streams: every held job goes back to the queue."""
+        requeued: list[Job] = []
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
             for job_id, lease_id in await repo.all_leases():
-                job = await repo.requeue_lost(job_id, lease_id, "coordinator restarted", count_attempt=False)
+                job, moved = await repo.requeue_lost(
+                    job_id, lease_id, "coordinator restarted", count_attempt=False
+                )
                 if job is not None:
                     await repo.add_event(job_id, "requeued")
                     logger.info("recovered job %s (now %s)", job_id, job.status)
+                if job is not None and moved:
+                    requeued.append(job)
+        for job in requeued:
+            self.lifecycle.requeued(job, COORDINATOR_RESTART)
 
     # ---- worker streams -------------------------------------------------------
 
@@ -182,16 +204,21 @@ class Dispatcher:
         conn.leases.clear()
         for lease_id, job_id in leases.items():
             await self._flush_one(lease_id)
-            await self._requeue(job_id, lease_id, reason)
+            await self._requeue(job_id, lease_id, reason, WORKER_LOST)
         if leases:
             self.wake()
 
-    async def _requeue(self, job_id: str, lease_id: str, reason: str) -> None:
+    async def _requeue(self, job_id: str, lease_id: str, reason: str, cause: str) -> None:
+        """Take a job back from its worker (``cause`` labels the requeue metric)."""
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
-            job = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True)
+            job, moved = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True)
             if job is not None:
                 await repo.add_event(job_id, "failed" if job.status == jt.FAILED else "requeued")
+        if job is not None and moved:
+            if job.status == jt.PENDING:
+                self.lifecycle.requeued(job, cause)
+            self.lifecycle.moved(job)
         if job is not None:
             logger.warning(
                 "job %s taken back from its worker (%s); now %s attempt %s",
@@ -266,22 +293,31 @@ class Dispatcher:
                 await repo.record_progress(
                     job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
                 )
-            job = await self._close_lease(repo, job_id, lease_id, message)
+            job, moved = await self._close_lease(repo, job_id, lease_id, message)
             if job is not None:
                 await repo.add_event(job_id, job.status if job.status in jt.TERMINAL else "stopped")
+        if job is not None and moved:
+            if job.status == jt.PENDING:  # stopped by a worker shutting down, not by a pause
+                self.lifecycle.requeued(job, WORKER_SHUTDOWN)
+            self.lifecycle.moved(job)
         conn.leases.pop(lease_id, None)
         self.hub.publish(job_id)
         self.wake()
 
     async def _close_lease(
         self, repo: JobRepository, job_id: str, lease_id: str, message: pb.Finished
-    ) -> Job | None:
+    ) -> tuple[Job | None, bool]:
+        """The job with its lease released, and whether its status changed here."""
         if message.outcome == pb.OUTCOME_COMPLETED:
             stats = message.final.output_stats_json or None
+            completed = await repo.complete(job_id, lease_id, stats)
+            if completed is not None:
+                return completed, True
             # A pause that raced with the last batch keeps the job paused; resume finishes it.
-            return await repo.complete(job_id, lease_id, stats) or await repo.release(job_id, lease_id)
+            return await repo.release(job_id, lease_id), False
         if message.outcome == pb.OUTCOME_FAILED:
-            return await repo.fail_leased(job_id, lease_id, message.reason or "worker reported failure")
+            failed = await repo.fail_leased(job_id, lease_id, message.reason or "worker reported failure")
+            return failed, failed is not None
         # Stopped on request: a paused job stays paused; one stopped by a shutting-down worker is requeued.
         return await repo.requeue_lost(
             job_id, lease_id, message.reason or "worker stopped", count_attempt=False
@@ -335,11 +371,13 @@ class Dispatcher:
                 return False
             conn = self._pick(job_type, job.worker_id)
             assert conn is not None
+            pending_since = job.updated_at  # read now: the claim refreshes this same object
             claim = await repo.claim(job.id, conn.worker_id, self.settings.heartbeat_timeout_s)
             if claim is not None:
                 await repo.add_event(job.id, "started")
         if claim is None:
             return True
+        self.lifecycle.started(claim.job, (claim.job.updated_at - pending_since).total_seconds())
         conn.leases[claim.lease_id] = claim.job.id
         conn.send(pb.CoordinatorMessage(assignment=_assignment(claim)))
         logger.info("job %s attempt %s -> worker %s", claim.job.id, claim.job.attempt, conn.worker_id)
@@ -385,18 +423,21 @@ class Dispatcher:
             timed_out = await repo.timed_out(now)
         for job_id, lease_id in expired:
             self._forget_lease(lease_id, pb.STOP_REASON_SUPERSEDED, job_id)
-            await self._requeue(job_id, lease_id, f"no heartbeat for {self.settings.heartbeat_timeout_s:g}s")
+            reason = f"no heartbeat for {self.settings.heartbeat_timeout_s:g}s"
+            await self._requeue(job_id, lease_id, reason, NO_HEARTBEAT)
         for job_id, lease_id in stalled:
             # The worker lives (it heartbeats) but the job does not move: take the lease back, so
             # whatever the stuck attempt writes later is refused, and run the job again.
             self._forget_lease(lease_id, pb.STOP_REASON_STALLED, job_id)
-            await self._requeue(job_id, lease_id, f"no progress for {stall_s:g}s")
+            await self._requeue(job_id, lease_id, f"no progress for {stall_s:g}s", STALLED)
         for job in timed_out:
             async with self.sessions.begin() as session:
                 repo = JobRepository(session)
                 failed = await repo.fail(job.id, f"Timed out after {job.timeout_seconds:g}s")
                 if failed is not None:
                     await repo.add_event(job.id, "failed")
+            if failed is not None:
+                self.lifecycle.moved(failed)
             if failed is not None and job.lease_id:
                 self._forget_lease(job.lease_id, pb.STOP_REASON_TIMEOUT, job.id)
                 self.hub.publish(job.id)

@@ -304,26 +304,31 @@ class JobRepository:
 
     async def requeue_lost(
         self, job_id: str, lease_id: str, reason: str, *, count_attempt: bool
-    ) -> Job | None:
-        """The worker vanished: processing jobs go back to pending (or fail after max attempts)."""
+    ) -> tuple[Job | None, bool]:
+        """The worker vanished: a processing job goes back to pending (or fails after max attempts).
+
+        Returns the job with its lease released, and whether this call moved it out of processing
+        (a paused or cancelled job only loses its lease)."""
         job = await self.release(job_id, lease_id)
         if job is None or job.status != jt.PROCESSING:
-            return job
+            return job, False
         if count_attempt and job.attempt >= job.max_attempts:
-            return await self._move(
+            failed = await self._move(
                 job_id,
                 (jt.PROCESSING,),
                 status=jt.FAILED,
                 completed_at=utcnow(),
                 failure_reason=f"Gave up after {job.attempt} attempts: {reason}",
             )
-        return await self._move(
+            return failed, failed is not None
+        requeued = await self._move(
             job_id,
             (jt.PROCESSING,),
             status=jt.PENDING,
             attempt=job.attempt + (1 if count_attempt else 0),
             failure_reason=reason,
         )
+        return requeued, requeued is not None
 
     async def expired_leases(self, now: datetime) -> list[tuple[str, str]]:
         rows = await self.session.execute(

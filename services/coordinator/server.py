@@ -11,6 +11,7 @@ from cocoa_common import db, grpc_server
 from cocoa_common.settings import Settings
 from cocoa_coordinator.dispatcher import Dispatcher
 from cocoa_coordinator.events import EventHub
+from cocoa_coordinator.lifecycle import JobLifecycle
 from cocoa_coordinator.service import JobService
 from cocoa_coordinator.servicer import CoordinatorServicer
 
@@ -35,8 +36,11 @@ async def start_coordinator(settings: Settings, addr: str | None = None) -> Coor
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     hub = EventHub()
-    dispatcher = Dispatcher(settings, sessions, hub)
-    jobs = JobService(settings, sessions, hub, on_stop=dispatcher.stop_job, on_change=dispatcher.wake)
+    lifecycle = JobLifecycle()
+    dispatcher = Dispatcher(settings, sessions, hub, lifecycle)
+    jobs = JobService(
+        settings, sessions, hub, on_stop=dispatcher.stop_job, on_change=dispatcher.wake, lifecycle=lifecycle
+    )
     server, health = grpc_server.new_server()
     pb_grpc.add_CoordinatorServiceServicer_to_server(CoordinatorServicer(jobs, dispatcher), server)
     port = grpc_server.bind(server, addr or settings.coordinator_grpc_addr)

@@ -15,6 +15,7 @@ from cocoa_common.ids import new_id, utcnow
 from cocoa_common.models import Job, JobEvent, JobItemError
 from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
+from cocoa_coordinator.lifecycle import JobLifecycle
 from cocoa_coordinator.repository import JobRepository
 
 MAX_DATA_BYTES = 1024 * 1024
@@ -52,10 +53,12 @@ class JobService:
         hub: EventHub,
         on_stop: Callable[[str, str, str], None],
         on_change: Callable[[], None],
+        lifecycle: JobLifecycle,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.hub = hub
+        self.lifecycle = lifecycle  # counts the moves made here (a cancel before any worker ran it)
         self._on_stop = on_stop  # tells the holding worker to stop (pause/cancel)
         self._on_change = on_change  # wakes the scheduler
 
@@ -199,6 +202,7 @@ class JobService:
             await repo.add_event(
                 job_id, {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
             )
+        self.lifecycle.moved(moved)
         if action in ("pause", "cancel") and held_lease:
             self._on_stop(job_id, held_lease, action)
         self.hub.publish(job_id)

@@ -87,18 +87,18 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def GetStats(self, request: pb.StatsRequest, context: grpc.aio.ServicerContext) -> pb.StatsResponse:
         counts = await self.jobs.counts()
         capacity = self.dispatcher.worker_capacity()
-        return pb.StatsResponse(
-            types=[
-                pb.TypeStats(
-                    type=name,
-                    jobs_by_status=entry.by_status,
-                    oldest_pending_age_seconds=entry.oldest_pending_s,
-                    workers=capacity.get(name, (0, 0))[0],
-                    worker_slots=capacity.get(name, (0, 0))[1],
-                )
-                for name, entry in counts.items()
-            ]
-        )
+        types = []
+        for name, entry in counts.items():
+            stats = pb.TypeStats(
+                type=name,
+                jobs_by_status=entry.by_status,
+                oldest_pending_age_seconds=entry.oldest_pending_s,
+                workers=capacity.get(name, (0, 0))[0],
+                worker_slots=capacity.get(name, (0, 0))[1],
+            )
+            self.jobs.lifecycle.fill(stats)
+            types.append(stats)
+        return pb.StatsResponse(types=types)
 
     async def ListJobTypes(
         self, request: pb.JobTypesRequest, context: grpc.aio.ServicerContext

@@ -250,6 +250,8 @@ async def test_a_killed_worker_s_job_moves_to_another_replica_and_resumes_from_i
     runs = json.loads(done.output_stats_json)["runs"]
     assert runs[0] == 0
     assert runs[1] > 0
+    (stats,) = [t for t in (await stub.GetStats(pb.StatsRequest())).types if t.type == "geocoding"]
+    assert dict(stats.requeues) == {"worker_lost": 1}
 
 
 async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
@@ -273,6 +275,8 @@ async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
     assert done.worker_id == "healthy"
     assert done.attempt == 2
     assert "no heartbeat" in done.failure_reason
+    (stats,) = [t for t in (await stub.GetStats(pb.StatsRequest())).types if t.type == "geocoding"]
+    assert dict(stats.requeues) == {"no_heartbeat": 1}
     hung.set()
 
 

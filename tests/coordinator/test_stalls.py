@@ -60,6 +60,10 @@ async def test_a_job_that_heartbeats_but_makes_no_progress_is_requeued_and_runs_
     assert done.processed_items == 4
     events = [e async for e in stub.WatchJob(pb.WatchJobRequest(id=job.id))]
     assert "requeued" in [e.kind for e in events]
+    (stats,) = [t for t in (await stub.GetStats(pb.StatsRequest())).types if t.type == "geocoding"]
+    assert dict(stats.requeues) == {"stalled": 1}
+    assert stats.jobs_started == 2
+    assert dict(stats.jobs_finished) == {"completed": 1}
 
 
 @pytest.mark.usefixtures("quick_stalls")

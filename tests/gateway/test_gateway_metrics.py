@@ -11,6 +11,7 @@ from gateway_helpers import (
     bearer,
     closed_port,
     create_job,
+    wait_for_status,
 )
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -85,3 +86,30 @@ async def test_a_down_coordinator_still_gives_the_gateways_own_metrics(
     samples = await scrape(client, admin_token)
     assert samples[("cocoa_coordinator_up", ())] == 0
     assert not any(name == "cocoa_jobs" for name, _ in samples)
+
+
+async def test_a_finished_job_is_counted_with_its_queue_wait_and_run_time(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create_job(client, admin_token, "geocoding", items=4, batch=2)
+    await wait_for_status(client, admin_token, job["id"], "completed")
+    samples = await scrape(client, admin_token)
+    geocoding = (("type", "geocoding"),)
+    assert samples[("cocoa_jobs_started_total", geocoding)] == 1
+    assert samples[("cocoa_jobs_finished_total", (("status", "completed"), ("type", "geocoding")))] == 1
+    assert samples[("cocoa_job_queue_wait_seconds_count", geocoding)] == 1
+    assert samples[("cocoa_job_queue_wait_seconds_bucket", (("le", "+Inf"), ("type", "geocoding")))] == 1
+    assert samples[("cocoa_job_run_seconds_count", geocoding)] == 1
+    assert samples[("cocoa_job_run_seconds_sum", geocoding)] >= 0
+
+
+async def test_a_job_cancelled_before_it_ran_counts_as_finished_but_never_started(
+    client: TestClient, admin_token: str
+) -> None:
+    job = await create_job(client, admin_token, "geocoding")
+    await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
+    samples = await scrape(client, admin_token)
+    assert samples[("cocoa_jobs_finished_total", (("status", "cancelled"), ("type", "geocoding")))] == 1
+    assert samples[("cocoa_jobs_started_total", (("type", "geocoding"),))] == 0
+    assert samples[("cocoa_job_run_seconds_count", (("type", "geocoding"),))] == 0
