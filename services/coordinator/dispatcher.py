@@ -115,6 +115,11 @@ class Dispatcher:
             conn.open = False
             conn.outbox.put_nowait(None)
 
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait for the leases of closed streams to be released (before the database goes away)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)
+
     def wake(self) -> None:
         self._wake.set()
 

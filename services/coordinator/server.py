@@ -28,6 +28,7 @@ class CoordinatorApp:
     async def stop(self, grace: float = 2.0) -> None:
         await self.dispatcher.stop()
         await self.server.stop(grace)
+        await self.dispatcher.drain()  # closing streams release their jobs' leases
         await self.jobs.sessions.kw["bind"].dispose()
 
 
