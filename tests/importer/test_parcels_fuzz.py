@@ -17,7 +17,10 @@ GEOJSON = geojson_bytes(collection(county_feature(i) for i in range(FEATURES)), 
 CSV_HEADER = ["APN", "SITUS_ADDRESS", "CITY", "ZIP", "OWNER", "LAT", "LON"]
 CSV = csv_bytes(
     CSV_HEADER,
-    [[f"100-{i:03d}", f"{10 + i} MAIN ST", "DURHAM", "27701", f"OWNER {i}", "35.99", "-78.9"] for i in range(40)],
+    [
+        [f"100-{i:03d}", f"{10 + i} MAIN ST", "DURHAM", "27701", f"OWNER {i}", "35.99", "-78.9"]
+        for i in range(40)
+    ],
 )
 
 
