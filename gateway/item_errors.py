@@ -39,7 +39,7 @@ def _cursor(request: web.Request) -> int:
     raw = params.text(request.query, "cursor")
     if raw is None:
         return 0
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > params.INT64_MAX:
         raise bad_request("cursor must be a value returned as nextCursor", "cursor")
     return int(raw)
 

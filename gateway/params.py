@@ -13,16 +13,25 @@ from cocoa_gateway.errors import ApiError, bad_request
 MAX_IDEMPOTENCY_KEY = 200
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
+INT32_MAX = 2**31 - 1  # the largest offset the gRPC list requests carry
+INT64_MAX = 2**63 - 1  # the largest sequence number (item error cursors)
 
 
 def text(query: Mapping[str, str], name: str) -> str | None:
     """A stripped query parameter; empty means absent."""
-    value = query.get(name, "").strip()
+    value = no_nul(query.get(name, ""), name).strip()
     return value or None
 
 
-def integer(query: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None) -> int:
-    """An integer query parameter within ``minimum..maximum`` (no upper bound when None)."""
+def no_nul(value: str, name: str) -> str:
+    """No text the database stores or compares may hold a NUL character."""
+    if "\x00" in value:
+        raise bad_request(f"{name} must not contain NUL characters", name)
+    return value
+
+
+def integer(query: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """An integer query parameter within ``minimum..maximum``."""
     raw = text(query, name)
     if raw is None:
         return default
@@ -33,15 +42,13 @@ def integer(query: Mapping[str, str], name: str, *, default: int, minimum: int, 
     return check_range(value, name, minimum, maximum)
 
 
-def check_range(value: int, name: str, minimum: int, maximum: int | None) -> int:
-    if value < minimum or (maximum is not None and value > maximum):
+def check_range(value: int, name: str, minimum: int, maximum: int) -> int:
+    if value < minimum or value > maximum:
         raise _range_error(name, minimum, maximum)
     return value
 
 
-def _range_error(name: str, minimum: int, maximum: int | None) -> ApiError:
-    if maximum is None:
-        return bad_request(f"{name} must be an integer of at least {minimum}", name)
+def _range_error(name: str, minimum: int, maximum: int) -> ApiError:
     return bad_request(f"{name} must be an integer between {minimum} and {maximum}", name)
 
 
@@ -64,13 +71,17 @@ def listed(query: Mapping[str, str], name: str) -> list[str]:
     getall = getattr(query, "getall", None)
     raws = getall(name, []) if getall else [query.get(name, "")]
     for raw in raws:
-        values.extend(part.strip() for part in raw.split(",") if part.strip())
+        values.extend(part.strip() for part in no_nul(raw, name).split(",") if part.strip())
     return values
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object (bodies over the app's 1 MiB limit are a 413)."""
-    return parse_json_object(await request.read())
+    """The request body as a JSON object (bodies over the app's 1 MiB limit are a 413), with no NUL
+    character in any string: these bodies are filters, names and job input the database compares."""
+    body = parse_json_object(await request.read())
+    if _holds_nul(body):
+        raise bad_request("JSON body must not contain NUL characters (\\u0000)")
+    return body
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -81,9 +92,21 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise bad_request("Invalid JSON body") from None
+    except RecursionError:
+        raise bad_request("Invalid JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("JSON body must be an object")
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def json_int(body: Mapping[str, Any], name: str, *, default: int, minimum: int, maximum: int) -> int:

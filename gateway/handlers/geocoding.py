@@ -264,7 +264,7 @@ async def list_households(request: web.Request) -> web.Response:
     current_user(request)
     query = request.query
     limit = params.integer(query, "limit", default=50, minimum=1, maximum=MAX_HOUSEHOLDS_PAGE)
-    offset = params.integer(query, "offset", default=0, minimum=0, maximum=None)
+    offset = params.integer(query, "offset", default=0, minimum=0, maximum=params.INT32_MAX)
     hfilter = household_filter(
         clean_filters(query, required=False),
         search=params.text(query, "search") or "",

@@ -37,7 +37,6 @@ UPLOAD_DEADLINE_S = 6 * 3600.0
 PARCEL_JSON_MAX_BYTES = 32 * 1024**2
 PARCEL_FORMATS = ("geojson", "csv")
 MAX_PARCELS_PAGE = 500
-INT32_MAX = 2**31 - 1
 UNSUPPORTED_FORMAT = "Unsupported format: "
 UNSUPPORTED_PARCEL_FORMAT = "Unsupported parcel format: "
 
@@ -312,8 +311,8 @@ async def list_parcels(request: web.Request) -> web.Response:
     current_user(request)
     query = request.query
     limit = params.integer(query, "limit", default=50, minimum=1, maximum=MAX_PARCELS_PAGE)
-    offset = params.integer(query, "offset", default=0, minimum=0, maximum=INT32_MAX)
-    zip_filter = {"zipCode": query["zipCode"]} if "zipCode" in query else {}
+    offset = params.integer(query, "offset", default=0, minimum=0, maximum=params.INT32_MAX)
+    zip_filter = {"zipCode": params.no_nul(query["zipCode"], "zipCode")} if "zipCode" in query else {}
     listing = ipb.ListParcelsRequest(
         search=params.text(query, "search") or "",
         apn=params.text(query, "apn") or "",

@@ -42,7 +42,7 @@ def _list_request(query: Any) -> cpb.ListJobsRequest:
         types=types,
         created_by_id=params.text(query, "createdById") or "",
         limit=params.integer(query, "limit", default=50, minimum=1, maximum=MAX_LIST_LIMIT),
-        offset=params.integer(query, "offset", default=0, minimum=0, maximum=None),
+        offset=params.integer(query, "offset", default=0, minimum=0, maximum=params.INT32_MAX),
         include_errors=True,  # a listed job carries its errorLog like a fetched one
     )
 
@@ -165,7 +165,7 @@ async def control_job(request: web.Request) -> web.Response:
     """pause | resume | cancel; an illegal move is a 400 naming the current status."""
     require_admin(request)
     action = (await params.json_object(request)).get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise bad_request(INVALID_ACTION, "action")
     await _control(request, action)
     return web.json_response({"success": True, "message": ACTIONS[action][1]})

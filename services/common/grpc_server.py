@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+import sqlalchemy.exc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from cocoa_common import errors
@@ -53,12 +54,21 @@ def _details(exc: errors.CocoaError) -> str:
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    if isinstance(exc, sqlalchemy.exc.DataError):
+        # The database refused a value the caller sent (a NUL in text, a number out of range):
+        # the caller's mistake, reported without the SQL.
+        logger.info("request refused by the database: %s", exc.orig)
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid value: {_first_line(exc.orig)}")
     if isinstance(exc, errors.CocoaError):
         if exc.field:
             context.set_trailing_metadata((("cocoa-field", exc.field),))
         await context.abort(status_for(exc), exc.message)
     logger.exception("unexpected error in RPC", exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "Internal error")
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).splitlines()[0] if exc is not None and str(exc) else "refused by the database"
 
 
 def _wrap_unary(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

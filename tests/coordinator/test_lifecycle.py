@@ -397,3 +397,12 @@ async def test_stats_count_connected_workers_and_their_slots(
     assert (stats["geocoding"].workers, stats["geocoding"].worker_slots) == (2, 5)
     assert (stats["voter_import"].workers, stats["voter_import"].worker_slots) == (1, 2)
     assert stats["parcel_import"].workers == 0
+
+
+async def test_a_value_the_database_refuses_is_invalid_argument_not_internal(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.ListJobs(pb.ListJobsRequest(created_by_id="a\x00b"))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "NUL" in info.value.details()

@@ -39,6 +39,40 @@ async def test_malformed_json_is_400(client: TestClient, admin_token: str) -> No
     assert await response.json() == {"success": False, "error": "Invalid JSON body"}
 
 
+async def test_json_nested_too_deeply_is_400(client: TestClient, admin_token: str) -> None:
+    response = await client.post(
+        "/api/v1/jobs",
+        data=b"[" * 100_000,
+        headers={**bearer(admin_token), "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert (await response.json())["error"] == "Invalid JSON body: nested too deeply"
+
+
+async def test_a_nul_character_in_a_json_body_is_400(client: TestClient, admin_token: str) -> None:
+    body = {"filters": {"city": "Dur\u0000ham"}}
+    response = await client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    assert response.status == 400
+    assert "NUL" in (await response.json())["error"]
+
+
+async def test_a_nul_character_in_a_query_parameter_is_400_naming_it(
+    client: TestClient, admin_token: str
+) -> None:
+    response = await client.get("/api/v1/jobs", params={"createdById": "\x00"}, headers=bearer(admin_token))
+    assert response.status == 400
+    assert (await response.json())["field"] == "createdById"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/gis/households", "/api/v1/gis/parcels"])
+async def test_an_offset_beyond_what_a_list_request_carries_is_400(
+    client: TestClient, admin_token: str, path: str
+) -> None:
+    response = await client.get(path, params={"offset": str(2**31)}, headers=bearer(admin_token))
+    assert response.status == 400
+    assert "offset must be an integer between 0 and 2147483647" in (await response.json())["error"]
+
+
 async def test_json_body_over_one_mib_is_413(client: TestClient, admin_token: str) -> None:
     body = b'{"type": "geocoding", "data": {"pad": "' + b"x" * (1024 * 1024) + b'"}}'
     response = await client.post(

@@ -428,3 +428,27 @@ async def test_list_filters_by_creator(
     body = await (await client.get(f"/api/v1/jobs?createdById={user_id}", headers=bearer(token))).json()
     assert [j["id"] for j in body["jobs"]] == [mine["id"]]
     assert body["total"] == 1
+
+
+@pytest.mark.parametrize("action", [{}, ["pause"], 1, None])
+async def test_a_control_action_that_is_not_a_string_is_400(
+    client: TestClient, admin_token: str, action: object
+) -> None:
+    job = await create_job(client, admin_token)
+    response = await client.post(
+        f"/api/v1/jobs/{job['id']}/control", json={"action": action}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    assert (await response.json())["error"] == "Invalid action. Expected pause, resume, or cancel."
+
+
+@pytest.mark.parametrize("cursor", ["²", "-1", "x", str(2**63)])
+async def test_an_error_cursor_that_was_never_returned_is_400(
+    client: TestClient, admin_token: str, cursor: str
+) -> None:
+    job = await create_job(client, admin_token)
+    response = await client.get(
+        f"/api/v1/jobs/{job['id']}/errors", params={"cursor": cursor}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    assert (await response.json())["field"] == "cursor"
