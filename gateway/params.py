@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cocoa_common import jsontext
 from cocoa_gateway.errors import ApiError, bad_request
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -89,11 +90,12 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise bad_request("Invalid JSON body")
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = jsontext.loads(raw)
+    except json.JSONDecodeError as exc:
+        detail = f": {exc.msg}" if exc.msg == jsontext.NESTED_TOO_DEEPLY else ""
+        raise bad_request(f"Invalid JSON body{detail}") from None
+    except UnicodeDecodeError:
         raise bad_request("Invalid JSON body") from None
-    except RecursionError:
-        raise bad_request("Invalid JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("JSON body must be an object")
     return body

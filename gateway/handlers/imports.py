@@ -19,6 +19,7 @@ from aiohttp import web
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common import jobtypes as jt
+from cocoa_common import jsontext
 from cocoa_gateway import audit, params, views
 from cocoa_gateway.auth import current_user, require_admin
 from cocoa_gateway.backends import backends
@@ -143,7 +144,7 @@ def _mapping(raw: str | None) -> dict[str, Any]:
     if raw is None or not raw.strip():
         return {}
     try:
-        mapping = json.loads(raw)
+        mapping = jsontext.loads(raw)
     except json.JSONDecodeError:
         mapping = None
     if not isinstance(mapping, dict):

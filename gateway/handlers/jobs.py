@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa_common import jobtypes as jt
+from cocoa_common import jsontext
 from cocoa_gateway import audit, item_errors, lookups, params, sse, views
 from cocoa_gateway.auth import current_user, require_admin
 from cocoa_gateway.backends import backends
@@ -91,7 +92,7 @@ def _check_geocoding_data(data_json: str) -> None:
     """A geocoding job's input passes the rules of POST /api/v1/jobs/geocoding (filters, limit,
     skipGeocoded, mode), so a bad one is a 400 now rather than a failed job later."""
     try:
-        data = json.loads(data_json)
+        data = jsontext.loads(data_json)
     except json.JSONDecodeError:
         return  # the coordinator answers "data is not valid JSON"
     if isinstance(data, dict):

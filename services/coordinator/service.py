@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cocoa_common import errors
+from cocoa_common import errors, jsontext
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
 from cocoa_common.models import Job, JobEvent, JobItemError
@@ -274,7 +274,7 @@ def _parse_data(data_json: str) -> dict[str, object]:
     if not data_json.strip():
         return {}
     try:
-        data = json.loads(data_json)
+        data = jsontext.loads(data_json)
     except json.JSONDecodeError as exc:
         raise errors.InvalidArgument(f"data is not valid JSON: {exc.msg}", field="data") from None
     if not isinstance(data, dict):

@@ -10,7 +10,7 @@ import grpc
 
 from cocoa.importer.v1 import importer_pb2 as pb
 from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
-from cocoa_common import errors
+from cocoa_common import errors, jsontext
 from cocoa_common.models import Parcel
 from cocoa_importer.service import ImporterService, UploadRequest
 
@@ -93,7 +93,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
 
 def _options(raw: str) -> dict[str, object]:
     try:
-        options = json.loads(raw)
+        options = jsontext.loads(raw)
     except json.JSONDecodeError:
         raise errors.InvalidArgument("options must be a JSON object", field="options") from None
     if not isinstance(options, dict):

@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 
 from aiohttp import BodyPartReader, web
 
-Fault = Literal["429", "500", "503", "403", "hang", "malformed", "drop"]
+Fault = Literal["429", "500", "503", "403", "hang", "malformed", "nested", "drop"]
 
 CENSUS_HEADER = [
     "Record ID Number",
@@ -130,6 +130,8 @@ async def _apply_fault(
         return web.Response(status=504, text="gave up")
     if fault == "malformed":
         return web.Response(text="<html><body>Service Unavailable</body></html>", content_type="text/html")
+    if fault == "nested":  # valid-looking JSON nested past any parser's recursion limit
+        return web.Response(text="[" * 100_000, content_type="application/json")
     # "drop": close the socket without a response, like curl's "Empty reply from server".
     assert request.transport is not None
     request.transport.close()

@@ -281,6 +281,18 @@ async def test_census_one_line_malformed_json_is_retryable_error(
     )
 
 
+async def test_census_one_line_json_nested_too_deeply_is_a_malformed_response(
+    make_census: MakeCensus, control: FakeControl
+) -> None:
+    control.fail_next("nested")
+    (result,) = await make_census().geocode_batch([KNOWN[0]])
+    assert (result.status, result.error, result.retryable) == (
+        "error",
+        "Malformed response from census",
+        True,
+    )
+
+
 async def test_census_one_line_timeout_is_retryable_error(
     make_census: MakeCensus, control: FakeControl
 ) -> None:

@@ -286,7 +286,9 @@ async def test_households_are_counted_and_listed_with_case_insensitive_filters(s
 async def test_a_geocoder_that_dies_mid_job_is_replaced_and_the_job_finishes_with_exact_counts(
     services: Services,
 ) -> None:
-    rows = [(f"{n} Elm St", "Durham", "NC", "27701", "Durham", "9") for n in range(1, 301)]
+    # Enough households that the job is still running when the worker dies, however fast it is.
+    total = 1500
+    rows = [(f"{n} Elm St", "Durham", "NC", "27701", "Durham", "9") for n in range(1, total + 1)]
     await seed_households(services.settings.database_url, rows)
     slow = services.settings.with_overrides(geocoder_batch_size=10)
     await services.geocoder.stop(grace=0.1)
@@ -315,6 +317,6 @@ async def test_a_geocoder_that_dies_mid_job_is_replaced_and_the_job_finishes_wit
             break
         await asyncio.sleep(0.05)
     assert current.status == cpb.JOB_STATUS_COMPLETED
-    assert (current.total_items, current.processed_items, current.failed_items) == (300, 300, 0)
+    assert (current.total_items, current.processed_items, current.failed_items) == (total, total, 0)
     assert current.attempt == 2
     assert all(h.geocoded for h in (await households(services.settings.database_url)).values())

@@ -217,6 +217,18 @@ async def test_nominatim_malformed_body_is_an_error_result_not_an_exception(
     )
 
 
+async def test_nominatim_json_nested_too_deeply_is_a_malformed_response(
+    make_nominatim: MakeNominatim, control: FakeControl
+) -> None:
+    control.fail_next("nested")
+    (result,) = await make_nominatim().geocode_batch([q("a", "100 MAIN ST")])
+    assert (result.status, result.error, result.retryable) == (
+        "error",
+        "Malformed response from nominatim",
+        True,
+    )
+
+
 async def test_nominatim_dropped_connection_is_a_retryable_error(
     make_nominatim: MakeNominatim, control: FakeControl
 ) -> None:

@@ -66,6 +66,14 @@ def test_geojson_column_is_read() -> None:
     assert record.centroid_latitude == pytest.approx(LAT + 0.001, abs=1e-12)
 
 
+def test_a_geojson_column_nested_too_deeply_is_a_row_error() -> None:
+    results = read_rows(
+        ["APN", "GEOMETRY"], ["1", '{"a":' + "[" * 100_000 + "1"], ["2", "POINT (-78.9 35.99)"]
+    )
+    assert kinds(results) == [("ParcelError", 2), ("ParcelRecord", 3)]
+    assert "nested too deeply" in results[0].reason  # type: ignore[union-attr]
+
+
 def test_lat_lon_columns_give_the_centroid() -> None:
     record = only_record(["APN", "LATITUDE", "LONGITUDE"], ["1", "37.95", "-122.05"])
     assert (record.centroid_latitude, record.centroid_longitude, record.geometry_json) == (

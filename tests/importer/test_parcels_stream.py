@@ -114,6 +114,13 @@ def test_feature_that_is_not_an_object_is_an_error() -> None:
     assert items(results) == [("ParcelError", 1), ("ParcelRecord", 2)]
 
 
+def test_feature_nested_too_deeply_is_an_error_not_a_crash() -> None:
+    deep = b'{"type": "Feature", "properties": {"APN": "1", "x": ' + b"[" * 100_000
+    results = read(b'{"features": [' + deep)
+    assert items(results) == [("ParcelError", 1)]
+    assert "nested too deeply" in results[0].reason  # type: ignore[union-attr]
+
+
 def test_resume_with_start_item_yields_exactly_the_tail() -> None:
     features = [county_feature(i) for i in range(10)]
     features[7]["properties"]["UNITS"] = "many"  # an error inside the tail stays an error

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
 
+from cocoa_common import jsontext
 from cocoa_geocoder.providers.base import (
     GeocodeQuery,
     GeocodeResult,
@@ -213,7 +213,7 @@ def parse_one_line_response(text: str, query: GeocodeQuery, provider: str) -> Ge
         query.ref, provider, f"Malformed response from {provider}", retryable=True
     )
     try:
-        payload: Any = json.loads(text)
+        payload: Any = jsontext.loads(text)
         matches = payload["result"]["addressMatches"]
     except (ValueError, KeyError, TypeError):
         return malformed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from cocoa_common import jsontext
 from cocoa_geocoder.providers.base import (
     GeocodeQuery,
     GeocodeResult,
@@ -130,7 +130,7 @@ def parse_search_response(text: str, query: GeocodeQuery, provider: str) -> Geoc
         query.ref, provider, f"Malformed response from {provider}", retryable=True
     )
     try:
-        places: Any = json.loads(text)
+        places: Any = jsontext.loads(text)
     except ValueError:
         return malformed
     if not isinstance(places, list):

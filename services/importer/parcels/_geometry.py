@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from cocoa_common import jsontext
 
 from ._model import ItemProblem
 
@@ -89,7 +90,7 @@ def from_text(text: str) -> Location:
         return NO_LOCATION  # blank, "POLYGON EMPTY", or an Esri export's bare "Polygon"
     if text.startswith("{"):
         try:
-            geometry = json.loads(text)
+            geometry = jsontext.loads(text)
         except ValueError as exc:
             raise ItemProblem("geometry", f"GeoJSON geometry is not valid JSON: {exc}") from None
         return from_geojson(geometry)

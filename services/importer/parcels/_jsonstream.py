@@ -21,6 +21,16 @@ from ._model import ParcelError, ParcelFormatError
 CHUNK_BYTES: Final = 1 << 20
 MAX_VALUE_CHARS: Final = 32 << 20  # one feature's text; a huge rural parcel is a few MB
 _DECODER: Final = json.JSONDecoder(strict=False)
+
+
+def _decode(text: str, pos: int) -> tuple[Any, int]:
+    """``raw_decode``; a value nested too deeply is malformed JSON, not a ``RecursionError``."""
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, pos) from None
+
+
 _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 # Tokens that matter for bracket matching; a lone '"' means a string the buffer cuts off.
 _STRUCTURE: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[{}\[\]]', re.DOTALL)
@@ -78,7 +88,7 @@ class _Buffer:
         self.peek()  # raw_decode does not skip leading whitespace
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.text, self.pos)
+                value, end = _decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
                 if self.eof or not self._maybe_cut_off(exc):
                     raise

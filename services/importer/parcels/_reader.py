@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
+
+from cocoa_common import jsontext
 
 from ._csv import read_csv
 from ._geojson import GeoJsonParcels, features_of
@@ -51,7 +52,7 @@ def read_parcels_json_body(
     """
     if isinstance(body, str):
         try:
-            body = json.loads(body)
+            body = jsontext.loads(body)
         except ValueError as exc:
             raise ParcelFormatError(f"the request body is not JSON: {exc}") from None
     if not isinstance(body, dict) or body.get("data") is None:

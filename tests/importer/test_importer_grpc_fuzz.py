@@ -1,0 +1,93 @@
+"""Hostile requests, seeded, to the importer's RPCs (uploads and parcel lists): each gets an answer
+or a status naming the caller's mistake, never INTERNAL, and a refused upload leaves no file."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from importer_system import ImportSystem
+
+from cocoa.importer.v1 import importer_pb2 as ipb
+
+CALLERS_MISTAKES = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ALREADY_EXISTS,
+}
+TEXT = ["", "voter_import", "parcel_import", "ncsbe", "auto", "csv_mapped", "geojson", "csv", "full",
+        "incremental", "x" * 400, "a\x00b", "../../etc/passwd", "voters.txt", "p.geojson", "ü" * 50,
+        "c" * 33, "' OR 1=1 --"]  # fmt: skip
+OPTIONS = ["", "{", "[]", "null", json.dumps({"mapping": {"first_name": "a"}}), json.dumps({"mapping": []}),
+           json.dumps({"mapping": {"x": 1}}), "[" * 50_000, json.dumps({"defaultState": "\u0000"})]  # fmt: skip
+BODIES = [b"", b"first_name,last_name\nA,B\n", b'{"type": "FeatureCollection", "features": []}', b"\xff\xfe\x00",
+          b"<html></html>", b"APN,ADDRESS\n1,2 MAIN ST\n"]  # fmt: skip
+
+
+def header(rng: random.Random) -> ipb.UploadHeader:
+    return ipb.UploadHeader(
+        kind=rng.choice(TEXT), filename=rng.choice(TEXT), format=rng.choice(TEXT),
+        import_type=rng.choice(TEXT), options_json=rng.choice(OPTIONS), created_by_id=rng.choice(TEXT),
+        idempotency_key=rng.choice(TEXT),
+    )  # fmt: skip
+
+
+def chunks(rng: random.Random) -> list[ipb.UploadChunk]:
+    body = rng.choice(BODIES)
+    order = rng.randrange(4)
+    if order == 0:  # no header at all
+        return [ipb.UploadChunk(data=body)]
+    parts = [ipb.UploadChunk(header=header(rng)), ipb.UploadChunk(data=body)]
+    if order == 2:  # a completing header after the data
+        parts.append(ipb.UploadChunk(header=header(rng)))
+    if order == 3:  # data before the header
+        parts.reverse()
+    return parts
+
+
+async def status_of_upload(system: ImportSystem, parts: list[ipb.UploadChunk]) -> tuple[grpc.StatusCode, str]:
+    async def stream() -> AsyncIterator[ipb.UploadChunk]:
+        for part in parts:
+            yield part
+
+    try:
+        await system.uploads.Upload(stream(), timeout=20)
+    except grpc.aio.AioRpcError as exc:
+        return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_hostile_uploads_get_answers_or_the_callers_mistake(system: ImportSystem, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(25):
+        parts = chunks(rng)
+        code, details = await status_of_upload(system, parts)
+        assert code in CALLERS_MISTAKES, f"{code}: {details} for {parts!r:.400}"
+    leftovers = [p for p in Path(system.settings.upload_dir).glob("*") if p.name.endswith(".part")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("seed", range(2))
+async def test_hostile_parcel_lists_get_answers_or_the_callers_mistake(
+    system: ImportSystem, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for _ in range(40):
+        request = ipb.ListParcelsRequest(
+            search=rng.choice(TEXT), apn=rng.choice(TEXT), zip_code=rng.choice(TEXT),
+            limit=rng.choice([0, -1, 1, 500, 2**31 - 1]), offset=rng.choice([0, -1, 2**31 - 1]),
+        )  # fmt: skip
+        try:
+            await system.uploads.ListParcels(request, timeout=10)
+            code, details = grpc.StatusCode.OK, ""
+        except grpc.aio.AioRpcError as exc:
+            code, details = exc.code(), exc.details() or ""
+        assert code in CALLERS_MISTAKES, f"{code}: {details} for {request!r:.300}"
