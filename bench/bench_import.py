@@ -1,12 +1,15 @@
 """Import a 1,000,000-row North Carolina voter file end to end, on PostgreSQL and on SQLite.
 
-Floor, measured in the same run: ``psql \\copy`` of the same file into an unindexed table of text
-columns. Also prints the importer process's peak memory (VmHWM) and the re-import of the unchanged file.
+The county's parcel layer for the same residences is imported first, so the voter import links
+every household it creates to its parcel. Floor, measured in the same run: ``psql \\copy`` of the
+same file into an unindexed table of text columns. Also prints the importer process's peak memory
+(VmHWM) and the re-import of the unchanged file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -29,29 +32,23 @@ SQLITE_ROWS = int(os.environ.get("BENCH_SQLITE_ROWS", "100000"))
 CHUNK = 1024 * 1024
 
 
-def generate(rows: int) -> Path:
-    path = Path(f"var/bench/ncvoter_{rows}.txt")
-    if not path.exists():
+def generate(rows: int) -> tuple[Path, Path]:
+    """The voter file and its parcel layer (CSV)."""
+    path, parcels = Path(f"var/bench/ncvoter_{rows}.txt"), Path(f"var/bench/parcels_{rows}.csv")
+    if not (path.exists() and parcels.exists()):
         subprocess.run(
-            [
-                sys.executable,
-                "bench/gen_ncvoter.py",
-                str(path),
-                "--rows",
-                str(rows),
-                "--seed",
-                "1",
-                "--clean",
-            ],
+            [sys.executable, "bench/gen_ncvoter.py", str(path), "--rows", str(rows), "--seed", "1",
+             "--clean", "--parcels", str(parcels)],
             check=True,
-        )
-    return path
+        )  # fmt: skip
+    return path, parcels
 
 
-def psql_floor(path: Path, *, unlogged: bool = True) -> float:
+def psql_floor(path: Path, *, unlogged: bool = True, csv: bool = False) -> float:
     """Seconds for psql \\copy of the file into an unindexed table of text columns (unlogged: the
     stricter floor, since a logged table also writes the file's WAL)."""
-    header = path.open("rb").readline().decode().strip().replace('"', "").split("\t")
+    delimiter, encoding = (",", "UTF8") if csv else ("\t", "WIN1252")
+    header = path.open("rb").readline().decode().strip().replace('"', "").split(delimiter)
     columns = ", ".join(f'"{c}" text' for c in header)
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_copy_floor")
@@ -59,7 +56,8 @@ def psql_floor(path: Path, *, unlogged: bool = True) -> float:
     start = time.perf_counter()
     subprocess.run(
         ["psql", ADMIN_URL, "-q", "-c",
-         f"\\copy bench_copy_floor from '{path}' with (format csv, delimiter E'\\t', header true, encoding 'WIN1252')"],
+         f"\\copy bench_copy_floor from '{path}' with (format csv, delimiter E'{delimiter}', header true,"
+         f" encoding '{encoding}')"],
         check=True,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
@@ -99,15 +97,16 @@ def sqlite_floor(path: Path) -> float:
         return time.perf_counter() - start
 
 
-async def upload_and_wait(coordinator: str, importer: str, path: Path) -> tuple[float, cpb.Job]:
+async def upload_and_wait(
+    coordinator: str, importer: str, path: Path, kind: str = "voter_import"
+) -> tuple[float, cpb.Job]:
     async with grpc_server.channel(importer) as c1, grpc_server.channel(coordinator) as c2:
         uploads, jobs = ipb_grpc.ImporterServiceStub(c1), cpb_grpc.CoordinatorServiceStub(c2)
+        fmt = "ncsbe" if kind == "voter_import" else "csv"
 
         async def chunks():
             yield ipb.UploadChunk(
-                header=ipb.UploadHeader(
-                    kind="voter_import", filename=path.name, format="ncsbe", import_type="full"
-                )
+                header=ipb.UploadHeader(kind=kind, filename=path.name, format=fmt, import_type="full")
             )
             with path.open("rb") as f:
                 while data := f.read(CHUNK):
@@ -129,37 +128,57 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_import(url: str, path: Path, times: int) -> list[tuple[float, cpb.Job, float]]:
+def run_import(
+    url: str, path: Path, times: int, parcels: Path | None = None
+) -> tuple[list[tuple[float, cpb.Job, float]], tuple[float, cpb.Job] | None]:
+    """Import the parcel layer (if any), then the voter file ``times`` times: (elapsed, job, peak MB) each."""
     results = []
     with running_system(url, ("coordinator", "importer"), UPLOAD_DIR="var/bench/uploads") as (
         addrs,
         supervisor,
     ):
         importer_pid = supervisor.services["importer"].process.pid
+        coordinator, importer = f"127.0.0.1:{addrs.coordinator}", f"127.0.0.1:{addrs.importer}"
+        parcel_run = None
+        if parcels is not None:
+            parcel_run = asyncio.run(upload_and_wait(coordinator, importer, parcels, "parcel_import"))
+            assert parcel_run[1].status == cpb.JOB_STATUS_COMPLETED, parcel_run[1].failure_reason
         for _ in range(times):
-            elapsed, job = asyncio.run(
-                upload_and_wait(f"127.0.0.1:{addrs.coordinator}", f"127.0.0.1:{addrs.importer}", path)
-            )
+            elapsed, job = asyncio.run(upload_and_wait(coordinator, importer, path))
             assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
             results.append((elapsed, job, peak_rss_mb(importer_pid)))
-    return results
+    return results, parcel_run
 
 
 def main() -> None:
-    path = generate(ROWS)
+    path, parcels = generate(ROWS)
     floor_s = psql_floor(path)
     logged_floor_s = psql_floor(path, unlogged=False)
+    parcel_floor_s = psql_floor(parcels, csv=True)
     floor_rate = ROWS / floor_s
     with fresh_database("cocoa_bench_import") as url:
-        (first_s, first, peak), (again_s, _, peak2) = run_import(url, path, 2)
+        runs, parcel_run = run_import(url, path, 2, parcels)
+        (first_s, first, peak), (again_s, _, peak2) = runs
         ceiling_s = schema_ceiling(url)
+    assert parcel_run is not None
     assert first.processed_items + first.failed_items == ROWS, first
     rate, again_rate = ROWS / first_s, ROWS / again_s
+    stats = json.loads(first.output_stats_json)
+    parcel_s, parcel_job = parcel_run
+    parcel_rows = parcel_job.processed_items + parcel_job.failed_items
     print(
-        f"import {first_s:.1f}s, re-import {again_s:.1f}s, psql \\copy {floor_s:.1f}s"
-        f" (into a logged table {logged_floor_s:.1f}s),"
+        f"parcels {parcel_s:.1f}s ({parcel_rows} rows; psql \\copy {parcel_floor_s:.1f}s),"
+        f" import {first_s:.1f}s ({stats['householdsCreated']} households,"
+        f" {stats['householdsLinkedToParcels']} linked to parcels), re-import {again_s:.1f}s,"
+        f" psql \\copy {floor_s:.1f}s (into a logged table {logged_floor_s:.1f}s),"
         f" stored rows into indexed tables {ceiling_s:.1f}s",
         file=sys.stderr,
+    )
+    parcel_rate, parcel_floor_rate = parcel_rows / parcel_s, parcel_rows / parcel_floor_s
+    print(
+        bench_line(
+            "parcel_import_csv", parcel_rate, "rows/s", parcel_floor_rate, parcel_rate / parcel_floor_rate
+        )
     )
     print(bench_line("voter_import_1m_postgres", rate, "rows/s", floor_rate, rate / floor_rate))
     print(bench_line("voter_reimport_1m_postgres", again_rate, "rows/s", floor_rate, again_rate / floor_rate))
@@ -171,11 +190,11 @@ def main() -> None:
     )
     print(bench_line("voter_import_peak_memory", max(peak, peak2), "MB", 300, 300 / max(peak, peak2)))
 
-    small = generate(SQLITE_ROWS)
+    small, _ = generate(SQLITE_ROWS)
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite:///{tmp}/bench.db"
         upgrade(sqlite_url)
-        ((sqlite_s, _, _),) = run_import(sqlite_url, small, 1)
+        ((sqlite_s, _, _),), _ = run_import(sqlite_url, small, 1)
     sqlite_rate = SQLITE_ROWS / sqlite_s
     sqlite_floor_rate = SQLITE_ROWS / sqlite_floor(small)
     print(

@@ -1,6 +1,6 @@
 """Generate a synthetic North Carolina ``ncvoter`` file for import and householding benchmarks.
 
-    python bench/gen_ncvoter.py OUT.txt --rows 1000000 --seed 1 [--truth TRUTH.tsv]
+    python bench/gen_ncvoter.py OUT.txt --rows 1000000 --seed 1 [--truth TRUTH.tsv] [--parcels P.csv]
 
 The file follows the current (2022+) ncvoter layout: tab-delimited, header row, every field in
 double quotes, CRLF line ends, Windows-1252 text. All people and addresses are made up:
@@ -13,12 +13,15 @@ double quotes, CRLF line ends, Windows-1252 text. All people and addresses are m
   plus merge-conflict and HTML lines between rows.
 
 ``--truth`` writes ``ncid<TAB>household``, the answer key for householding (household empty for
-REMOVED and PO box rows; malformed rows left out). The same arguments always produce the same bytes.
+REMOVED and PO box rows; malformed rows left out). ``--parcels`` writes the county's parcel layer for
+those residences as CSV: one parcel per building for 90% of them, plus vacant lots no one lives on.
+The same arguments always produce the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import random
 import sys
 import time
@@ -39,6 +42,8 @@ REMOVED_SHARE = 0.04
 PO_BOX_SHARE = 0.01
 MALFORMED_EVERY = 20_000
 BATCH_ROWS = 20_000
+PARCEL_SHARE = 0.9  # buildings with a parcel in the layer
+VACANT_SHARE = 0.05  # extra parcels where no one is registered
 YEAR = 2025
 
 # (county_id, county, [(city, zip), ...])
@@ -272,12 +277,18 @@ def malformed(rng: random.Random, good_row: str) -> list[str]:
     return ["<html><body>502 Bad Gateway</body></html>", ""]
 
 
+def residences(rows: int, seed: int) -> tuple[random.Random, list[Household]]:
+    """The file's residences, and the generator's random state after drawing them."""
+    rng = random.Random(seed)
+    housed = rows - round(rows * REMOVED_SHARE) - round(rows * PO_BOX_SHARE)
+    return rng, build_households(rng, max(1, min(housed, round(rows * HOUSEHOLDS_PER_ROW))))
+
+
 def generate(rows: int, seed: int, clean: bool = False) -> Iterator[tuple[str, str, str]]:
     """(line, ncid, household key) for each line after the header; key "" when not a residence."""
-    rng = random.Random(seed)
+    rng, homes = residences(rows, seed)
     removed, po_boxes = round(rows * REMOVED_SHARE), round(rows * PO_BOX_SHARE)
     housed = rows - removed - po_boxes
-    homes = build_households(rng, max(1, min(housed, round(rows * HOUSEHOLDS_PER_ROW))))
     # Every residence gets one voter; the rest are spread at random, so household sizes vary.
     plan = list(range(len(homes)))
     plan += [rng.randrange(len(homes)) for _ in range(housed - len(homes))]
@@ -308,6 +319,30 @@ def write_file(out: Path, rows: int, seed: int, truth: TextIO | None, clean: boo
         f.write(encode(batch))
 
 
+def write_parcels(out: Path, rows: int, seed: int) -> int:
+    """The parcel layer of the file's residences (see the module docstring); returns its row count."""
+    _, homes = residences(rows, seed)
+    rng = random.Random(seed + 7919)  # its own stream: the voter file's bytes do not depend on it
+    buildings = dict.fromkeys((home.street, home.number) for home in homes)
+    written = 0
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["PIN", "SITE_ADDRESS", "SITE_CITY", "SITE_ZIP", "LATITUDE", "LONGITUDE"])
+        for street, number in buildings:
+            lots = [number] if rng.random() < PARCEL_SHARE else []
+            if rng.random() < VACANT_SHARE:
+                lots.append(number + 10_000)  # no residence has a number this high
+            for lot in lots:
+                written += 1
+                situs = " ".join(p for p in (str(lot), street.predir, street.name, street.kind) if p)
+                latitude, longitude = 34.0 + rng.random() * 2.5, -84.0 + rng.random() * 8.0
+                writer.writerow(
+                    [f"{street.county_id:03d}-{written:08d}", situs, street.city, street.zip_code,
+                     f"{latitude:.6f}", f"{longitude:.6f}"]
+                )  # fmt: skip
+    return written
+
+
 def encode(lines: list[str]) -> bytes:
     # surrogateescape turns the deliberate lone surrogates back into their raw bytes.
     return ("\r\n".join(lines) + "\r\n").encode("cp1252", "surrogateescape") if lines else b""
@@ -322,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clean", action="store_true", help="no malformed rows (so psql \\copy can load it as a speed floor)"
     )
+    parser.add_argument("--parcels", type=Path, help="also write the residences' parcel layer here (CSV)")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be at least 1")
@@ -331,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
             write_file(args.out, args.rows, args.seed, truth, args.clean)
     else:
         write_file(args.out, args.rows, args.seed, None, args.clean)
+    if args.parcels:
+        parcels = write_parcels(args.parcels, args.rows, args.seed)
+        print(f"wrote {parcels:,} parcels to {args.parcels}", file=sys.stderr)
     elapsed = time.perf_counter() - started
     print(f"wrote {args.rows:,} rows to {args.out} in {elapsed:.1f}s", file=sys.stderr)
     return 0

@@ -229,9 +229,18 @@ class Household(Base):
 
     __table_args__ = (
         Index("ix_households_state_city", "state", "city"),
-        Index("ix_households_zip_code", "zip_code"),
+        Index(
+            "ix_households_zip_street", "zip_code", "street_name", "house_number"
+        ),  # ZIP filter, parcel link
         Index("ix_households_county_upper", text("upper(county)")),  # the geocoding filter's form
         Index("ix_households_precinct", "precinct"),
+        # Households of a parcel; most households of a voter file have none, and pay nothing for it.
+        Index(
+            "ix_households_parcel",
+            "parcel_id",
+            postgresql_where=text("parcel_id IS NOT NULL"),
+            sqlite_where=text("parcel_id IS NOT NULL"),
+        ),
     )
 
 
@@ -344,14 +353,13 @@ class Parcel(Base):
     centroid_longitude: Mapped[float | None] = mapped_column(Float)
     geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON geometry
     properties: Mapped[str] = mapped_column(Text, default="{}")
-    household_count: Mapped[int] = mapped_column(Integer, default=0)
     import_job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("uq_parcels_source_apn", "source", "apn", unique=True),
-        Index("ix_parcels_zip_location", "zip_code", "location_key"),
+        Index("ix_parcels_zip_street", "zip_code", "street_name", "house_number"),  # the household link
     )
 
 

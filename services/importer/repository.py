@@ -28,6 +28,29 @@ VOTER_COLUMNS = (
 )  # fmt: skip
 _INT_COLUMNS = {"birth_year"}
 
+# Voter batches hold this lock shared and the parcel link holds it exclusively, so a household
+# created while parcels are being imported is linked by one side or the other, never by neither.
+PARCEL_LINK_LOCK = 0x636F636F61_01  # "cocoa", 1
+
+
+def parcel_match(h: str) -> str:
+    """Parcel ``p`` is at household ``h``'s street address, unit aside, in the same (known) ZIP."""
+    return (
+        f"p.zip_code = {h}.zip_code AND p.street_name = {h}.street_name AND p.house_number = {h}.house_number"
+        f" AND p.predir = {h}.predir AND p.suffix = {h}.suffix AND p.postdir = {h}.postdir AND p.zip_code <> ''"
+    )
+
+
+def parcel_of(h: str) -> str:
+    """The parcel a new household links to: the newest stored one at its address."""
+    return f"(SELECT max(p.id) FROM parcels p WHERE {parcel_match(h)})"
+
+
+def _count_households(counts: BatchCounts, created: Sequence[Sequence[object]]) -> None:
+    """Count the (id, parcel_id) rows of households just created."""
+    counts.households_created += len(created)
+    counts.households_linked += sum(1 for row in created if row[1] is not None)
+
 
 def _move(moves: dict[int, int], household_id: object, n: int) -> None:
     if isinstance(household_id, int):
@@ -88,6 +111,8 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0  # incremental: not an existing voter
+    households_created: int = 0
+    households_linked: int = 0  # of those created, linked to a stored parcel
 
 
 def _stage_ddl(name: str, columns: Sequence[str]) -> str:
@@ -152,6 +177,7 @@ class ImportRepository:
         # checkpoint later, in the same database, with a synchronous commit, which flushes the WAL
         # up to and including this batch. Without the checkpoint the batch is replayed, idempotently.
         await self.session.execute(text("SET LOCAL synchronous_commit = off"))
+        await self.session.execute(text(f"SELECT pg_advisory_xact_lock_shared({PARCEL_LINK_LOCK})"))
         await self._copy("stage_voters", (*VOTER_COLUMNS, "household_key"), batch.voters_copy)
         await self._copy("stage_households", HOUSEHOLD_COLUMNS, batch.households_copy)
         cols = ", ".join(HOUSEHOLD_COLUMNS)
@@ -159,15 +185,16 @@ class ImportRepository:
         if incremental:
             await self._plan_for_small_batches()
             # Incremental imports add no households for voters they will not store.
-            await self.session.execute(
+            created = await self.session.execute(
                 text(
-                    f"INSERT INTO households ({cols}, person_count, geocoded, created_at, updated_at)"
-                    f" SELECT {cols}, 0, false, now(), now() FROM stage_households sh"
+                    f"INSERT INTO households ({cols}, person_count, geocoded, parcel_id, created_at, updated_at)"
+                    f" SELECT {cols}, 0, false, {parcel_of('sh')}, now(), now() FROM stage_households sh"
                     " WHERE EXISTS (SELECT 1 FROM stage_voters s JOIN voters v ON v.source = s.source"
                     " AND v.source_voter_id = s.source_voter_id WHERE s.household_key = sh.household_key)"
-                    " ON CONFLICT (household_key) DO NOTHING"
+                    " ON CONFLICT (household_key) DO NOTHING RETURNING id, parcel_id"
                 )
             )
+            _count_households(counts, list(created))
             row = (await self.session.execute(text(_INCREMENTAL_SQL), {"new_ids": []})).one()
             counts.updated, existing = int(row[0]), int(row[1])
             counts.unchanged = existing - counts.updated
@@ -177,15 +204,18 @@ class ImportRepository:
         # key ends up in it), so the upsert below only adjusts households that existed before.
         created = await self.session.execute(
             text(
-                f"INSERT INTO households ({cols}, person_count, geocoded, created_at, updated_at)"
-                f" SELECT {', '.join('sh.' + c for c in HOUSEHOLD_COLUMNS)}, coalesce(c.n, 0), false, now(), now()"
+                f"INSERT INTO households ({cols}, person_count, geocoded, parcel_id, created_at, updated_at)"
+                f" SELECT {', '.join('sh.' + c for c in HOUSEHOLD_COLUMNS)}, coalesce(c.n, 0), false,"
+                f" {parcel_of('sh')}, now(), now()"
                 " FROM stage_households sh LEFT JOIN"
                 " (SELECT household_key, count(*) AS n FROM stage_voters GROUP BY household_key) AS c"
                 " ON c.household_key = sh.household_key"
-                " ON CONFLICT (household_key) DO NOTHING RETURNING id"
+                " ON CONFLICT (household_key) DO NOTHING RETURNING id, parcel_id"
             )
         )
-        new_ids = [r[0] for r in created]
+        rows = list(created)
+        _count_households(counts, rows)
+        new_ids = [r[0] for r in rows]
         await self._plan_for_small_batches()
         row = (await self.session.execute(text(_FULL_SQL), {"new_ids": new_ids})).one()
         counts.created, counts.updated = int(row[0]), int(row[1])
@@ -210,11 +240,16 @@ class ImportRepository:
             }
             households = [h for h in households if h["household_key"] in keys_needed]
         if households:
+            keys = [h["household_key"] for h in households]
+            stored = await self._household_ids(keys)
             rows = [
                 {**h, "person_count": 0, "geocoded": False, "created_at": now, "updated_at": now}
                 for h in households
             ]
             await self.session.execute(sqlite_insert(Household).on_conflict_do_nothing(), rows)
+            created = [key for key in keys if key not in stored]
+            counts.households_created += len(created)
+            counts.households_linked += await self._link_new_households(created)
         ids = await self._household_ids([v["household_key"] for v in voters if v["household_key"]])
         inserts, updates = [], []
         moves: dict[int, int] = {}
@@ -251,6 +286,20 @@ class ImportRepository:
             )
             await self.session.execute(stmt, changed)
         return counts
+
+    async def _link_new_households(self, keys: Sequence[str]) -> int:
+        """Link households just created to the parcel at their address; returns how many were linked."""
+        linked = 0
+        for start in range(0, len(keys), 500):
+            result = await self.session.execute(
+                text(
+                    f"UPDATE households AS h SET parcel_id = {parcel_of('h')}"
+                    f" WHERE h.household_key IN :keys AND EXISTS (SELECT 1 FROM parcels p WHERE {parcel_match('h')})"
+                ).bindparams(bindparam("keys", expanding=True)),
+                {"keys": list(keys[start : start + 500])},
+            )
+            linked += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return linked
 
     async def _existing_voters(
         self, voters: Sequence[dict[str, Any]]
@@ -296,7 +345,7 @@ class ImportRepository:
             stmt = pg_insert(table).values(rows)
         else:
             stmt = sqlite_insert(table).values(rows)
-        keep = {"id", "source", "apn", "created_at", "household_count"}
+        keep = {"id", "source", "apn", "created_at"}
         stmt = stmt.on_conflict_do_update(
             index_elements=["source", "apn"],
             set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep},
@@ -311,7 +360,8 @@ class ImportRepository:
 
     async def list_parcels(
         self, *, search: str, apn: str, zip_code: str, limit: int, offset: int
-    ) -> tuple[list[Parcel], int]:
+    ) -> tuple[list[tuple[Parcel, int]], int]:
+        """A page of parcels, each with the number of households linked to it, and the total."""
         conditions = []
         if search.strip():
             pattern = contains_pattern(search)
@@ -324,42 +374,59 @@ class ImportRepository:
         total = (
             await self.session.execute(select(func.count()).select_from(Parcel).where(where))
         ).scalar_one()
-        rows = await self.session.execute(
-            select(Parcel).where(where).order_by(Parcel.id).limit(limit).offset(offset)
+        households = (
+            select(func.count())
+            .select_from(Household)
+            .where(Household.parcel_id == Parcel.id)
+            .correlate(Parcel)
+            .scalar_subquery()
         )
-        return list(rows.scalars()), int(total)
+        rows = await self.session.execute(
+            select(Parcel, households).where(where).order_by(Parcel.id).limit(limit).offset(offset)
+        )
+        return [(parcel, int(n)) for parcel, n in rows], int(total)
 
     async def link_parcels(self, source: str, job_id: str) -> tuple[int, int]:
-        """Link households to this source's parcels by address without unit, within the same ZIP.
+        """Link households to this import's parcels by street address without unit, within one ZIP.
 
-        Returns (households linked, parcels of this import that matched no household).
+        A household that a re-imported parcel no longer matches is first relinked to whatever parcel
+        its address does match now, if any. Returns (households linked to this import's parcels,
+        parcels of this import that no household matched).
         """
-        match = (
-            "h.zip_code = p.zip_code AND h.house_number = p.house_number AND h.street_name = p.street_name"
-            " AND h.predir = p.predir AND h.suffix = p.suffix AND h.postdir = p.postdir"
-        )
-        linked = await self.session.execute(
-            text(
-                "UPDATE households AS h SET parcel_id = p.id FROM parcels AS p"
-                f" WHERE p.source = :source AND p.import_job_id = :job AND p.zip_code <> '' AND {match}"
-            ),
-            {"source": source, "job": job_id},
-        )
+        params = {"source": source, "job": job_id}
+        mine = "p.source = :source AND p.import_job_id = :job"
+        if self.postgres:
+            await self.session.execute(text(f"SELECT pg_advisory_xact_lock({PARCEL_LINK_LOCK})"))
         await self.session.execute(
             text(
-                "UPDATE parcels SET household_count ="
-                " (SELECT count(*) FROM households h WHERE h.parcel_id = parcels.id)"
-                " WHERE source = :source AND import_job_id = :job"
+                f"UPDATE households AS h SET parcel_id = {parcel_of('h')}"
+                f" WHERE h.parcel_id IN (SELECT p.id FROM parcels p WHERE {mine})"
+                f" AND NOT EXISTS (SELECT 1 FROM parcels p WHERE p.id = h.parcel_id AND {parcel_match('h')})"
             ),
-            {"source": source, "job": job_id},
+            params,
+        )
+        # One parcel per address (the newest), so every household gets a single answer.
+        address = "zip_code, street_name, house_number, predir, suffix, postdir"
+        await self.session.execute(
+            text(
+                f"UPDATE households AS h SET parcel_id = p.id FROM (SELECT max(id) AS id, {address}"
+                f" FROM parcels p WHERE {mine} GROUP BY {address}) AS p"
+                f" WHERE {parcel_match('h')} AND (h.parcel_id IS NULL OR h.parcel_id <> p.id)"
+            ),
+            params,
+        )
+        linked = await self.session.execute(
+            text(f"SELECT count(*) FROM households h JOIN parcels p ON p.id = h.parcel_id WHERE {mine}"),
+            params,
         )
         unmatched = await self.session.execute(
             text(
-                "SELECT count(*) FROM parcels WHERE source = :source AND import_job_id = :job AND household_count = 0"
+                f"SELECT count(*) FROM parcels p WHERE {mine}"
+                " AND NOT EXISTS (SELECT 1 FROM households h WHERE h.parcel_id = p.id)"
             ),
-            {"source": source, "job": job_id},
+            params,
         )
-        return int(linked.rowcount or 0), int(unmatched.scalar_one())  # type: ignore[attr-defined]
+        return int(linked.scalar_one()), int(unmatched.scalar_one())
 
 
 _UPDATED = [c for c in VOTER_COLUMNS if c not in ("source", "source_voter_id")]

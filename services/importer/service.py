@@ -63,7 +63,7 @@ class ImporterService:
 
     async def list_parcels(
         self, *, search: str, apn: str, zip_code: str, limit: int, offset: int
-    ) -> tuple[list[Parcel], int]:
+    ) -> tuple[list[tuple[Parcel, int]], int]:
         limit, offset = errors.page_bounds(limit, offset, MAX_PAGE)
         async with self.sessions() as session:
             return await ImportRepository(session).list_parcels(

@@ -88,7 +88,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             limit=request.limit,
             offset=request.offset,
         )
-        return pb.ListParcelsResponse(parcels=[_parcel_to_pb(p) for p in rows], total=total)
+        return pb.ListParcelsResponse(parcels=[_parcel_to_pb(p, n) for p, n in rows], total=total)
 
 
 def _options(raw: str) -> dict[str, object]:
@@ -101,7 +101,7 @@ def _options(raw: str) -> dict[str, object]:
     return options
 
 
-def _parcel_to_pb(p: Parcel) -> pb.Parcel:
+def _parcel_to_pb(p: Parcel, households: int) -> pb.Parcel:
     return pb.Parcel(
         id=str(p.id),
         apn=p.apn,
@@ -119,7 +119,7 @@ def _parcel_to_pb(p: Parcel) -> pb.Parcel:
         has_centroid=p.centroid_latitude is not None and p.centroid_longitude is not None,
         centroid_latitude=p.centroid_latitude or 0.0,
         centroid_longitude=p.centroid_longitude or 0.0,
-        household_count=p.household_count,
+        household_count=households,
         owner_name=p.owner_name,
         land_use=p.land_use,
     )

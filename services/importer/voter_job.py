@@ -58,6 +58,8 @@ class ImportStats:
     skipped: int = 0
     rejected: int = 0
     duplicates: int = 0
+    households_created: int = 0
+    households_linked: int = 0
     flagged: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +71,8 @@ class ImportStats:
             skipped=int(saved.get("recordsSkipped", 0)),
             rejected=int(saved.get("recordsRejected", 0)),
             duplicates=int(saved.get("duplicateRows", 0)),
+            households_created=int(saved.get("householdsCreated", 0)),
+            households_linked=int(saved.get("householdsLinkedToParcels", 0)),
             flagged=dict(saved.get("addressesFlagged", {})),
         )
 
@@ -79,6 +83,8 @@ class ImportStats:
         self.skipped += counts.skipped
         self.rejected += len(batch.errors)
         self.duplicates += batch.duplicates
+        self.households_created += counts.households_created
+        self.households_linked += counts.households_linked
         for reason, n in batch.flagged.items():
             self.flagged[reason] = self.flagged.get(reason, 0) + n
 
@@ -91,6 +97,8 @@ class ImportStats:
             "recordsSkipped": self.skipped + self.unchanged,
             "recordsRejected": self.rejected,
             "duplicateRows": self.duplicates,
+            "householdsCreated": self.households_created,
+            "householdsLinkedToParcels": self.households_linked,
             "addressesFlagged": dict(self.flagged),
             **extra,
         }

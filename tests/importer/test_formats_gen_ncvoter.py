@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cocoa_importer.formats import RowError, VoterRow, open_reader
+from cocoa_importer.parcels import ParcelRecord, read_parcels
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gen_ncvoter.py"
 ROWS = 40_000
@@ -82,3 +83,14 @@ def test_gen_ncvoter_includes_po_boxes_and_removed_registrations(generated: tupl
         streets = [item.street_line for item, _ in open_reader("ncsbe", f) if isinstance(item, VoterRow)]
     assert sum(s == "REMOVED" for s in streets) > 0.02 * ROWS
     assert sum(s.startswith("PO BOX") for s in streets) > 0.005 * ROWS
+
+
+def test_gen_ncvoter_parcel_layer_has_a_parcel_for_most_buildings(tmp_path: Path) -> None:
+    generate(tmp_path / "nc.txt", "--parcels", str(tmp_path / "parcels.csv"), rows=4_000)
+    with (tmp_path / "parcels.csv").open("rb") as f:
+        items = list(read_parcels("csv", f))
+    records = [item for item in items if isinstance(item, ParcelRecord)]
+    assert len(records) == len(items)
+    assert all(r.location_key and r.centroid_latitude for r in records)
+    vacant = sum(int(r.house_number) > 10_000 for r in records)
+    assert 0.02 < vacant / len(records) < 0.1

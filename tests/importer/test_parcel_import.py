@@ -9,6 +9,7 @@ from parcel_samples import collection, csv_bytes, feature, geojson_bytes, polygo
 from voterfiles import encode, ncsbe_lines, sample_voters, with_changes
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common.models import Household, Parcel
 
 BASE = sample_voters(1, seed=5)[0]
@@ -43,9 +44,25 @@ def parcels_geojson() -> bytes:
     )  # fmt: skip
 
 
-async def seed_residents(system: ImportSystem) -> None:
+async def seed_residents(system: ImportSystem) -> cpb.Job:
     job = await system.run(encode(ncsbe_lines(RESIDENTS)), filename="nc.txt", format="ncsbe")
     assert job.status == cpb.JOB_STATUS_COMPLETED
+    return job
+
+
+async def seed_parcels(system: ImportSystem, data: bytes | None = None) -> cpb.Job:
+    job = await system.run(
+        data or parcels_geojson(), filename="parcels.geojson", format="geojson", kind="parcel_import"
+    )
+    assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
+    return job
+
+
+async def parcel_of_each_household(system: ImportSystem) -> dict[tuple[str, str, str], str | None]:
+    """(house number, ZIP, unit) -> APN of the linked parcel."""
+    apns = {p.id: p.apn for p in await table_rows(system.settings.database_url, Parcel)}
+    households = await table_rows(system.settings.database_url, Household)
+    return {(h.house_number, h.zip_code, h.unit): apns.get(h.parcel_id) for h in households}
 
 
 async def test_parcels_are_upserted_and_linked_to_households_in_the_same_zip(system: ImportSystem) -> None:
@@ -56,12 +73,56 @@ async def test_parcels_are_upserted_and_linked_to_households_in_the_same_zip(sys
     stats = json.loads(job.output_stats_json)
     assert (stats["parcelsCreated"], stats["householdsLinked"], stats["parcelsUnmatched"]) == (3, 3, 1)
     parcels = {p.apn: p for p in await table_rows(system.settings.database_url, Parcel)}
-    assert parcels["100-1"].household_count == 2
     assert abs(parcels["100-1"].centroid_longitude - (-78.8995)) < 1e-9
-    households = await table_rows(system.settings.database_url, Household)
-    by_zip = {(h.zip_code, h.unit): h.parcel_id for h in households}
-    assert by_zip[("27701", "1")] == by_zip[("27701", "2")] == parcels["100-1"].id
-    assert by_zip[("27302", "")] is None
+    assert await parcel_of_each_household(system) == {
+        ("10", "27701", "1"): "100-1",
+        ("10", "27701", "2"): "100-1",
+        ("12", "27701", ""): "100-2",
+        ("12", "27302", ""): None,
+    }
+
+
+async def test_households_created_after_the_parcels_are_linked_by_the_voter_import(
+    system: ImportSystem,
+) -> None:
+    await seed_parcels(system)
+    job = await seed_residents(system)
+    stats = json.loads(job.output_stats_json)
+    assert (stats["householdsCreated"], stats["householdsLinkedToParcels"]) == (4, 3)
+    assert await parcel_of_each_household(system) == {
+        ("10", "27701", "1"): "100-1",
+        ("10", "27701", "2"): "100-1",
+        ("12", "27701", ""): "100-2",
+        ("12", "27302", ""): None,
+    }
+
+
+async def test_reimporting_voters_leaves_their_households_links_alone(system: ImportSystem) -> None:
+    await seed_residents(system)
+    await seed_parcels(system)
+    again = await seed_residents(system)
+    stats = json.loads(again.output_stats_json)
+    assert (stats["householdsCreated"], stats["householdsLinkedToParcels"]) == (0, 0)
+    assert list((await parcel_of_each_household(system)).values()).count(None) == 1
+
+
+async def test_a_reimported_parcel_whose_situs_moved_lets_go_of_its_old_households(
+    system: ImportSystem,
+) -> None:
+    await seed_residents(system)
+    await seed_parcels(system)
+    moved = parcels_geojson().replace(b'"12 OAK ST"', b'"14 OAK ST"')
+    again = await seed_parcels(system, moved)
+    stats = json.loads(again.output_stats_json)
+    assert (stats["householdsLinked"], stats["parcelsUnmatched"]) == (2, 2)
+    assert (await parcel_of_each_household(system))[("12", "27701", "")] is None
+
+
+async def test_listed_parcels_count_the_households_linked_to_them(system: ImportSystem) -> None:
+    await seed_residents(system)
+    await seed_parcels(system)
+    page = await system.uploads.ListParcels(ipb.ListParcelsRequest(zip_code="27701", limit=10))
+    assert {p.apn: p.household_count for p in page.parcels} == {"100-1": 2, "100-2": 1, "100-3": 0}
 
 
 async def test_a_duplicate_apn_in_a_file_is_an_item_error_not_a_crash(system: ImportSystem) -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from importer_system import ImportSystem, counts, start_system
-from voterfiles import encode, ncsbe_lines, sample_voters
+from parcel_samples import csv_bytes
+from voterfiles import encode, ncsbe_lines, sample_voters, with_changes
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common.migrate import upgrade
 from cocoa_common.settings import Settings
 from cocoa_geocoder.server import start_geocoder
@@ -46,3 +48,26 @@ async def test_sqlite_imports_voters_and_geocodes_their_households(sqlite_system
         assert done.processed_items == households
     finally:
         await geocoder.stop(grace=0.5)
+
+
+async def test_sqlite_links_households_to_parcels_from_either_side(sqlite_system: ImportSystem) -> None:
+    base = sample_voters(1, seed=5)[0]
+    first, second = (
+        with_changes(base, voter_id=str(n), house_number=str(n), predir="", street_name="OAK",
+                     street_type="ST", unit_type="", unit="", city="DURHAM", zip_code="27701")
+        for n in (10, 12)
+    )  # fmt: skip
+    parcels = csv_bytes(
+        ["APN", "SITUS", "ZIP", "LAT", "LON"],
+        [
+            ["P10", "10 OAK ST", "27701", "35.99", "-78.9"],
+            ["P12", "12 OAK STREET", "27701", "35.99", "-78.9"],
+        ],
+    )
+    await sqlite_system.run(encode(ncsbe_lines([first])), filename="a.txt", format="ncsbe")
+    linked = await sqlite_system.run(parcels, filename="p.csv", format="csv", kind="parcel_import")
+    assert json.loads(linked.output_stats_json)["householdsLinked"] == 1
+    later = await sqlite_system.run(encode(ncsbe_lines([first, second])), filename="b.txt", format="ncsbe")
+    assert json.loads(later.output_stats_json)["householdsLinkedToParcels"] == 1
+    page = await sqlite_system.uploads.ListParcels(ipb.ListParcelsRequest(limit=10))
+    assert {p.apn: p.household_count for p in page.parcels} == {"P10": 1, "P12": 1}
