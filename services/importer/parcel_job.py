@@ -23,7 +23,7 @@ from cocoa_importer.parcels import (
     detect_parcel_format,
     read_parcels,
 )
-from cocoa_importer.repository import ImportRepository
+from cocoa_importer.repository import ImportRepository, parcel_copy_payload
 from cocoa_importer.storage import NotAnUpload, UploadStore
 
 BATCH_ITEMS = 2000
@@ -113,10 +113,9 @@ class ParcelImportJob:
         while True:
             records, errors, last_item, done = await asyncio.to_thread(self._collect, items, last_item)
             if records or errors:
+                values, copy = await asyncio.to_thread(self._stage, records, source, ctx.job_id)
                 async with self.sessions.begin() as session:
-                    created, updated = await ImportRepository(session).upsert_parcels(
-                        [parcel_values(r, source, ctx.job_id) for r in records]
-                    )
+                    created, updated = await ImportRepository(session).upsert_parcels(values, copy)
                 stats["parcelsCreated"] = stats.get("parcelsCreated", 0) + created
                 stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + updated
                 processed, failed = ctx.processed + len(records), ctx.failed + len(errors)
@@ -130,6 +129,13 @@ class ParcelImportJob:
                 )
             if done:
                 return
+
+    def _stage(
+        self, records: list[ParcelRecord], source: str, job_id: str
+    ) -> tuple[list[dict[str, Any]], bytes]:
+        values = [parcel_values(r, source, job_id) for r in records]
+        postgres = self.sessions.kw["bind"].dialect.name == "postgresql"
+        return values, parcel_copy_payload(values) if postgres else b""
 
     def _collect(
         self, items: Iterator[ParcelRecord | ParcelError], last_item: int

@@ -26,6 +26,11 @@ VOTER_COLUMNS = (
     "state", "zip_code", "county", "precinct", "mailing_address", "address_flag", "address_flag_reason",
     "extra", "row_hash", "import_job_id",
 )  # fmt: skip
+PARCEL_COLUMNS = (
+    "source", "apn", "house_number", "predir", "street_name", "suffix", "postdir", "unit", "full_address",
+    "city", "state", "zip_code", "location_key", "owner_name", "land_use", "units", "centroid_latitude",
+    "centroid_longitude", "geometry", "properties", "import_job_id",
+)  # fmt: skip
 _INT_COLUMNS = {"birth_year"}
 
 # Voter batches hold this lock shared and the parcel link holds it exclusively, so a household
@@ -93,6 +98,11 @@ def _field(value: object) -> str:
 
 def _escaped(value: object) -> str:
     return "\x02" if value is None else str(value).replace("\x02", "").replace("\x00", "").translate(_ESCAPES)
+
+
+def parcel_copy_payload(parcels: Sequence[dict[str, Any]]) -> bytes:
+    """Parcels (``PARCEL_COLUMNS`` dicts) in COPY's text format."""
+    return copy_payload([tuple(p[c] for c in PARCEL_COLUMNS) for p in parcels])
 
 
 @dataclass
@@ -332,31 +342,57 @@ class ImportRepository:
 
     # ---- parcels -------------------------------------------------------------------
 
-    async def upsert_parcels(self, parcels: Sequence[dict[str, Any]]) -> tuple[int, int]:
-        """Upsert by (source, apn); returns (created, updated)."""
+    async def upsert_parcels(self, parcels: Sequence[dict[str, Any]], copy: bytes = b"") -> tuple[int, int]:
+        """Upsert by (source, apn); returns (created, updated). ``copy`` is ``parcel_copy_payload(parcels)``
+        (rendered off the event loop), else it is rendered here."""
         if not parcels:
             return 0, 0
-        now = utcnow()
-        rows = [{**p, "created_at": now, "updated_at": now} for p in parcels]
-        table = Parcel.__table__
         if self.postgres:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            return await self._upsert_parcels_pg(copy or parcel_copy_payload(parcels))
+        return await self._upsert_parcels_sqlite(parcels)
 
-            stmt = pg_insert(table).values(rows)
-        else:
-            stmt = sqlite_insert(table).values(rows)
-        keep = {"id", "source", "apn", "created_at"}
+    async def _upsert_parcels_pg(self, copy: bytes) -> tuple[int, int]:
+        connection = await self.session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        cols = ", ".join(PARCEL_COLUMNS)
+        async with raw.cursor() as cursor:
+            # Typed like the table (floats, integers), without its constraints.
+            await cursor.execute(
+                f"CREATE TEMP TABLE stage_parcels ON COMMIT DROP AS SELECT {cols} FROM parcels WITH NO DATA"
+            )
+            async with cursor.copy(f"COPY stage_parcels ({cols}) FROM STDIN") as stream:
+                await stream.write(copy)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in PARCEL_COLUMNS if c not in ("source", "apn"))
+        row = (
+            await self.session.execute(
+                text(
+                    f"WITH up AS (INSERT INTO parcels ({cols}, created_at, updated_at)"
+                    f" SELECT {cols}, now(), now() FROM stage_parcels"
+                    f" ON CONFLICT (source, apn) DO UPDATE SET {updates}, updated_at = now()"
+                    " RETURNING (xmax = 0) AS inserted)"
+                    " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def _upsert_parcels_sqlite(self, parcels: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        stored: set[str] = set()
+        source = parcels[0]["source"]  # a batch comes from one import
+        apns = [p["apn"] for p in parcels]
+        for start in range(0, len(apns), 500):
+            rows = await self.session.execute(
+                select(Parcel.apn).where(Parcel.source == source, Parcel.apn.in_(apns[start : start + 500]))
+            )
+            stored.update(r[0] for r in rows)
+        now = utcnow()
+        stmt = sqlite_insert(Parcel.__table__)
         stmt = stmt.on_conflict_do_update(
             index_elements=["source", "apn"],
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep},
+            set_={c: stmt.excluded[c] for c in (*PARCEL_COLUMNS, "updated_at") if c not in ("source", "apn")},
         )
-        if self.postgres:
-            result = await self.session.execute(stmt.returning(text("(xmax = 0) AS inserted")))
-            flags = [bool(r[0]) for r in result]
-            created = sum(flags)
-            return created, len(flags) - created
-        await self.session.execute(stmt)
-        return len(rows), 0
+        await self.session.execute(stmt, [{**p, "created_at": now, "updated_at": now} for p in parcels])
+        return len(parcels) - len(stored), len(stored)
 
     async def list_parcels(
         self, *, search: str, apn: str, zip_code: str, limit: int, offset: int

@@ -158,3 +158,21 @@ async def test_csv_parcels_with_lat_lon_columns_are_imported(system: ImportSyste
     assert job.processed_items + job.failed_items == 2
     parcels = {p.apn: p for p in await table_rows(system.settings.database_url, Parcel)}
     assert parcels["A1"].centroid_latitude == 35.99
+
+
+async def test_parcel_text_with_tabs_newlines_and_backslashes_survives_the_bulk_load(
+    system: ImportSystem,
+) -> None:
+    owner = "SMITH\tJOHN\\\\ & JANE\nTRUSTEES"
+    data = geojson_bytes(
+        collection([feature({"APN": "T-1", "SITUS": "1 ELM ST", "OWNER": owner, "NOTE": "a\\tb"}, None)])
+    )
+    await seed_parcels(system, data)
+    (parcel,) = await table_rows(system.settings.database_url, Parcel)
+    assert parcel.owner_name == "SMITH JOHN\\\\ & JANE TRUSTEES"  # whitespace runs become one space
+    assert json.loads(parcel.properties) == {
+        "APN": "T-1",
+        "SITUS": "1 ELM ST",
+        "OWNER": owner,
+        "NOTE": "a\\tb",
+    }

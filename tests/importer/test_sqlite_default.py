@@ -71,3 +71,11 @@ async def test_sqlite_links_households_to_parcels_from_either_side(sqlite_system
     assert json.loads(later.output_stats_json)["householdsLinkedToParcels"] == 1
     page = await sqlite_system.uploads.ListParcels(ipb.ListParcelsRequest(limit=10))
     assert {p.apn: p.household_count for p in page.parcels} == {"P10": 1, "P12": 1}
+
+
+async def test_sqlite_reimported_parcels_count_as_updated(sqlite_system: ImportSystem) -> None:
+    parcels = csv_bytes(["APN", "SITUS", "ZIP"], [["P1", "1 OAK ST", "27701"], ["P2", "2 OAK ST", "27701"]])
+    await sqlite_system.run(parcels, filename="p.csv", format="csv", kind="parcel_import")
+    again = await sqlite_system.run(parcels, filename="p.csv", format="csv", kind="parcel_import")
+    stats = json.loads(again.output_stats_json)
+    assert (stats["parcelsCreated"], stats["parcelsUpdated"]) == (0, 2)
