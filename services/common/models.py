@@ -354,6 +354,9 @@ class Parcel(Base):
     geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON geometry
     properties: Mapped[str] = mapped_column(Text, default="{}")
     import_job_id: Mapped[str | None] = mapped_column(String(32))
+    # The file item (feature or line) that wrote the parcel in that import: another item of the same
+    # import with the same APN is a duplicate, while a replayed batch (same item) is not.
+    import_item: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -23,11 +23,27 @@ from cocoa_importer.parcels import (
     detect_parcel_format,
     read_parcels,
 )
-from cocoa_importer.repository import ImportRepository, parcel_copy_payload
+from cocoa_importer.repository import Duplicate, ImportRepository, parcel_copy_payload
 from cocoa_importer.storage import NotAnUpload, UploadStore
 
 BATCH_ITEMS = 2000
 BATCH_SECONDS = 0.5
+
+
+def _with_first_items(repeated: list[Duplicate], stored: list[Duplicate]) -> list[Duplicate]:
+    """All duplicates of a batch; a repeat within the batch of a stored APN names the stored item."""
+    first_stored = {d.apn: d.first_item for d in stored}
+    return [*stored, *(Duplicate(d.item, d.apn, first_stored.get(d.apn, d.first_item)) for d in repeated)]
+
+
+def _duplicate_error(duplicate: Duplicate) -> ItemError:
+    reason = f"duplicate APN {duplicate.apn!r} in this file; first seen at item {duplicate.first_item}"
+    detail = {"row": duplicate.item, "field": "apn"}
+    return ItemError(f"item:{duplicate.item}", "bad_parcel", reason, detail)
+
+
+def _item_of(error: ItemError) -> int:
+    return int(error.detail["row"])
 
 
 def parcel_values(record: ParcelRecord, source: str, job_id: str) -> dict[str, Any]:
@@ -53,6 +69,7 @@ def parcel_values(record: ParcelRecord, source: str, job_id: str) -> dict[str, A
         "geometry": record.geometry_json,
         "properties": json.dumps(record.properties, separators=(",", ":")),
         "import_job_id": job_id,
+        "import_item": record.item,
     }
 
 
@@ -113,12 +130,16 @@ class ParcelImportJob:
         while True:
             records, errors, last_item, done = await asyncio.to_thread(self._collect, items, last_item)
             if records or errors:
-                values, copy = await asyncio.to_thread(self._stage, records, source, ctx.job_id)
+                values, copy, repeated = await asyncio.to_thread(self._stage, records, source, ctx.job_id)
                 async with self.sessions.begin() as session:
-                    created, updated = await ImportRepository(session).upsert_parcels(values, copy)
-                stats["parcelsCreated"] = stats.get("parcelsCreated", 0) + created
-                stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + updated
-                processed, failed = ctx.processed + len(records), ctx.failed + len(errors)
+                    counts = await ImportRepository(session).upsert_parcels(values, copy)
+                stats["parcelsCreated"] = stats.get("parcelsCreated", 0) + counts.created
+                stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + counts.updated
+                duplicates = _with_first_items(repeated, counts.duplicates)
+                errors = sorted([*errors, *map(_duplicate_error, duplicates)], key=_item_of)
+                rejected = len(duplicates)
+                processed = ctx.processed + len(records) - rejected
+                failed = ctx.failed + len(errors)
                 await ctx.report(
                     processed=processed,
                     failed=failed,
@@ -132,10 +153,19 @@ class ParcelImportJob:
 
     def _stage(
         self, records: list[ParcelRecord], source: str, job_id: str
-    ) -> tuple[list[dict[str, Any]], bytes]:
-        values = [parcel_values(r, source, job_id) for r in records]
+    ) -> tuple[list[dict[str, Any]], bytes, list[Duplicate]]:
+        """Rows to upsert, their COPY text, and the records whose APN an earlier record of the batch has."""
+        first_in_batch: dict[str, int] = {}
+        values, repeated = [], []
+        for record in records:
+            row = parcel_values(record, source, job_id)
+            first = first_in_batch.setdefault(row["apn"], record.item)
+            if first == record.item:
+                values.append(row)
+            else:
+                repeated.append(Duplicate(record.item, row["apn"], first))
         postgres = self.sessions.kw["bind"].dialect.name == "postgresql"
-        return values, parcel_copy_payload(values) if postgres else b""
+        return values, parcel_copy_payload(values) if postgres else b"", repeated
 
     def _collect(
         self, items: Iterator[ParcelRecord | ParcelError], last_item: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, text, update
@@ -29,8 +29,14 @@ VOTER_COLUMNS = (
 PARCEL_COLUMNS = (
     "source", "apn", "house_number", "predir", "street_name", "suffix", "postdir", "unit", "full_address",
     "city", "state", "zip_code", "location_key", "owner_name", "land_use", "units", "centroid_latitude",
-    "centroid_longitude", "geometry", "properties", "import_job_id",
+    "centroid_longitude", "geometry", "properties", "import_job_id", "import_item",
 )  # fmt: skip
+# An upsert may overwrite a parcel stored by another import, or by this import's same item (a batch
+# replayed after a crash); another item of this import with the same APN is a duplicate.
+_NOT_A_DUPLICATE = (
+    "parcels.import_job_id IS DISTINCT FROM excluded.import_job_id"
+    " OR parcels.import_item IS NULL OR parcels.import_item = excluded.import_item"
+)
 _INT_COLUMNS = {"birth_year"}
 
 # Voter batches hold this lock shared and the parcel link holds it exclusively, so a household
@@ -103,6 +109,26 @@ def _escaped(value: object) -> str:
 def parcel_copy_payload(parcels: Sequence[dict[str, Any]]) -> bytes:
     """Parcels (``PARCEL_COLUMNS`` dicts) in COPY's text format."""
     return copy_payload([tuple(p[c] for c in PARCEL_COLUMNS) for p in parcels])
+
+
+def _staged_rows(copy: bytes) -> int:
+    return copy.count(b"\n")  # COPY text escapes newlines inside values
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A parcel item whose APN an earlier item of the same import holds."""
+
+    item: int
+    apn: str
+    first_item: int
+
+
+@dataclass
+class ParcelCounts:
+    created: int = 0
+    updated: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
 
 
 @dataclass
@@ -342,16 +368,17 @@ class ImportRepository:
 
     # ---- parcels -------------------------------------------------------------------
 
-    async def upsert_parcels(self, parcels: Sequence[dict[str, Any]], copy: bytes = b"") -> tuple[int, int]:
-        """Upsert by (source, apn); returns (created, updated). ``copy`` is ``parcel_copy_payload(parcels)``
-        (rendered off the event loop), else it is rendered here."""
+    async def upsert_parcels(self, parcels: Sequence[dict[str, Any]], copy: bytes = b"") -> ParcelCounts:
+        """Upsert by (source, apn), except parcels whose APN another item of the same import already
+        wrote (returned as duplicates). The batch's APNs must be distinct. ``copy`` is
+        ``parcel_copy_payload(parcels)`` (rendered off the event loop), else it is rendered here."""
         if not parcels:
-            return 0, 0
+            return ParcelCounts()
         if self.postgres:
             return await self._upsert_parcels_pg(copy or parcel_copy_payload(parcels))
         return await self._upsert_parcels_sqlite(parcels)
 
-    async def _upsert_parcels_pg(self, copy: bytes) -> tuple[int, int]:
+    async def _upsert_parcels_pg(self, copy: bytes) -> ParcelCounts:
         connection = await self.session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
         cols = ", ".join(PARCEL_COLUMNS)
@@ -369,30 +396,56 @@ class ImportRepository:
                     f"WITH up AS (INSERT INTO parcels ({cols}, created_at, updated_at)"
                     f" SELECT {cols}, now(), now() FROM stage_parcels"
                     f" ON CONFLICT (source, apn) DO UPDATE SET {updates}, updated_at = now()"
-                    " RETURNING (xmax = 0) AS inserted)"
-                    " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+                    f" WHERE {_NOT_A_DUPLICATE} RETURNING (xmax = 0) AS inserted)"
+                    " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), count(*) FROM up"
                 )
             )
         ).one()
-        return int(row[0]), int(row[1])
+        counts = ParcelCounts(created=int(row[0]), updated=int(row[1]))
+        if row[2] < _staged_rows(copy):
+            # Rows the upsert left alone keep the item that first wrote them.
+            duplicates = await self.session.execute(
+                text(
+                    "SELECT s.import_item, s.apn, p.import_item FROM stage_parcels s"
+                    " JOIN parcels p ON p.source = s.source AND p.apn = s.apn"
+                    " WHERE p.import_item <> s.import_item ORDER BY s.import_item"
+                )
+            )
+            counts.duplicates = [Duplicate(int(r[0]), str(r[1]), int(r[2])) for r in duplicates]
+        return counts
 
-    async def _upsert_parcels_sqlite(self, parcels: Sequence[dict[str, Any]]) -> tuple[int, int]:
-        stored: set[str] = set()
+    async def _upsert_parcels_sqlite(self, parcels: Sequence[dict[str, Any]]) -> ParcelCounts:
+        stored: dict[str, tuple[str | None, int | None]] = {}
         source = parcels[0]["source"]  # a batch comes from one import
         apns = [p["apn"] for p in parcels]
         for start in range(0, len(apns), 500):
             rows = await self.session.execute(
-                select(Parcel.apn).where(Parcel.source == source, Parcel.apn.in_(apns[start : start + 500]))
+                select(Parcel.apn, Parcel.import_job_id, Parcel.import_item).where(
+                    Parcel.source == source, Parcel.apn.in_(apns[start : start + 500])
+                )
             )
-            stored.update(r[0] for r in rows)
-        now = utcnow()
-        stmt = sqlite_insert(Parcel.__table__)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["source", "apn"],
-            set_={c: stmt.excluded[c] for c in (*PARCEL_COLUMNS, "updated_at") if c not in ("source", "apn")},
-        )
-        await self.session.execute(stmt, [{**p, "created_at": now, "updated_at": now} for p in parcels])
-        return len(parcels) - len(stored), len(stored)
+            stored.update({r[0]: (r[1], r[2]) for r in rows})
+        counts = ParcelCounts()
+        writes = []
+        for parcel in parcels:
+            job, item = stored.get(parcel["apn"], (None, None))
+            if job == parcel["import_job_id"] and item != parcel["import_item"] and item is not None:
+                counts.duplicates.append(Duplicate(parcel["import_item"], parcel["apn"], item))
+                continue
+            writes.append(parcel)
+            if parcel["apn"] in stored:
+                counts.updated += 1
+            else:
+                counts.created += 1
+        if writes:
+            now = utcnow()
+            stmt = sqlite_insert(Parcel.__table__)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["source", "apn"],
+                set_={c: stmt.excluded[c] for c in (*PARCEL_COLUMNS, "updated_at") if c not in ("source", "apn")},
+            )
+            await self.session.execute(stmt, [{**p, "created_at": now, "updated_at": now} for p in writes])
+        return counts
 
     async def list_parcels(
         self, *, search: str, apn: str, zip_code: str, limit: int, offset: int

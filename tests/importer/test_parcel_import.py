@@ -10,7 +10,9 @@ from voterfiles import encode, ncsbe_lines, sample_voters, with_changes
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.importer.v1 import importer_pb2 as ipb
+from cocoa_common import db
 from cocoa_common.models import Household, Parcel
+from cocoa_importer.repository import PARCEL_COLUMNS, Duplicate, ImportRepository
 
 BASE = sample_voters(1, seed=5)[0]
 RESIDENTS = [
@@ -50,9 +52,9 @@ async def seed_residents(system: ImportSystem) -> cpb.Job:
     return job
 
 
-async def seed_parcels(system: ImportSystem, data: bytes | None = None) -> cpb.Job:
+async def seed_parcels(system: ImportSystem, data: bytes | None = None, fmt: str = "geojson") -> cpb.Job:
     job = await system.run(
-        data or parcels_geojson(), filename="parcels.geojson", format="geojson", kind="parcel_import"
+        data or parcels_geojson(), filename=f"parcels.{fmt}", format=fmt, kind="parcel_import"
     )
     assert job.status == cpb.JOB_STATUS_COMPLETED, job.failure_reason
     return job
@@ -176,3 +178,52 @@ async def test_parcel_text_with_tabs_newlines_and_backslashes_survives_the_bulk_
         "OWNER": owner,
         "NOTE": "a\\tb",
     }
+
+
+async def item_errors(system: ImportSystem, job: cpb.Job) -> dict[int, str]:
+    page = await system.jobs.ListItemErrors(cpb.ListItemErrorsRequest(job_id=job.id, limit=100))
+    return {json.loads(e.detail_json)["row"]: e.message for e in page.errors}
+
+
+async def test_a_duplicate_apn_in_a_later_batch_names_the_first_item(system: ImportSystem) -> None:
+    rows = [[f"P{n}", f"{n} ELM ST", "27701"] for n in range(1, 2101)] + [["P1", "9 ELM ST", "27701"]]
+    job = await seed_parcels(system, csv_bytes(["APN", "SITUS", "ZIP"], rows), "csv")
+    assert (job.processed_items, job.failed_items) == (2100, 1)
+    assert (await item_errors(system, job)) == {2102: "duplicate APN 'P1' in this file; first seen at item 2"}
+    stored = {p.apn: p.house_number for p in await table_rows(system.settings.database_url, Parcel)}
+    assert stored["P1"] == "1"
+
+
+async def test_an_apn_whose_first_item_failed_is_taken_from_the_next(system: ImportSystem) -> None:
+    projected = polygon(square(6_062_000.0, 2_180_000.0, 100.0))
+    data = geojson_bytes(
+        collection(
+            [
+                feature({"APN": "A", "SITUS": "1 ELM ST"}, projected),
+                feature({"APN": "A", "SITUS": "2 ELM ST"}),
+            ]
+        )
+    )
+    job = await seed_parcels(system, data)
+    assert (job.processed_items, job.failed_items) == (1, 1)
+    assert "WGS84" in (await item_errors(system, job))[1]
+
+
+async def test_a_replayed_parcel_batch_is_not_a_duplicate_of_itself(database_url: str) -> None:
+    engine = db.create_engine(database_url)
+    try:
+        rows = [
+            {**dict.fromkeys(PARCEL_COLUMNS, ""), "apn": apn, "source": "county", "import_job_id": "job1",
+             "import_item": item, "units": None, "centroid_latitude": None, "centroid_longitude": None}
+            for item, apn in ((2, "A"), (3, "B"))
+        ]  # fmt: skip
+        for expected in ((2, 0), (0, 2)):
+            async with db.session_factory(engine).begin() as session:
+                counts = await ImportRepository(session).upsert_parcels(rows)
+            assert (counts.created, counts.updated, counts.duplicates) == (*expected, [])
+        moved = [{**rows[0], "import_item": 9}]
+        async with db.session_factory(engine).begin() as session:
+            counts = await ImportRepository(session).upsert_parcels(moved)
+        assert counts.duplicates == [Duplicate(9, "A", 2)]
+    finally:
+        await engine.dispose()

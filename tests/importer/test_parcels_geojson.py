@@ -302,13 +302,9 @@ def test_projected_crs_does_not_fail_features_without_geometry() -> None:
     assert isinstance(record, ParcelRecord)
 
 
-def test_duplicate_apn_is_reported_with_its_first_item() -> None:
+def test_a_repeated_apn_is_read_like_any_other_feature_for_the_job_to_judge() -> None:
     results = read_features(feature({"APN": "A"}), feature({"APN": "B"}), feature({"APN": "A"}))
-    assert [type(r).__name__ for r in results] == ["ParcelRecord", "ParcelRecord", "ParcelError"]
-    error = results[2]
-    assert isinstance(error, ParcelError)
-    assert (error.item, error.field) == (3, "apn")
-    assert "first seen at item 1" in error.reason
+    assert [type(r).__name__ for r in results] == ["ParcelRecord", "ParcelRecord", "ParcelRecord"]
 
 
 def test_esri_json_is_rejected() -> None:

@@ -7,7 +7,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from parcel_samples import collection, county_feature, feature, geojson_bytes, write_county_geojson
+from parcel_samples import collection, county_feature, geojson_bytes, write_county_geojson
 
 from cocoa_importer.parcels import ParcelError, ParcelRecord, read_parcels
 
@@ -127,14 +127,6 @@ def test_resume_with_start_item_yields_exactly_the_tail() -> None:
     data = geojson_bytes(collection(features))
     full = read(data)
     assert read(data, start_item=6) == full[6:]
-
-
-def test_resume_still_reports_duplicates_of_skipped_features() -> None:
-    data = geojson_bytes(collection([feature({"APN": "A"}), feature({"APN": "B"}), feature({"APN": "A"})]))
-    [error] = read(data, start_item=2)
-    assert isinstance(error, ParcelError)
-    assert (error.item, error.field) == (3, "apn")
-    assert "first seen at item 1" in error.reason
 
 
 def test_resume_past_a_broken_point_still_reports_it() -> None:

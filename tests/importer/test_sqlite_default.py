@@ -79,3 +79,11 @@ async def test_sqlite_reimported_parcels_count_as_updated(sqlite_system: ImportS
     again = await sqlite_system.run(parcels, filename="p.csv", format="csv", kind="parcel_import")
     stats = json.loads(again.output_stats_json)
     assert (stats["parcelsCreated"], stats["parcelsUpdated"]) == (0, 2)
+
+
+async def test_sqlite_reports_a_duplicate_apn_with_its_first_item(sqlite_system: ImportSystem) -> None:
+    parcels = csv_bytes(["APN", "SITUS", "ZIP"], [["P1", "1 OAK ST", "27701"], ["P1", "2 OAK ST", "27701"]])
+    job = await sqlite_system.run(parcels, filename="p.csv", format="csv", kind="parcel_import")
+    assert (job.processed_items, job.failed_items) == (1, 1)
+    page = await sqlite_system.jobs.ListItemErrors(cpb.ListItemErrorsRequest(job_id=job.id))
+    assert [e.message for e in page.errors] == ["duplicate APN 'P1' in this file; first seen at item 2"]

@@ -23,9 +23,10 @@ def read_parcels(
 
     Items are 1-based feature numbers (GeoJSON) or physical line numbers (CSV). Only items numbered
     above ``start_item`` are yielded: pass the last item a previous run handled to resume it (earlier
-    items are still scanned, cheaply, so duplicates of their APNs are still caught). Each item gives
-    one ``ParcelRecord`` or one ``ParcelError``; a GeoJSON stream broken beyond repair ends with one
-    error saying where. ``ParcelFormatError`` means the file as a whole is unusable.
+    items are scanned but not built). Each item gives one ``ParcelRecord`` or one ``ParcelError``; a
+    GeoJSON stream broken beyond repair ends with one error saying where. A repeated APN is yielded
+    like any other: the job tells duplicates by the stored parcels. ``ParcelFormatError`` means the
+    file as a whole is unusable.
     """
     if fmt == "geojson":
         features = FeatureStream(stream)
@@ -72,24 +73,13 @@ def read_parcels_json_body(
 def _results(
     source: Iterable[Pending | ParcelError], start_item: int
 ) -> Iterator[ParcelRecord | ParcelError]:
-    # An APN's first item is where it first appears, even if that item fails for another reason:
-    # that keeps the rule independent of resuming, which never builds the skipped items.
-    seen: dict[str, int] = {}
+    # Duplicate APNs are the job's to find (against the table), so memory does not grow with the file.
     try:
         for entry in source:
-            if isinstance(entry, ParcelError):
-                if entry.item > start_item:
-                    yield entry
-                continue
-            first_item = seen.setdefault(entry.apn, entry.item) if entry.apn else entry.item
             if entry.item <= start_item:
                 continue
-            if first_item != entry.item:
-                yield ParcelError(
-                    entry.item,
-                    "apn",
-                    f"duplicate APN {entry.apn!r} in this file; first seen at item {first_item}",
-                )
+            if isinstance(entry, ParcelError):
+                yield entry
                 continue
             try:
                 yield entry.build()

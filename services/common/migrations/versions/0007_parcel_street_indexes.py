@@ -13,6 +13,9 @@ column still serves the geocoding filter on ZIP.
 parcels.household_count is dropped: with links made by two kinds of job that may run at once, a
 stored count drifts; a partial index on households.parcel_id (only linked households are in it)
 counts a parcel's households when it is read.
+
+parcels.import_item: the file item that wrote the parcel in its import. Duplicate APNs within a file
+are found against the table instead of a set of every APN seen, which grew with the file.
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("parcels") as batch:
         batch.drop_column("household_count")
+        batch.add_column(sa.Column("import_item", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("parcels") as batch:
+        batch.drop_column("import_item")
         batch.add_column(sa.Column("household_count", sa.Integer(), nullable=False, server_default="0"))
     op.execute(
         "UPDATE parcels SET household_count ="
