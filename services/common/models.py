@@ -229,9 +229,7 @@ class Household(Base):
 
     __table_args__ = (
         Index("ix_households_state_city", "state", "city"),
-        Index(
-            "ix_households_zip_street", "zip_code", "street_name", "house_number"
-        ),  # ZIP filter, parcel link
+        Index("ix_households_zip_code", "zip_code"),
         Index("ix_households_county_upper", text("upper(county)")),  # the geocoding filter's form
         Index("ix_households_precinct", "precinct"),
         # Households of a parcel; most households of a voter file have none, and pay nothing for it.
