@@ -442,7 +442,9 @@ class ImportRepository:
             stmt = sqlite_insert(Parcel.__table__)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["source", "apn"],
-                set_={c: stmt.excluded[c] for c in (*PARCEL_COLUMNS, "updated_at") if c not in ("source", "apn")},
+                set_={
+                    c: stmt.excluded[c] for c in (*PARCEL_COLUMNS, "updated_at") if c not in ("source", "apn")
+                },
             )
             await self.session.execute(stmt, [{**p, "created_at": now, "updated_at": now} for p in writes])
         return counts
