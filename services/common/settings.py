@@ -100,7 +100,7 @@ class Settings:
     archive_after_days: float = 30.0  # finished jobs move to archived_jobs after this; 0 or less: never
     archive_interval_s: float = 3600.0
     # Geocoder
-    geocoder_providers: tuple[str, ...] = ("local", "census", "zip_centroid")
+    geocoder_providers: tuple[str, ...] = ("local", "parcel", "census", "zip_centroid")
     geocoder_batch_size: int = 100
     census: ProviderSettings = ProviderSettings(PUBLIC_CENSUS, batch_size=1000)
     nominatim: ProviderSettings = ProviderSettings(PUBLIC_NOMINATIM, rate_per_s=1.0)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.address import normalize_zip
 from cocoa_common.db import contains_pattern
-from cocoa_common.models import AddressPoint, GeocodeCacheEntry, Household
+from cocoa_common.models import AddressPoint, GeocodeCacheEntry, Household, Parcel
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,3 +308,51 @@ class AddressPointRepository:
 
     async def count(self) -> int:
         return int((await self.session.execute(select(func.count()).select_from(AddressPoint))).scalar_one())
+
+
+class StreetAddress(NamedTuple):
+    """A building's address as parcels are matched: street address without unit, within a ZIP."""
+
+    zip_code: str
+    street_name: str
+    house_number: str
+    predir: str
+    suffix: str
+    postdir: str
+
+
+@dataclass(frozen=True, slots=True)
+class Centroid:
+    latitude: float
+    longitude: float
+    full_address: str
+
+
+class ParcelRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def centroids(self, addresses: Sequence[StreetAddress]) -> dict[StreetAddress, Centroid]:
+        """The centroid of the newest parcel with one at each address (addresses without are left out)."""
+        found: dict[StreetAddress, tuple[int, Centroid]] = {}
+        wanted = set(addresses)
+        for start in range(0, len(addresses), 500):
+            chunk = addresses[start : start + 500]
+            rows = await self.session.execute(
+                select(
+                    Parcel.id, Parcel.zip_code, Parcel.street_name, Parcel.house_number, Parcel.predir,
+                    Parcel.suffix, Parcel.postdir, Parcel.centroid_latitude, Parcel.centroid_longitude,
+                    Parcel.full_address,
+                ).where(
+                    tuple_(Parcel.zip_code, Parcel.street_name, Parcel.house_number).in_(
+                        [(a.zip_code, a.street_name, a.house_number) for a in chunk]
+                    ),
+                    Parcel.centroid_latitude.is_not(None),
+                    Parcel.centroid_longitude.is_not(None),
+                )
+            )  # fmt: skip
+            for row in rows:
+                address = StreetAddress(*row[1:7])
+                if address in wanted and (address not in found or found[address][0] < row[0]):
+                    found[address] = (row[0], Centroid(row[7], row[8], row[9]))
+        return {address: centroid for address, (_, centroid) in found.items()}

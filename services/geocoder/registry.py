@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cocoa_common.settings import Settings
 from cocoa_geocoder.chain import ProviderChain
 from cocoa_geocoder.local import LocalProvider
+from cocoa_geocoder.parcel import ParcelProvider
 from cocoa_geocoder.providers import (
     CensusProvider,
     NominatimProvider,
@@ -17,7 +18,7 @@ from cocoa_geocoder.providers import (
     make_limiter,
 )
 
-OFFLINE = frozenset({"local", "zip_centroid"})
+OFFLINE = frozenset({"local", "parcel", "zip_centroid"})
 
 
 def build_chain(
@@ -30,6 +31,7 @@ def build_chain(
     census, nominatim = settings.census, settings.nominatim
     providers: dict[str, Provider] = {
         "local": LocalProvider(sessions),
+        "parcel": ParcelProvider(sessions),
         "census": CensusProvider(
             census.base_url,
             timeout=census.timeout_s,

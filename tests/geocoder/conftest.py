@@ -10,6 +10,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from geocoder_fakes import REDIS_URL, FakeControl, FakeService, make_census_app, make_nominatim_app
+from geocoder_system import Services, start_services
+
+from cocoa_common.settings import Settings
 
 
 async def _serve(make_app: Callable[[FakeControl], web.Application]) -> AsyncIterator[FakeService]:
@@ -49,3 +52,10 @@ async def redis_prefix() -> AsyncIterator[tuple[aioredis.Redis, str]]:
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+@pytest.fixture
+async def services(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Services]:
+    """A coordinator and a geocoder (settings overridden by an indirect ``param`` dict, if any)."""
+    async for s in start_services(settings, **getattr(request, "param", {})):
+        yield s

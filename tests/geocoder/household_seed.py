@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from cocoa_common import db
 from cocoa_common.address import parse_street_line
 from cocoa_common.ids import utcnow
-from cocoa_common.models import Household
+from cocoa_common.models import Household, Parcel
 from cocoa_jobs.demo import household_values
 
 # (street line, city, state, zip, county, precinct)
@@ -42,3 +42,30 @@ def openaddresses_csv(points: Sequence[tuple[float, float, str, str, str, str, s
     for i, (lon, lat, number, street, city, region, postcode) in enumerate(points):
         lines.append(f"{lon},{lat},{number},{street},,{city},,{region},{postcode},{i}")
     return ("\n".join(lines) + "\n").encode()
+
+
+# (apn, source, situs street line, ZIP, latitude, longitude); latitude None: no centroid
+ParcelRow = tuple[str, str, str, str, float | None, float | None]
+
+
+async def seed_parcels(database_url: str, rows: Sequence[ParcelRow]) -> None:
+    """Insert parcels, in order (later rows get higher ids), as a parcel import would store them."""
+    engine = db.create_engine(database_url)
+    now = utcnow()
+    values = []
+    for apn, source, street, zip_code, latitude, longitude in rows:
+        address = parse_street_line(street, "", "", zip_code)
+        values.append(
+            {
+                "source": source, "apn": apn, "house_number": address.house_number, "predir": address.predir,
+                "street_name": address.street_name, "suffix": address.suffix, "postdir": address.postdir,
+                "full_address": address.one_line(), "zip_code": address.zip5, "location_key": address.location_key(),
+                "centroid_latitude": latitude, "centroid_longitude": longitude, "created_at": now, "updated_at": now,
+            }
+        )  # fmt: skip
+    try:
+        async with engine.begin() as conn:
+            for row in values:
+                await conn.execute(insert(Parcel), row)
+    finally:
+        await engine.dispose()

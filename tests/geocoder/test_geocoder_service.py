@@ -10,18 +10,17 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from geocoder_fakes import FakeService
+from geocoder_system import Services, households, import_points, run_job
 from household_seed import openaddresses_csv, seed_households
-from sqlalchemy import select
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as cpb_grpc
 from cocoa.geocoder.v1 import geocoder_pb2 as gpb
 from cocoa.geocoder.v1 import geocoder_pb2_grpc as gpb_grpc
-from cocoa_common import db, grpc_server
-from cocoa_common.models import Household
+from cocoa_common import grpc_server
 from cocoa_common.settings import ProviderSettings, Settings
-from cocoa_coordinator.server import CoordinatorApp, start_coordinator
-from cocoa_geocoder.server import GeocoderApp, start_geocoder
+from cocoa_coordinator.server import start_coordinator
+from cocoa_geocoder.server import start_geocoder
 
 RALEIGH = [
     ("100 Main St", "Raleigh", "NC", "27601", "Wake", "01-01"),
@@ -34,67 +33,6 @@ POINTS = [
     (-78.65, 35.78, "102", "Main Street", "", "", ""),  # OpenAddresses rows often lack city and ZIP
     (-78.66, 35.79, "7", "OAK AVE", "RALEIGH", "NC", "27603"),
 ]
-
-
-class Services:
-    def __init__(self, coordinator: CoordinatorApp, geocoder: GeocoderApp, settings: Settings) -> None:
-        self.coordinator = coordinator
-        self.geocoder = geocoder
-        self.settings = settings
-        self.jobs: cpb_grpc.CoordinatorServiceStub
-        self.geo: gpb_grpc.GeocoderServiceStub
-
-
-@pytest.fixture
-async def services(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Services]:
-    coordinator = await start_coordinator(settings, "127.0.0.1:0")
-    settings = settings.with_overrides(
-        coordinator_grpc_addr=f"127.0.0.1:{coordinator.port}", **getattr(request, "param", {})
-    )
-    geocoder = await start_geocoder(settings, "127.0.0.1:0")
-    await asyncio.wait_for(geocoder.worker.connected.wait(), 5)
-    s = Services(coordinator, geocoder, settings)
-    async with (
-        grpc_server.channel(f"127.0.0.1:{coordinator.port}") as c1,
-        grpc_server.channel(f"127.0.0.1:{geocoder.port}") as c2,
-    ):
-        s.jobs = cpb_grpc.CoordinatorServiceStub(c1)
-        s.geo = gpb_grpc.GeocoderServiceStub(c2)
-        yield s
-    await s.geocoder.stop(grace=0.5)
-    await coordinator.stop(grace=0.5)
-
-
-async def import_points(geo: gpb_grpc.GeocoderServiceStub, csv: bytes) -> gpb.ImportAddressPointsResponse:
-    async def chunks() -> AsyncIterator[gpb.AddressPointsChunk]:
-        for start in range(0, len(csv), 64):  # small chunks: lines cross chunk boundaries
-            yield gpb.AddressPointsChunk(source="test.csv", data=csv[start : start + 64])
-
-    return await geo.ImportAddressPoints(chunks())
-
-
-async def run_job(s: Services, data: dict, timeout: float = 20.0) -> cpb.Job:
-    job = (
-        await s.jobs.CreateJob(cpb.CreateJobRequest(type="geocode_households", data_json=json.dumps(data)))
-    ).job
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        job = await s.jobs.GetJob(cpb.GetJobRequest(id=job.id, include_errors=True))
-        if job.status in (cpb.JOB_STATUS_COMPLETED, cpb.JOB_STATUS_FAILED, cpb.JOB_STATUS_CANCELLED):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job stuck in {cpb.JobStatus.Name(job.status)}")
-
-
-async def households(database_url: str) -> dict[str, Household]:
-    engine = db.create_engine(database_url)
-    try:
-        async with db.session_factory(engine)() as session:
-            rows = (await session.execute(select(Household))).scalars().all()
-            return {h.full_address: h for h in rows}
-    finally:
-        await engine.dispose()
 
 
 async def test_a_geocoding_job_writes_coordinates_from_imported_address_points(services: Services) -> None:

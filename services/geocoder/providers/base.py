@@ -13,7 +13,7 @@ import aiohttp
 
 from cocoa_geocoder.providers.ratelimit import RateLimiter
 
-Precision = Literal["rooftop", "range", "street", "zip", "city"]
+Precision = Literal["rooftop", "parcel", "range", "street", "zip", "city"]
 Status = Literal["match", "no_match", "tie", "error"]
 
 NO_MATCH = "No match"
