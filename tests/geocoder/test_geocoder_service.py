@@ -10,16 +10,12 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from geocoder_fakes import FakeService
-from geocoder_system import Services, households, import_points, run_job
+from geocoder_system import Services, households, import_points, run_job, start_services
 from household_seed import openaddresses_csv, seed_households
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
-from cocoa.coordinator.v1 import coordinator_pb2_grpc as cpb_grpc
 from cocoa.geocoder.v1 import geocoder_pb2 as gpb
-from cocoa.geocoder.v1 import geocoder_pb2_grpc as gpb_grpc
-from cocoa_common import grpc_server
 from cocoa_common.settings import ProviderSettings, Settings
-from cocoa_coordinator.server import start_coordinator
 from cocoa_geocoder.server import start_geocoder
 
 RALEIGH = [
@@ -102,21 +98,8 @@ async def test_a_job_without_filters_fails_with_the_reason(services: Services) -
 @pytest.fixture
 async def census_services(settings: Settings, census_fake: FakeService) -> AsyncIterator[Services]:
     census = ProviderSettings(census_fake.base_url, timeout_s=2.0, batch_timeout_s=2.0, batch_size=3)
-    settings = settings.with_overrides(census=census, geocoder_providers=("census", "zip_centroid"))
-    coordinator = await start_coordinator(settings, "127.0.0.1:0")
-    settings = settings.with_overrides(coordinator_grpc_addr=f"127.0.0.1:{coordinator.port}")
-    geocoder = await start_geocoder(settings, "127.0.0.1:0")
-    await asyncio.wait_for(geocoder.worker.connected.wait(), 5)
-    s = Services(coordinator, geocoder, settings)
-    async with (
-        grpc_server.channel(f"127.0.0.1:{coordinator.port}") as c1,
-        grpc_server.channel(f"127.0.0.1:{geocoder.port}") as c2,
-    ):
-        s.jobs = cpb_grpc.CoordinatorServiceStub(c1)
-        s.geo = gpb_grpc.GeocoderServiceStub(c2)
+    async for s in start_services(settings, census=census, geocoder_providers=("census", "zip_centroid")):
         yield s
-    await geocoder.stop(grace=0.5)
-    await coordinator.stop(grace=0.5)
 
 
 async def test_census_batches_are_used_and_an_address_is_never_sent_twice(
