@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -73,6 +73,27 @@ def parcel_values(record: ParcelRecord, source: str, job_id: str) -> dict[str, A
     }
 
 
+class Progress:
+    """How far through the file the reader is, and the item count that suggests (read between batches,
+    when no thread reads the stream)."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self.stream = stream
+        self.size = size
+
+    def bytes(self, done: bool) -> dict[str, int]:
+        return {
+            "bytesRead": self.size if done else min(self.stream.tell(), self.size),
+            "bytesTotal": self.size,
+        }
+
+    def total(self, handled: int, done: bool) -> int:
+        """Items in the file: exact once done, else estimated from the share of bytes read."""
+        if done:
+            return handled
+        return max(handled, round(handled * self.size / max(self.stream.tell(), 1)))
+
+
 class ParcelImportJob:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], store: UploadStore, batch_items: int = BATCH_ITEMS
@@ -99,12 +120,14 @@ class ParcelImportJob:
                     default_state=str(ctx.data.get("state", "")),
                     start_item=int(checkpoint.get("item", 0)),
                 )
-                await self._load(ctx, items, source, stats, size, fmt)
+                await self._load(ctx, items, source, stats, Progress(stream, size), fmt)
             except ParcelFormatError as exc:
                 raise JobFailed(f"cannot read the parcel file: {exc}") from None
         async with self.sessions.begin() as session:
             linked, unmatched = await ImportRepository(session).link_parcels(source, ctx.job_id)
-        stats.update(householdsLinked=linked, parcelsUnmatched=unmatched, format=fmt)
+        stats.update(
+            householdsLinked=linked, parcelsUnmatched=unmatched, format=fmt, bytesRead=size, bytesTotal=size
+        )
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats
 
@@ -123,7 +146,7 @@ class ParcelImportJob:
         items: Iterator[ParcelRecord | ParcelError],
         source: str,
         stats: dict[str, Any],
-        size: int,
+        progress: Progress,
         fmt: str,
     ) -> None:
         last_item = 0
@@ -137,15 +160,14 @@ class ParcelImportJob:
                 stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + counts.updated
                 duplicates = _with_first_items(repeated, counts.duplicates)
                 errors = sorted([*errors, *map(_duplicate_error, duplicates)], key=_item_of)
-                rejected = len(duplicates)
-                processed = ctx.processed + len(records) - rejected
+                processed = ctx.processed + len(records) - len(duplicates)
                 failed = ctx.failed + len(errors)
                 await ctx.report(
                     processed=processed,
                     failed=failed,
-                    total=processed + failed if done else None,
+                    total=progress.total(processed + failed, done),
                     errors=errors,
-                    stats={**stats, "format": fmt, "bytesTotal": size},
+                    stats={**stats, "format": fmt, **progress.bytes(done)},
                     checkpoint={"item": last_item, "processed": processed, "failed": failed, "stats": stats},
                 )
             if done:

@@ -73,6 +73,22 @@ class ImportSystem:
             await asyncio.sleep(0.05)
 
 
+async def until_processed(system: ImportSystem, job_id: str, rows: int) -> None:
+    for _ in range(200):  # at most ~4 s
+        if (await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))).processed_items >= rows:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def stop_midway(system: ImportSystem, job_id: str, after_rows: int, action: int) -> cpb.Job:
+    """Pause or cancel the job once ``after_rows`` are in; the job once its worker has stopped."""
+    await system.wait(job_id, (cpb.JOB_STATUS_PROCESSING,))
+    await until_processed(system, job_id, after_rows)
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=action))
+    await asyncio.sleep(0.5)  # the worker stops at its batch boundary and saves its checkpoint
+    return await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
+
+
 async def table_rows(database_url: str, model: type) -> list:
     engine = db.create_engine(database_url)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from importer_system import ImportSystem, table_rows
+from importer_system import ImportSystem, stop_midway, table_rows, until_processed
 from parcel_samples import collection, csv_bytes, feature, geojson_bytes, polygon, square
 from voterfiles import encode, ncsbe_lines, sample_voters, with_changes
 
@@ -227,3 +227,51 @@ async def test_a_replayed_parcel_batch_is_not_a_duplicate_of_itself(database_url
         assert counts.duplicates == [Duplicate(9, "A", 2)]
     finally:
         await engine.dispose()
+
+
+def county_csv(parcels: int) -> bytes:
+    """``parcels`` parcels on lines 2.., then a repeat of the first APN (line ``parcels + 2``)."""
+    rows = [[f"P{n}", f"{n} ELM ST", "27701"] for n in range(1, parcels + 1)]
+    return csv_bytes(["APN", "SITUS", "ZIP"], [*rows, ["P1", "1 ELM ST", "27701"]])
+
+
+async def start_in_small_batches(system: ImportSystem, data: bytes) -> str:
+    """Start importing ``data`` 100 parcels a batch, so the job can be stopped midway; its id."""
+    system.importer.worker.handlers["parcel_import"].batch_items = 100  # type: ignore[attr-defined]
+    accepted = await system.upload(data, filename="county.csv", format="csv", kind="parcel_import")
+    return accepted.job_id
+
+
+async def test_a_paused_parcel_import_resumes_from_its_checkpoint_and_still_finds_duplicates(
+    system: ImportSystem,
+) -> None:
+    data = county_csv(3000)
+    job_id = await start_in_small_batches(system, data)
+    paused = await stop_midway(system, job_id, 300, cpb.CONTROL_ACTION_PAUSE)
+    assert paused.status == cpb.JOB_STATUS_PAUSED
+    assert 0 < json.loads(paused.checkpoint_json)["item"] < 3000
+    stats = json.loads(paused.output_stats_json)
+    assert 0 < stats["bytesRead"] < stats["bytesTotal"] == len(data)
+    assert paused.processed_items < paused.total_items  # estimated from the bytes read
+    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=cpb.CONTROL_ACTION_RESUME))
+    done = await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,))
+    assert (done.processed_items, done.failed_items, done.total_items) == (3000, 1, 3001)
+    assert await item_errors(system, done) == {3002: "duplicate APN 'P1' in this file; first seen at item 2"}
+
+
+async def test_a_killed_importer_mid_parcel_import_is_replaced_and_no_replayed_item_is_a_duplicate(
+    system: ImportSystem,
+) -> None:
+    from cocoa_importer.server import start_importer
+
+    job_id = await start_in_small_batches(system, county_csv(3000))
+    await until_processed(system, job_id, 500)
+    crashed = system.importer
+    crashed.worker_task.cancel()  # the process dies: no final report
+    await crashed.server.stop(0)
+    system.importer = await start_importer(system.settings, "127.0.0.1:0", worker_id="replacement")
+    done = await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
+    assert (done.processed_items, done.failed_items, done.attempt) == (3000, 1, 2)
+    assert list(await item_errors(system, done)) == [3002]
+    assert len(await table_rows(system.settings.database_url, Parcel)) == 3000
+    await crashed.stop(grace=0)  # what the dead process held: its channel and database pool

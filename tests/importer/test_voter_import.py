@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import random
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from importer_system import ImportSystem, counts, table_rows
+from importer_system import ImportSystem, counts, stop_midway, table_rows, until_processed
 from voterfiles import (
     NC_CURRENT,
     contra_costa_lines,
@@ -212,26 +211,10 @@ async def _upload_in_small_batches(system: ImportSystem, voters: list) -> str:
     return accepted.job_id
 
 
-async def _until_processed(system: ImportSystem, job_id: str, rows: int) -> None:
-    for _ in range(200):  # at most ~4 s
-        if (await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))).processed_items >= rows:
-            return
-        await asyncio.sleep(0.02)
-
-
-async def _stop_midway(system: ImportSystem, job_id: str, after_rows: int, action: int) -> cpb.Job:
-    """Pause or cancel the job once ``after_rows`` are in; the job once its worker has stopped."""
-    await system.wait(job_id, (cpb.JOB_STATUS_PROCESSING,))
-    await _until_processed(system, job_id, after_rows)
-    await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=action))
-    await asyncio.sleep(0.5)  # the worker stops at its batch boundary and saves its checkpoint
-    return await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
-
-
 async def test_pause_and_resume_continue_from_the_saved_byte_offset(system: ImportSystem) -> None:
     many = sample_voters(3000, seed=9)
     job_id = await _upload_in_small_batches(system, many)
-    paused = await _stop_midway(system, job_id, 300, cpb.CONTROL_ACTION_PAUSE)
+    paused = await stop_midway(system, job_id, 300, cpb.CONTROL_ACTION_PAUSE)
     checkpoint = json.loads(paused.checkpoint_json)
     assert paused.status == cpb.JOB_STATUS_PAUSED
     assert 0 < checkpoint["offset"] < len(nc_file(many))
@@ -245,7 +228,7 @@ async def test_pause_and_resume_continue_from_the_saved_byte_offset(system: Impo
 async def test_a_reimport_after_a_resumed_import_finds_every_record_unchanged(system: ImportSystem) -> None:
     many = sample_voters(3000, seed=12)
     job_id = await _upload_in_small_batches(system, many)
-    await _stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_PAUSE)
+    await stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_PAUSE)
     await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=cpb.CONTROL_ACTION_RESUME))
     await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,))
     again = await system.run(nc_file(many), filename="big.txt", format="ncsbe")
@@ -260,7 +243,7 @@ async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_cou
 
     many = sample_voters(3000, seed=11)
     job_id = await _upload_in_small_batches(system, many)
-    await _until_processed(system, job_id, 500)
+    await until_processed(system, job_id, 500)
     crashed = system.importer
     crashed.worker_task.cancel()  # the process dies: no final report
     await crashed.server.stop(0)
@@ -414,7 +397,7 @@ async def test_a_cancelled_import_keeps_its_batches_and_a_rerun_adds_only_the_re
 ) -> None:
     many = sample_voters(3000, seed=13)
     job_id = await _upload_in_small_batches(system, many)
-    await _stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_CANCEL)
+    await stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_CANCEL)
     kept = (await counts(system.settings.database_url))["voters"]
     assert 0 < kept < 3000
     rerun = await system.run(nc_file(many), filename="big.txt", format="ncsbe")
