@@ -229,7 +229,8 @@ class Household(Base):
 
     __table_args__ = (
         Index("ix_households_state_city", "state", "city"),
-        Index("ix_households_zip_code", "zip_code"),
+        # The ZIP filter, and the parcel link's probe (a plan that loops over parcels stays cheap).
+        Index("ix_households_zip_street", "zip_code", "street_name", "house_number"),
         Index("ix_households_county_upper", text("upper(county)")),  # the geocoding filter's form
         Index("ix_households_precinct", "precinct"),
         # Households of a parcel; most households of a voter file have none, and pay nothing for it.

@@ -488,6 +488,9 @@ class ImportRepository:
         mine = "p.source = :source AND p.import_job_id = :job"
         if self.postgres:
             await self.session.execute(text(f"SELECT pg_advisory_xact_lock({PARCEL_LINK_LOCK})"))
+            # Both tables may have just grown by a bulk load that autovacuum has not analyzed yet;
+            # planned on stale statistics the link below can take minutes instead of a second.
+            await self.session.execute(text("ANALYZE parcels, households"))
         await self.session.execute(
             text(
                 f"UPDATE households AS h SET parcel_id = {parcel_of('h')}"
