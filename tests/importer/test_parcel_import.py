@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from importer_system import ImportSystem, stop_midway, table_rows, until_processed
 from parcel_samples import collection, csv_bytes, feature, geojson_bytes, polygon, square
+from sqlalchemy import text
 from voterfiles import encode, ncsbe_lines, sample_voters, with_changes
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common import db
 from cocoa_common.models import Household, Parcel
-from cocoa_importer.repository import PARCEL_COLUMNS, Duplicate, ImportRepository
+from cocoa_importer.repository import PARCEL_COLUMNS, Duplicate, ImportRepository, parcel_match
 
 BASE = sample_voters(1, seed=5)[0]
 RESIDENTS = [
@@ -275,3 +280,48 @@ async def test_a_killed_importer_mid_parcel_import_is_replaced_and_no_replayed_i
     assert list(await item_errors(system, done)) == [3002]
     assert len(await table_rows(system.settings.database_url, Parcel)) == 3000
     await crashed.stop(grace=0)  # what the dead process held: its channel and database pool
+
+
+async def test_voter_and_parcel_imports_running_at_once_leave_no_household_unlinked(
+    system: ImportSystem, tmp_path: Path
+) -> None:
+    voters, parcels = tmp_path / "nc.txt", tmp_path / "parcels.csv"
+    generator = Path(__file__).resolve().parents[2] / "bench" / "gen_ncvoter.py"
+    command = [
+        sys.executable,
+        str(generator),
+        str(voters),
+        "--rows",
+        "3000",
+        "--clean",
+        "--parcels",
+        str(parcels),
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+    system.importer.worker.handlers["voter_import"].batch_rows = 100  # type: ignore[attr-defined]
+    system.importer.worker.handlers["parcel_import"].batch_items = 50  # type: ignore[attr-defined]
+    started = await asyncio.gather(
+        system.upload(voters.read_bytes(), filename="nc.txt", format="ncsbe"),
+        system.upload(parcels.read_bytes(), filename="parcels.csv", format="csv", kind="parcel_import"),
+    )
+    for accepted in started:
+        job = await system.wait(accepted.job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
+        assert job.failed_items == 0
+    unlinked = await scalar(
+        system.settings.database_url,
+        f"SELECT count(*) FROM households h WHERE h.parcel_id IS NULL AND EXISTS"
+        f" (SELECT 1 FROM parcels p WHERE {parcel_match('h')})",
+    )
+    linked = await scalar(
+        system.settings.database_url, "SELECT count(*) FROM households WHERE parcel_id IS NOT NULL"
+    )
+    assert (unlinked, linked > 1000) == (0, True)
+
+
+async def scalar(database_url: str, sql: str) -> int:
+    engine = db.create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text(sql))).scalar_one())
+    finally:
+        await engine.dispose()
