@@ -10,6 +10,7 @@ from cocoa_common.address import AddressRejected, NormalizedAddress, parse_stree
 from cocoa_geocoder.households import AddressPointRepository, PointRow
 from cocoa_geocoder.providers.base import GeocodeQuery, GeocodeResult
 
+UNPARSEABLE = "Address could not be parsed"
 EXACT_CONFIDENCE = 0.95
 STREET_CONFIDENCE = 0.85
 
@@ -83,7 +84,7 @@ class LocalProvider:
         self, query: GeocodeQuery, address: NormalizedAddress | None, by_street: dict[str, list[PointRow]]
     ) -> GeocodeResult:
         if address is None:
-            return GeocodeResult.failed(query.ref, self.id, "Address could not be parsed", retryable=False)
+            return GeocodeResult.failed(query.ref, self.id, UNPARSEABLE, retryable=False)
         scored = [
             (s, p) for p in by_street.get(street_key(address), []) if (s := _compatible(address, p)) >= 0
         ]

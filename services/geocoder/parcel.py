@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common.address import NormalizedAddress
-from cocoa_geocoder.households import ParcelRepository, StreetAddress
-from cocoa_geocoder.local import normalize_query
+from cocoa_geocoder.households import Centroid, ParcelRepository, StreetAddress
+from cocoa_geocoder.local import UNPARSEABLE, normalize_query
 from cocoa_geocoder.providers.base import GeocodeQuery, GeocodeResult
 
 CONFIDENCE = 0.9
@@ -44,30 +44,28 @@ class ParcelProvider:
         wanted = sorted({street_address(a) for a in addresses if a is not None and a.zip5})
         async with self.sessions() as session:
             centroids = await ParcelRepository(session).centroids(wanted) if wanted else {}
-        results = []
-        for query, address in zip(queries, addresses, strict=True):
-            if address is None:
-                results.append(
-                    GeocodeResult.failed(query.ref, self.id, "Address could not be parsed", retryable=False)
-                )
-            elif not address.zip5:
-                results.append(GeocodeResult.failed(query.ref, self.id, NO_ZIP, retryable=False))
-            elif (found := centroids.get(street_address(address))) is None:
-                results.append(GeocodeResult.no_match(query.ref, self.id))
-            else:
-                results.append(
-                    GeocodeResult(
-                        ref=query.ref,
-                        status="match",
-                        provider=self.id,
-                        latitude=found.latitude,
-                        longitude=found.longitude,
-                        precision="parcel",
-                        confidence=CONFIDENCE,
-                        matched_address=found.full_address or query.one_line(),
-                    )
-                )
-        return results
+        return [self._result(q, a, centroids) for q, a in zip(queries, addresses, strict=True)]
+
+    def _result(
+        self, query: GeocodeQuery, address: NormalizedAddress | None, centroids: dict[StreetAddress, Centroid]
+    ) -> GeocodeResult:
+        if address is None:
+            return GeocodeResult.failed(query.ref, self.id, UNPARSEABLE, retryable=False)
+        if not address.zip5:
+            return GeocodeResult.failed(query.ref, self.id, NO_ZIP, retryable=False)
+        found = centroids.get(street_address(address))
+        if found is None:
+            return GeocodeResult.no_match(query.ref, self.id)
+        return GeocodeResult(
+            ref=query.ref,
+            status="match",
+            provider=self.id,
+            latitude=found.latitude,
+            longitude=found.longitude,
+            precision="parcel",
+            confidence=CONFIDENCE,
+            matched_address=found.full_address or query.one_line(),
+        )
 
     async def close(self) -> None:
         return None
