@@ -57,6 +57,15 @@ class ImportSystem:
 
         return await self.uploads.Upload(chunks())
 
+    async def crash_and_replace_importer(self) -> ImporterApp:
+        """Kill the importer as a dying process would (no final report) and start a replacement.
+        Returns the dead one: the test closes what it held (its channel and database pool) at the end."""
+        crashed = self.importer
+        crashed.worker_task.cancel()
+        await crashed.server.stop(0)
+        self.importer = await start_importer(self.settings, "127.0.0.1:0", worker_id="replacement")
+        return crashed
+
     async def run(self, data: bytes, timeout: float = 30.0, **kwargs: object) -> cpb.Job:
         accepted = await self.upload(data, **kwargs)  # type: ignore[arg-type]
         return await self.wait(accepted.job_id, TERMINAL, timeout)

@@ -267,19 +267,14 @@ async def test_a_paused_parcel_import_resumes_from_its_checkpoint_and_still_find
 async def test_a_killed_importer_mid_parcel_import_is_replaced_and_no_replayed_item_is_a_duplicate(
     system: ImportSystem,
 ) -> None:
-    from cocoa_importer.server import start_importer
-
     job_id = await start_in_small_batches(system, county_csv(3000))
     await until_processed(system, job_id, 500)
-    crashed = system.importer
-    crashed.worker_task.cancel()  # the process dies: no final report
-    await crashed.server.stop(0)
-    system.importer = await start_importer(system.settings, "127.0.0.1:0", worker_id="replacement")
+    crashed = await system.crash_and_replace_importer()
     done = await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
     assert (done.processed_items, done.failed_items, done.attempt) == (3000, 1, 2)
     assert list(await item_errors(system, done)) == [3002]
     assert len(await table_rows(system.settings.database_url, Parcel)) == 3000
-    await crashed.stop(grace=0)  # what the dead process held: its channel and database pool
+    await crashed.stop(grace=0)
 
 
 async def test_voter_and_parcel_imports_running_at_once_leave_no_household_unlinked(

@@ -239,21 +239,16 @@ async def test_a_reimport_after_a_resumed_import_finds_every_record_unchanged(sy
 async def test_a_killed_importer_is_replaced_and_the_job_finishes_with_exact_counts(
     system: ImportSystem,
 ) -> None:
-    from cocoa_importer.server import start_importer
-
     many = sample_voters(3000, seed=11)
     job_id = await _upload_in_small_batches(system, many)
     await until_processed(system, job_id, 500)
-    crashed = system.importer
-    crashed.worker_task.cancel()  # the process dies: no final report
-    await crashed.server.stop(0)
-    system.importer = await start_importer(system.settings, "127.0.0.1:0", worker_id="replacement")
+    crashed = await system.crash_and_replace_importer()
     done = await system.wait(job_id, (cpb.JOB_STATUS_COMPLETED,), timeout=60)
     assert (done.processed_items, done.failed_items, done.attempt) == (3000, 0, 2)
     stats = json.loads(done.output_stats_json)
     assert stats["recordsCreated"] + stats["recordsSkipped"] + stats["recordsUpdated"] == 3000
     assert (await counts(system.settings.database_url))["voters"] == 3000
-    await crashed.stop(grace=0)  # what the dead process held: its channel and database pool
+    await crashed.stop(grace=0)
 
 
 def test_ncsbe_sample_header_is_the_current_layout() -> None:
