@@ -320,3 +320,29 @@ async def scalar(database_url: str, sql: str) -> int:
             return int((await conn.execute(text(sql))).scalar_one())
     finally:
         await engine.dispose()
+
+
+async def test_hostile_csv_parcel_text_survives_the_bulk_load_and_no_row_is_lost(
+    system: ImportSystem,
+) -> None:
+    hostile = [
+        "a\tb",
+        "line\nbreak",
+        "back\\slash",
+        "\\N",
+        "nul\x00byte",
+        "marker\x02null",
+        "x" * 5000,
+        "é\u200b",
+    ]
+    rows = [[f"H{i}", f"{i} {text} ST", "27701", text] for i, text in enumerate(hostile, start=1)]
+    data = csv_bytes(["APN", "SITUS", "ZIP", "OWNER"], rows) + b"H99,1 ELM ST,27701,\xff\xfe bad bytes\n"
+    job = await seed_parcels(system, data, "csv")
+    assert (job.processed_items, job.failed_items) == (9, 0)
+    owners = {p.apn: p.owner_name for p in await table_rows(system.settings.database_url, Parcel)}
+    assert owners["H3"] == "back\\slash"
+    assert owners["H4"] == "\\N"  # a backslash and an N, never SQL NULL
+    # Control characters: whitespace becomes a space, NUL and the rest are dropped.
+    assert [owners["H1"], owners["H5"], owners["H6"]] == ["a b", "nulbyte", "markernull"]
+    assert owners["H7"] == "x" * 200  # cut to the column's width
+    assert owners["H99"] == "ÿþ bad bytes"  # not UTF-8: read as Windows-1252, as the reader documents
