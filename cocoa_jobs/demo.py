@@ -1,18 +1,22 @@
-"""Demo data for ``make run``: a few thousand households in Raleigh, NC, and address points for most
-of them, so a geocoding job completes offline with the ``local`` provider."""
+"""Demo data for ``make run``: a few thousand households in Raleigh, NC, address points for most of
+them, so a geocoding job completes offline with the ``local`` provider, and parcels for some of
+their buildings, linked to their households (the ``parcel`` provider and ``GET /gis/parcels``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cocoa_common import db
 from cocoa_common.address import NormalizedAddress, parse_street_line
 from cocoa_common.ids import utcnow
-from cocoa_common.models import AddressPoint, Household
+from cocoa_common.models import AddressPoint, Household, Parcel
 from cocoa_geocoder.local import street_key
+from cocoa_importer.repository import ImportRepository
 
 STREETS = [
     "Hillsborough St",
@@ -45,6 +49,8 @@ PLACES = [("27601", "WAKE", 35.7796, -78.6382), ("27603", "WAKE", 35.7470, -78.6
           ("27604", "WAKE", 35.8180, -78.5660), ("27605", "WAKE", 35.7900, -78.6530),
           ("27608", "WAKE", 35.8080, -78.6460)]  # fmt: skip
 DIRECTIONS = ["", "", "", "N ", "S ", "E ", "W "]
+PARCEL_SOURCE = "demo-parcels"
+PARCEL_SHARE = 0.4  # of the buildings
 
 
 async def households_exist(engine: AsyncEngine) -> bool:
@@ -53,11 +59,13 @@ async def households_exist(engine: AsyncEngine) -> bool:
 
 
 async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) -> int:
-    """Insert ``households`` households (about 10% in apartments) and points for 95% of their buildings."""
+    """Insert ``households`` households (about 10% in apartments), address points for 95% of their
+    buildings and parcels for 40% of those, linked to their households; returns the household count."""
     rng = random.Random(seed)
     now = utcnow()
     rows: dict[str, dict[str, object]] = {}
     points: dict[str, dict[str, object]] = {}
+    buildings: list[NormalizedAddress] = []  # in the order of their points
     while len(rows) < households:
         zip_code, county, lat, lon = rng.choice(PLACES)
         line = f"{rng.randint(1, 4999)} {rng.choice(DIRECTIONS)}{rng.choice(STREETS)}"
@@ -68,6 +76,7 @@ async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) 
             address.household_key(), household_values(address, county, f"{rng.randint(1, 40):02d}", now)
         )
         if rng.random() < 0.95 and address.location_key() not in points:
+            buildings.append(address)
             points[address.location_key()] = {
                 "location_key": address.location_key(),
                 "street_key": street_key(address),
@@ -82,10 +91,35 @@ async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) 
                 "latitude": round(lat + rng.uniform(-0.02, 0.02), 6),
                 "longitude": round(lon + rng.uniform(-0.02, 0.02), 6),
             }
+    parcels = [
+        parcel_values(address, point, n, rng)
+        for n, (address, point) in enumerate(zip(buildings, points.values(), strict=True), start=1)
+        if rng.random() < PARCEL_SHARE
+    ]
     async with engine.begin() as conn:
         await conn.execute(insert(Household), list(rows.values()))
         await conn.execute(insert(AddressPoint), list(points.values()))
+        await conn.execute(insert(Parcel), parcels)
+    async with db.session_factory(engine).begin() as session:
+        await ImportRepository(session).link_parcels(PARCEL_SOURCE, "demo")
     return len(rows)
+
+
+def parcel_values(
+    address: NormalizedAddress, point: dict[str, object], n: int, rng: random.Random
+) -> dict[str, object]:
+    """The building's parcel, its centroid a few metres from the building's address point."""
+    address = dataclasses.replace(address, unit_type="", unit="")  # a parcel is the building
+    now = utcnow()
+    return {
+        "source": PARCEL_SOURCE, "apn": f"DEMO-{n:05d}", "house_number": address.house_number,
+        "predir": address.predir, "street_name": address.street_name, "suffix": address.suffix,
+        "postdir": address.postdir, "full_address": address.one_line(), "city": address.city,
+        "state": address.state, "zip_code": address.zip5, "location_key": address.location_key(),
+        "centroid_latitude": round(float(point["latitude"]) + rng.uniform(-1e-4, 1e-4), 6),  # type: ignore[arg-type]
+        "centroid_longitude": round(float(point["longitude"]) + rng.uniform(-1e-4, 1e-4), 6),  # type: ignore[arg-type]
+        "import_job_id": "demo", "import_item": n, "created_at": now, "updated_at": now,
+    }  # fmt: skip
 
 
 def household_values(

@@ -44,7 +44,11 @@ async def bootstrap(settings: Settings, with_demo: bool) -> tuple[str, int]:
 
 def banner(settings: Settings, token: str, seeded: int) -> str:
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
-    demo = f"Seeded {seeded} demo households in Raleigh, NC.\n" if seeded else ""
+    demo = (
+        f"Seeded {seeded} demo households in Raleigh, NC, with address points and parcels.\n"
+        if seeded
+        else ""
+    )
     return (
         f"\ncocoa-jobs is running ({settings.database_url}).\n{demo}"
         f"  Jobs page:  {base}/jobs\n"
