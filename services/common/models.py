@@ -326,6 +326,11 @@ class Voter(Base):
     )
 
 
+# A household sits on a parcel when these columns agree (its street address without the unit, in
+# the same ZIP). The importer links by them and the geocoder's ``parcel`` provider matches by them.
+PARCEL_ADDRESS_COLUMNS = ("zip_code", "street_name", "house_number", "predir", "suffix", "postdir")
+
+
 class Parcel(Base):
     """One land parcel, upserted by (source, APN); linked to households by normalized situs address."""
 

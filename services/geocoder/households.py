@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.address import normalize_zip
 from cocoa_common.db import contains_pattern
-from cocoa_common.models import AddressPoint, GeocodeCacheEntry, Household, Parcel
+from cocoa_common.models import PARCEL_ADDRESS_COLUMNS, AddressPoint, GeocodeCacheEntry, Household, Parcel
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +311,7 @@ class AddressPointRepository:
 
 
 class StreetAddress(NamedTuple):
-    """A building's address as parcels are matched: street address without unit, within a ZIP."""
+    """A building's address as parcels are matched: ``PARCEL_ADDRESS_COLUMNS``, in that order."""
 
     zip_code: str
     street_name: str
@@ -340,9 +340,8 @@ class ParcelRepository:
             chunk = addresses[start : start + 500]
             rows = await self.session.execute(
                 select(
-                    Parcel.id, Parcel.zip_code, Parcel.street_name, Parcel.house_number, Parcel.predir,
-                    Parcel.suffix, Parcel.postdir, Parcel.centroid_latitude, Parcel.centroid_longitude,
-                    Parcel.full_address,
+                    Parcel.id, *(getattr(Parcel, c) for c in PARCEL_ADDRESS_COLUMNS),
+                    Parcel.centroid_latitude, Parcel.centroid_longitude, Parcel.full_address,
                 ).where(
                     tuple_(Parcel.zip_code, Parcel.street_name, Parcel.house_number).in_(
                         [(a.zip_code, a.street_name, a.house_number) for a in chunk]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.db import contains_pattern
 from cocoa_common.ids import utcnow
-from cocoa_common.models import Household, Parcel, Upload, Voter
+from cocoa_common.models import PARCEL_ADDRESS_COLUMNS, Household, Parcel, Upload, Voter
 
 HOUSEHOLD_COLUMNS = (
     "household_key", "location_key", "house_number", "predir", "street_name", "suffix", "postdir",
@@ -46,10 +46,8 @@ PARCEL_LINK_LOCK = 0x636F636F61_01  # "cocoa", 1
 
 def parcel_match(h: str) -> str:
     """Parcel ``p`` is at household ``h``'s street address, unit aside, in the same (known) ZIP."""
-    return (
-        f"p.zip_code = {h}.zip_code AND p.street_name = {h}.street_name AND p.house_number = {h}.house_number"
-        f" AND p.predir = {h}.predir AND p.suffix = {h}.suffix AND p.postdir = {h}.postdir AND p.zip_code <> ''"
-    )
+    same = " AND ".join(f"p.{c} = {h}.{c}" for c in PARCEL_ADDRESS_COLUMNS)
+    return f"{same} AND p.zip_code <> ''"
 
 
 def parcel_of(h: str) -> str:
@@ -500,7 +498,7 @@ class ImportRepository:
             params,
         )
         # One parcel per address (the newest), so every household gets a single answer.
-        address = "zip_code, street_name, house_number, predir, suffix, postdir"
+        address = ", ".join(PARCEL_ADDRESS_COLUMNS)
         await self.session.execute(
             text(
                 f"UPDATE households AS h SET parcel_id = p.id FROM (SELECT max(id) AS id, {address}"

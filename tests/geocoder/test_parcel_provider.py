@@ -7,6 +7,8 @@ from household_seed import seed_households, seed_parcels
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.geocoder.v1 import geocoder_pb2 as gpb
+from cocoa_common.models import PARCEL_ADDRESS_COLUMNS
+from cocoa_geocoder.households import StreetAddress
 
 DURHAM = [
     ("10 Oak St", "Durham", "NC", "27701", "Durham", "05"),
@@ -82,3 +84,7 @@ async def test_lookups_without_a_zip_are_refused_with_the_reason(services: Servi
     assert (placed.matched, placed.precision, placed.latitude) == (True, "parcel", 35.99)
     assert not refused.matched
     assert "No ZIP code" in refused.error
+
+
+def test_the_provider_matches_on_the_columns_that_link_households_to_parcels() -> None:
+    assert StreetAddress._fields == PARCEL_ADDRESS_COLUMNS
