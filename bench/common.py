@@ -9,6 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -95,6 +96,26 @@ def wait_for_job(base: str, token: str, job_id: str, statuses: tuple[str, ...], 
             return job
         time.sleep(0.05)
     raise TimeoutError(f"job {job_id} did not reach {statuses}")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process, with those of the children it has reaped."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes. Backends that have exited
+    count too, through the postmaster's reaped children; NaN when no server runs here."""
+    total, found = 0.0, False
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
+                total += process_cpu_seconds(int(proc.name))
+                found = True
+        except OSError:
+            continue  # the process ended while we looked
+    return total if found else float("nan")
 
 
 def bench_line(name: str, value: float, unit: str, floor: float, ratio: float) -> str:
