@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal, TypeAlias
 
 import usaddress
@@ -550,7 +551,7 @@ def parse_street_line(line: str, city: str = "", state: str = "", zip_code: str 
     tokens = _tokens(line)
     if not tokens:
         raise AddressRejected("empty", "street line is empty")
-    place = (_clean_text(city), normalize_state(state), normalize_zip(zip_code))
+    place = _place(city, state, zip_code)
     if not tokens[0][0].isdigit():
         return _parse_without_leading_number(tokens, place)
     parts = _fast_parse(tokens)
@@ -596,8 +597,13 @@ def from_parts(
     if groups is None:
         kind = _clean_text(unit_type)
         groups = [(UNIT_DESIGNATORS.get(kind, kind) or "#", _clean_text(unit))]
-    place = (_clean_text(city), normalize_state(state), normalize_zip(zip_code))
+    place = _place(city, state, zip_code)
     return _build(number, pre, name, suf, post, groups, place)
+
+
+@lru_cache(maxsize=16384)  # a voter file has a few thousand (city, state, ZIP) combinations
+def _place(city: str, state: str, zip_code: str) -> tuple[str, str, str]:
+    return _clean_text(city), normalize_state(state), normalize_zip(zip_code)
 
 
 def normalize_zip(value: str) -> str:
