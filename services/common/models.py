@@ -383,3 +383,5 @@ class Upload(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    job_id: Mapped[str | None] = mapped_column(String(32))  # the import job that reads it
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # file removed after retention

@@ -62,9 +62,16 @@ class JobRepository:
         stmt = stmt.where(Job.created_by_id == created_by_id) if created_by_id else stmt
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
 
-    async def upload_kind(self, upload_id: str) -> str | None:
-        """The job type a stored upload was made for, None when there is no such upload."""
-        return await self.session.scalar(select(Upload.kind).where(Upload.id == upload_id))
+    async def upload(self, upload_id: str) -> Upload | None:
+        return await self.session.get(Upload, upload_id)
+
+    async def name_upload_reader(self, upload_id: str, job_id: str) -> bool:
+        """Record ``job_id`` as the newest job reading the upload, which keeps its file from the
+        retention sweep until that job has been finished long enough; False when the file is gone."""
+        result = await self.session.execute(
+            update(Upload).where(Upload.id == upload_id, Upload.deleted_at.is_(None)).values(job_id=job_id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def add(self, job: Job) -> Job:
         self.session.add(job)

@@ -77,8 +77,9 @@ class JobService:
             known = ", ".join(jt.KNOWN_TYPES)
             raise errors.InvalidArgument(f"Unknown job type: {job_type}. Known types: {known}", field="type")
         data = _parse_data(data_json)
+        upload_id = None
         if canonical in (jt.VOTER_IMPORT, jt.PARCEL_IMPORT):
-            await self._check_upload(canonical, data.get("uploadId"))
+            upload_id = await self._check_upload(canonical, data.get("uploadId"))
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
             if existing is not None:
@@ -106,6 +107,8 @@ class JobService:
             async with self.sessions.begin() as session:
                 repo = JobRepository(session)
                 await repo.add(job)
+                if upload_id is not None and not await repo.name_upload_reader(upload_id, job.id):
+                    raise _upload_removed(upload_id)  # by the retention sweep, since the check above
                 await repo.add_event(job.id, "created")
         except IntegrityError:
             # Two requests raced with one idempotency key: the first one wins.
@@ -116,9 +119,9 @@ class JobService:
         self._on_change()
         return job, True
 
-    async def _check_upload(self, kind: str, upload_id: object) -> None:
-        """An import job reads the file its ``data.uploadId`` names, so that must be an upload made for
-        this kind of import: refused now, rather than a job that fails when a worker takes it."""
+    async def _check_upload(self, kind: str, upload_id: object) -> str:
+        """An import job reads the file its ``data.uploadId`` names, so that must be a stored upload
+        made for this kind of import: refused now, rather than a job that fails when a worker takes it."""
         route = UPLOAD_ROUTES[kind]
         if not isinstance(upload_id, str) or not upload_id:
             raise errors.InvalidArgument(
@@ -126,12 +129,15 @@ class JobService:
                 field="data.uploadId",
             )
         async with self.sessions() as session:
-            found = await JobRepository(session).upload_kind(upload_id[:32])
-        if found != kind or len(upload_id) > 32:
+            upload = await JobRepository(session).upload(upload_id[:32])
+        if upload is None or upload.kind != kind or len(upload_id) > 32:
             raise errors.InvalidArgument(
                 f"data.uploadId {upload_id[:40]!r} names no file uploaded for a {kind} job (upload it with {route})",
                 field="data.uploadId",
             )
+        if upload.deleted_at is not None:
+            raise _upload_removed(upload_id)
+        return upload_id
 
     async def _by_idempotency_key(self, created_by_id: str | None, key: str) -> Job | None:
         async with self.sessions() as session:
@@ -280,3 +286,11 @@ def _parse_data(data_json: str) -> dict[str, object]:
     if not isinstance(data, dict):
         raise errors.InvalidArgument("data must be a JSON object", field="data")
     return data
+
+
+def _upload_removed(upload_id: str) -> errors.InvalidArgument:
+    return errors.InvalidArgument(
+        f"The file of upload {upload_id!r} was removed after its retention period (UPLOAD_RETENTION_HOURS);"
+        " upload it again",
+        field="data.uploadId",
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, text, update
@@ -168,6 +169,38 @@ class ImportRepository:
 
     async def delete_upload(self, upload_id: str) -> None:
         await self.session.execute(delete(Upload).where(Upload.id == upload_id))
+
+    async def stored_uploads(self, created_before: datetime, after: str, limit: int) -> list[Upload]:
+        """Uploads whose file is still stored, created before ``created_before``, by id after ``after``."""
+        rows = await self.session.execute(
+            select(Upload)
+            .where(Upload.deleted_at.is_(None), Upload.created_at < created_before, Upload.id > after)
+            .order_by(Upload.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def claim_upload_removal(self, upload_id: str, job_id: str | None, when: datetime) -> bool:
+        """Mark the upload's file removed, unless another replica did or a newer job now reads it.
+        The coordinator names each new import job on its upload only while ``deleted_at`` is unset,
+        so once this commits no job can be created for the file."""
+        result = await self.session.execute(
+            update(Upload)
+            .where(Upload.id == upload_id, Upload.deleted_at.is_(None))
+            .where(Upload.job_id.is_(None) if job_id is None else Upload.job_id == job_id)
+            .values(deleted_at=when)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def live_upload_ids(self, ids: Sequence[str]) -> set[str]:
+        """The ids of ``ids`` naming an upload whose file has not been removed."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            rows = await self.session.execute(
+                select(Upload.id).where(Upload.id.in_(ids[start : start + 500]), Upload.deleted_at.is_(None))
+            )
+            found.update(r[0] for r in rows)
+        return found
 
     # ---- voters and households -------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 import grpc
 
@@ -16,12 +17,14 @@ from cocoa_common import jobtypes as jt
 from cocoa_common.settings import Settings
 from cocoa_common.worker import Handler, WorkerRuntime
 from cocoa_importer.parcel_job import ParcelImportJob
+from cocoa_importer.retention import FindJob, JobEnd, UploadRetention
 from cocoa_importer.service import CreateJob, ImporterService
 from cocoa_importer.servicer import ImporterServicer
 from cocoa_importer.storage import UploadStore
 from cocoa_importer.voter_job import VoterImportJob
 
 SERVICE_NAME = "cocoa.importer.v1.ImporterService"
+FINISHED = (cpb.JOB_STATUS_COMPLETED, cpb.JOB_STATUS_FAILED, cpb.JOB_STATUS_CANCELLED)
 
 
 @dataclass
@@ -31,13 +34,17 @@ class ImporterApp:
     worker: WorkerRuntime
     worker_task: asyncio.Task[None]
     service: ImporterService
+    retention: UploadRetention
+    retention_task: asyncio.Task[None]
     _channel: grpc.aio.Channel
 
     async def stop(self, grace: float = 5.0) -> None:
+        self.retention_task.cancel()
         await self.worker.shutdown(grace)
         self.worker_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.worker_task
+        for task in (self.retention_task, self.worker_task):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.server.stop(grace)
         await self._channel.close()
         await self.service.sessions.kw["bind"].dispose()
@@ -61,6 +68,30 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
     return create
 
 
+def job_finder(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> FindJob:
+    async def find(job_id: str) -> JobEnd | None:
+        try:
+            job = await stub.GetJob(cpb.GetJobRequest(id=job_id), timeout=deadline_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        completed_at = job.completed_at.ToDatetime(tzinfo=UTC) if job.HasField("completed_at") else None
+        return JobEnd(job.status in FINISHED, completed_at)
+
+    return find
+
+
+def upload_retention(
+    settings: Settings, service: ImporterService, stub: cpb_grpc.CoordinatorServiceStub
+) -> UploadRetention:
+    hours = settings.upload_retention_hours
+    keep = timedelta(hours=hours) if hours > 0 else None
+    return UploadRetention(
+        service.sessions, service.store, job_finder(stub, settings.request_deadline_s), keep
+    )
+
+
 def handlers(service: ImporterService) -> dict[str, Handler]:
     return {
         jt.VOTER_IMPORT: VoterImportJob(service.sessions, service.store),
@@ -76,9 +107,8 @@ async def start_importer(
     sessions = db.session_factory(engine)
     channel = grpc_server.channel(settings.coordinator_grpc_addr)
     store = UploadStore(settings.upload_dir, settings.upload_max_bytes)
-    service = ImporterService(
-        sessions, store, job_creator(cpb_grpc.CoordinatorServiceStub(channel), settings.request_deadline_s)
-    )
+    coordinator = cpb_grpc.CoordinatorServiceStub(channel)
+    service = ImporterService(sessions, store, job_creator(coordinator, settings.request_deadline_s))
     server, health = grpc_server.new_server()
     pb_grpc.add_ImporterServiceServicer_to_server(ImporterServicer(service), server)
     port = grpc_server.bind(server, addr or settings.importer_grpc_addr)
@@ -92,4 +122,8 @@ async def start_importer(
         worker_id=worker_id,
     )
     worker_task = asyncio.create_task(worker.run(), name="importer-worker")
-    return ImporterApp(server, port, worker, worker_task, service, channel)
+    retention = upload_retention(settings, service, coordinator)
+    retention_task = asyncio.create_task(
+        retention.run_forever(settings.upload_sweep_interval_s), name="importer-upload-retention"
+    )
+    return ImporterApp(server, port, worker, worker_task, service, retention, retention_task, channel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ class StoredFile:
 
 
 HEAD_BYTES = 64 * 1024
+PARTIAL = ".part"  # an upload still arriving (or cut short by a crash) is <id><suffix>.part
 _UPLOAD_ID = re.compile(r"[a-z0-9]{20,32}")  # ids.new_id(): no dots, slashes or wildcards
 
 
@@ -40,7 +41,7 @@ class UploadStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         upload_id = new_id()
         final = self.directory / f"{upload_id}{_safe_suffix(suffix)}"
-        partial = final.with_name(final.name + ".part")
+        partial = final.with_name(final.name + PARTIAL)
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -74,7 +75,7 @@ class UploadStore:
         found = [
             p
             for p in self.directory.glob(f"{upload_id}*")
-            if p.name == upload_id or (p.name.startswith(f"{upload_id}.") and not p.name.endswith(".part"))
+            if p.name == upload_id or (p.name.startswith(f"{upload_id}.") and not p.name.endswith(PARTIAL))
         ]
         if not found or not found[0].is_file():
             raise NotAnUpload(f"the uploaded file {upload_id} is missing from storage")
@@ -83,7 +84,33 @@ class UploadStore:
             raise NotAnUpload(f"upload {upload_id} is not a file in the importer's upload storage")
         return path
 
+    def files(self) -> Iterator[StoredEntry]:
+        """The files in storage named like uploads (finished or partial); anything else is left alone."""
+        try:
+            entries = list(os.scandir(self.directory))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            upload_id = entry.name.partition(".")[0]
+            if not _UPLOAD_ID.fullmatch(upload_id):
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                modified = entry.stat(follow_symlinks=False).st_mtime
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            yield StoredEntry(upload_id, Path(entry.path), entry.name.endswith(PARTIAL), modified)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    upload_id: str
+    path: Path
+    partial: bool  # an upload still arriving, or cut short by a crash
+    modified: float  # st_mtime
+
 
 def _safe_suffix(suffix: str) -> str:
-    cleaned = "".join(c for c in suffix.lower() if c.isalnum() or c == ".")
-    return cleaned[:12] if cleaned.startswith(".") else ""
+    cleaned = "".join(c for c in suffix.lower() if c.isalnum() or c == ".")[:12]
+    return cleaned if cleaned.startswith(".") and not cleaned.endswith(PARTIAL) else ""

@@ -62,6 +62,7 @@ class ImportSystem:
         Returns the dead one: the test closes what it held (its channel and database pool) at the end."""
         crashed = self.importer
         crashed.worker_task.cancel()
+        crashed.retention_task.cancel()
         await crashed.server.stop(0)
         self.importer = await start_importer(self.settings, "127.0.0.1:0", worker_id="replacement")
         return crashed
