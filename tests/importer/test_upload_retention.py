@@ -34,8 +34,13 @@ async def finished_upload(system: ImportSystem) -> Upload:
     return upload
 
 
-def upload_dir(system: ImportSystem) -> Path:
-    return Path(system.settings.upload_dir)
+def file_in_storage(system: ImportSystem, name: str, data: bytes = CONTACTS) -> Path:
+    """A file written straight into upload storage, as a crash or an operator would leave it."""
+    directory = Path(system.settings.upload_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_bytes(data)
+    return path
 
 
 def aged(path: Path, age: timedelta) -> Path:
@@ -116,9 +121,7 @@ async def test_a_retention_of_zero_keeps_finished_imports_files_forever(system: 
 
 
 async def test_a_partial_upload_a_day_old_is_removed(system: ImportSystem) -> None:
-    upload_dir(system).mkdir(parents=True, exist_ok=True)
-    abandoned = upload_dir(system) / f"{new_id()}.txt.part"
-    abandoned.write_bytes(b"half a file")
+    abandoned = file_in_storage(system, f"{new_id()}.txt.part", b"half a file")
     aged(abandoned, timedelta(hours=25))
     result = await system.importer.retention.sweep()
     assert result.orphans == 1
@@ -126,17 +129,13 @@ async def test_a_partial_upload_a_day_old_is_removed(system: ImportSystem) -> No
 
 
 async def test_a_partial_upload_still_arriving_is_kept(system: ImportSystem) -> None:
-    upload_dir(system).mkdir(parents=True, exist_ok=True)
-    arriving = upload_dir(system) / f"{new_id()}.txt.part"
-    arriving.write_bytes(b"the first chunks")
+    arriving = file_in_storage(system, f"{new_id()}.txt.part", b"the first chunks")
     assert (await system.importer.retention.sweep()).orphans == 0
     assert arriving.exists()
 
 
 async def test_a_file_no_upload_names_is_removed_once_a_day_old(system: ImportSystem) -> None:
-    upload_dir(system).mkdir(parents=True, exist_ok=True)
-    stray = upload_dir(system) / f"{new_id()}.csv"
-    stray.write_bytes(b"left by a crash between storing and recording")
+    stray = file_in_storage(system, f"{new_id()}.csv", b"left by a crash between storing and recording")
     aged(stray, timedelta(hours=25))
     assert (await system.importer.retention.sweep()).orphans == 1
     assert not stray.exists()
@@ -150,9 +149,7 @@ async def test_a_day_old_file_of_a_recorded_upload_is_not_an_orphan(system: Impo
 
 
 async def test_files_not_named_like_uploads_are_left_alone(system: ImportSystem) -> None:
-    upload_dir(system).mkdir(parents=True, exist_ok=True)
-    notes = upload_dir(system) / "README.txt"
-    notes.write_text("ops notes")
+    notes = file_in_storage(system, "README.txt", b"ops notes")
     aged(notes, timedelta(days=30))
     assert (await system.importer.retention.sweep()).orphans == 0
     assert notes.exists()
@@ -200,9 +197,7 @@ async def test_a_job_for_a_removed_upload_is_refused_with_the_reason(system: Imp
 async def test_an_upload_whose_job_was_never_created_is_removed_after_the_retention(
     system: ImportSystem,
 ) -> None:
-    stored = upload_dir(system) / f"{new_id()}.csv"
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_bytes(CONTACTS)
+    stored = file_in_storage(system, f"{new_id()}.csv")
     await add_upload_row(system, stored, job_id=None)
     result = await system.importer.retention.sweep(utcnow() + RETENTION + timedelta(hours=1))
     assert result.expired == 1
@@ -212,9 +207,7 @@ async def test_an_upload_whose_job_was_never_created_is_removed_after_the_retent
 async def test_a_file_whose_removal_was_claimed_but_not_done_is_removed_as_an_orphan(
     system: ImportSystem,
 ) -> None:
-    stored = upload_dir(system) / f"{new_id()}.csv"
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_bytes(CONTACTS)
+    stored = file_in_storage(system, f"{new_id()}.csv")
     await add_upload_row(system, stored, job_id="c0000000000000000000000000", deleted=True)
     aged(stored, timedelta(hours=25))
     assert (await system.importer.retention.sweep()).orphans == 1
