@@ -20,6 +20,7 @@ from cocoa_importer.repository import ImportRepository
 from cocoa_importer.storage import StoredFile, UploadStore
 
 IMPORT_TYPES = ("full", "incremental")
+COMPRESSED_SUFFIXES = (".gz", ".zip")  # checked against the name of the file inside
 MAX_PAGE = 500
 PARCEL_FORMATS = ("geojson", "csv")
 
@@ -70,8 +71,9 @@ class ImporterService:
                 search=search, apn=apn, zip_code=zip_code, limit=limit, offset=offset
             )
 
-    def validate(self, request: UploadRequest) -> None:
-        """Everything that can be checked before a byte of the file arrives."""
+    def validate(self, request: UploadRequest, content_name: str | None = None) -> None:
+        """Everything that can be checked before a byte of the file arrives; with ``content_name``
+        (the stored file's own name, a zip member's for instance), what is checked once it is stored."""
         if request.kind == jt.PARCEL_IMPORT:
             if request.format and request.format not in PARCEL_FORMATS:
                 raise errors.InvalidArgument(f"Unsupported parcel format: {request.format}", field="format")
@@ -91,8 +93,9 @@ class ImporterService:
             raise errors.InvalidArgument(
                 f'Format "{info.id}" does not support incremental imports', field="importType"
             )
-        suffix = PurePath(request.filename).suffix.lower()
-        if info.supported_extensions and suffix not in info.supported_extensions:
+        suffix = PurePath(content_name or request.filename).suffix.lower()
+        deferred = content_name is None and suffix in COMPRESSED_SUFFIXES  # the name inside decides
+        if info.supported_extensions and suffix not in info.supported_extensions and not deferred:
             expected = ", ".join(info.supported_extensions)
             raise errors.InvalidArgument(
                 f'Invalid file extension for format "{info.id}". Expected: {expected}', field="file"
@@ -112,10 +115,10 @@ class ImporterService:
         """
         if request.format or request.kind == jt.PARCEL_IMPORT:
             self.validate(request)  # fail before a byte is stored when we can
-        stored = await self.store.save(chunks, PurePath(request.filename).suffix)
+        stored = await self.store.save(chunks, request.filename)
         try:
             request = amend(request) if amend else request
-            self.validate(request)
+            self.validate(request, content_name=stored.content_name)
             if stored.size_bytes == 0:
                 raise errors.InvalidArgument("The uploaded file is empty", field="file")
             fmt = self._resolve_format(request, stored)
@@ -172,6 +175,12 @@ class ImporterService:
             "sizeBytes": stored.size_bytes,
             "sha256": stored.sha256,
         }
+        if stored.compression:
+            data |= {
+                "compression": stored.compression,
+                "uploadedBytes": stored.uploaded_bytes,
+                "contentFilename": stored.content_name,
+            }
         if request.kind == jt.VOTER_IMPORT:
             data["importType"] = request.import_type
         options = request.options or {}

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from cocoa_common import errors
 from cocoa_common.ids import new_id
+from cocoa_importer.compression import compression_of, inflate
 
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
     upload_id: str
     path: str
-    size_bytes: int
-    sha256: str
-    head: bytes  # the first 64 KiB, for format detection
+    size_bytes: int  # of the stored file: inflated, for a compressed upload
+    sha256: str  # of the bytes uploaded
+    head: bytes  # the first 64 KiB of the stored file, for format detection
+    content_name: str  # the stored file's own name: the upload's, or the zip member's
+    compression: str | None = None  # gzip | zip, inflated into the stored file
+    uploaded_bytes: int = 0
 
 
 HEAD_BYTES = 64 * 1024
@@ -36,32 +41,52 @@ class UploadStore:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
 
-    async def save(self, chunks: AsyncIterator[bytes], suffix: str = "") -> StoredFile:
-        """Write chunks to ``<dir>/<id><suffix>``; over the limit the partial file is removed."""
+    async def save(self, chunks: AsyncIterator[bytes], filename: str = "") -> StoredFile:
+        """Write chunks to ``<dir>/<id><suffix>``, inflating a gzip or zip upload (see ``compression``).
+        Over the limit, or on any failure, nothing is left behind."""
         self.directory.mkdir(parents=True, exist_ok=True)
         upload_id = new_id()
-        final = self.directory / f"{upload_id}{_safe_suffix(suffix)}"
-        partial = final.with_name(final.name + PARTIAL)
+        partial = self.directory / f"{upload_id}{PARTIAL}"
+        inflating = self.directory / f"{upload_id}.inflated{PARTIAL}"
+        try:
+            size, sha256, head = await self._receive(chunks, partial)
+            kind = compression_of(head)
+            if kind is None:
+                final = self._final(upload_id, filename)
+                os.replace(partial, final)
+                return StoredFile(upload_id, str(final), size, sha256, head, filename, None, size)
+            inflated = await asyncio.to_thread(
+                inflate, kind, partial, inflating, filename, self.max_bytes, HEAD_BYTES
+            )
+            final = self._final(upload_id, inflated.name)
+            os.replace(inflating, final)
+            return StoredFile(
+                upload_id, str(final), inflated.size_bytes, sha256, inflated.head, inflated.name, kind, size
+            )
+        finally:
+            partial.unlink(missing_ok=True)
+            inflating.unlink(missing_ok=True)
+
+    async def _receive(self, chunks: AsyncIterator[bytes], partial: Path) -> tuple[int, str, bytes]:
+        """Stream the upload to ``partial``: (size, sha256, first bytes)."""
         digest = hashlib.sha256()
         size = 0
         head = b""
-        try:
-            with open(partial, "wb") as out:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise errors.TooLarge(
-                            f"File is larger than the {self.max_bytes} byte limit", field="file"
-                        )
-                    if len(head) < HEAD_BYTES:
-                        head += chunk[: HEAD_BYTES - len(head)]
-                    digest.update(chunk)
-                    out.write(chunk)
-            os.replace(partial, final)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return StoredFile(upload_id, str(final), size, digest.hexdigest(), head)
+        with open(partial, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise errors.TooLarge(
+                        f"File is larger than the {self.max_bytes} byte limit", field="file"
+                    )
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        return size, digest.hexdigest(), head
+
+    def _final(self, upload_id: str, filename: str) -> Path:
+        return self.directory / f"{upload_id}{_safe_suffix(PurePath(filename).suffix)}"
 
     def find(self, upload_id: object) -> Path:
         """The finished upload ``upload_id`` names. A job refers to its file by upload id only, so

@@ -3,7 +3,9 @@ parcel uploads become jobs that complete; validation answers with the contract's
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,21 @@ async def test_upload_returns_202_and_the_import_job_completes(
     assert job["type"] == "voter_import"
     assert await count(sessions, Voter) == len(VOTERS)
     assert await count(sessions, Household) > 0
+
+
+async def test_a_zipped_voter_file_uploads_and_imports(
+    import_client: TestClient, admin_token: str, sessions: Sessions
+) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as members:
+        members.writestr("people.csv", SIMPLE_CSV)
+    form = upload_form("people.zip", archive.getvalue(), before={"format": "simple_csv"})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert status == 202, body
+    assert body["sizeBytes"] == len(SIMPLE_CSV)
+    job = await wait_for_status(import_client, admin_token, body["jobId"], "completed", "failed", timeout=20)
+    assert job["status"] == "completed", job["failureReason"]
+    assert await count(sessions, Voter) == len(VOTERS)
 
 
 async def test_auto_format_reports_the_detected_format(import_client: TestClient, admin_token: str) -> None:
