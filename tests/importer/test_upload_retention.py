@@ -235,3 +235,10 @@ async def add_upload_row(
             )
     finally:
         await engine.dispose()
+
+
+def test_retention_and_sweep_interval_come_from_the_environment() -> None:
+    settings = Settings.from_env({"UPLOAD_RETENTION_HOURS": "0", "UPLOAD_SWEEP_INTERVAL_SECONDS": "60"})
+    assert (settings.upload_retention_hours, settings.upload_sweep_interval_s) == (0.0, 60.0)
+    defaults = Settings.from_env({})
+    assert (defaults.upload_retention_hours, defaults.upload_sweep_interval_s) == (168.0, 3600.0)
