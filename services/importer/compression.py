@@ -50,6 +50,11 @@ def inflate(
                 if len(head) < head_bytes:
                     head += data[: head_bytes - len(head)]
                 out.write(data)
+            if head[257:262] == b"ustar":
+                raise errors.InvalidArgument(
+                    f"The {kind} file holds a tar archive: upload the file itself, or a zip holding only it",
+                    field="file",
+                )
             return Inflated(name, size, head)
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
         raise errors.InvalidArgument(

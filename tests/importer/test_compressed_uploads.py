@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import tarfile
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -166,3 +167,15 @@ async def test_a_zip_bomb_stops_at_the_upload_size_limit(small_limit_system: Imp
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "inflates to more than the 1048576 byte limit" in (error.details() or "")
     assert storage_files(small_limit_system) == []
+
+
+async def test_a_gzipped_tar_is_refused_with_the_reason(system: ImportSystem) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        entry = tarfile.TarInfo("ncvoter32.txt")
+        entry.size = len(NC_FILE)
+        tar.addfile(entry, io.BytesIO(NC_FILE))
+    error = await refused(system, archive.getvalue(), "ncvoter32.tar.gz")
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "holds a tar archive" in (error.details() or "")
+    assert storage_files(system) == []
