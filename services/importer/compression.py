@@ -6,6 +6,7 @@ plain file. The inflated size obeys the same limit as an upload: a zip bomb stop
 
 from __future__ import annotations
 
+import errno
 import gzip
 import zipfile
 import zlib
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from cocoa_common import errors
 
 CHUNK = 1024 * 1024
+STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)  # write errors that are the disk's, not the upload's
 GZIP = "gzip"
 ZIP = "zip"
 _MAGIC = ((b"\x1f\x8b", GZIP), (b"PK\x03\x04", ZIP), (b"PK\x05\x06", ZIP))  # the last: an empty zip
@@ -56,10 +58,16 @@ def inflate(
                     field="file",
                 )
             return Inflated(name, size, head)
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
-        raise errors.InvalidArgument(
-            f"The {kind} file is damaged or unsupported: {exc}", field="file"
-        ) from None
+    except OSError as exc:
+        if exc.errno in STORAGE_FULL:
+            raise  # the disk, not the archive
+        raise _damaged(kind, exc) from None
+    except (EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
+        raise _damaged(kind, exc) from None
+
+
+def _damaged(kind: str, exc: Exception) -> errors.InvalidArgument:
+    return errors.InvalidArgument(f"The {kind} file is damaged or unsupported: {exc}", field="file")
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +13,7 @@ from pathlib import Path, PurePath
 
 from cocoa_common import errors
 from cocoa_common.ids import new_id
-from cocoa_importer.compression import compression_of, inflate
+from cocoa_importer.compression import STORAGE_FULL, compression_of, inflate
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class StoredFile:
     compression: str | None = None  # gzip | zip, inflated into the stored file
     uploaded_bytes: int = 0
 
+
+logger = logging.getLogger(__name__)
 
 HEAD_BYTES = 64 * 1024
 PARTIAL = ".part"  # an upload still arriving (or cut short by a crash) is <id><suffix>.part
@@ -63,6 +66,13 @@ class UploadStore:
             return StoredFile(
                 upload_id, str(final), inflated.size_bytes, sha256, inflated.head, inflated.name, kind, size
             )
+        except OSError as exc:
+            if exc.errno not in STORAGE_FULL:
+                raise
+            logger.error("upload storage %s is full: %s", self.directory, exc.strerror)
+            raise errors.Unavailable(
+                f"Upload storage is full ({exc.strerror}); try again once space is freed"
+            ) from None
         finally:
             partial.unlink(missing_ok=True)
             inflating.unlink(missing_ok=True)
