@@ -154,13 +154,14 @@ def _mapping(raw: str | None) -> dict[str, Any]:
 
 def _voter_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        if not any(late.get(name) for name in ("format", "importType", "mapping")):
+        if not any(late.get(name) for name in ("format", "importType", "mapping", "sha256")):
             return None
         options = _mapping(late.get("mapping"))
         return ipb.UploadHeader(
             format=late.get("format", ""),
             import_type=late.get("importType", ""),
             options_json=_options_json(options),
+            sha256=late.get("sha256", ""),
         )
 
     return header
@@ -182,6 +183,7 @@ async def import_voters(request: web.Request) -> web.Response:
         options_json=_options_json(_mapping(upload.fields.get("mapping"))),
         created_by_id=user.user_id,
         idempotency_key=key,
+        sha256=upload.fields.get("sha256", ""),
     )
     queued = await _queue(request, header, upload, _voter_trailing())
     import_type = str(queued.data.get("importType") or upload.get("importType") or "full")
@@ -255,12 +257,13 @@ def _source_options(source: str | None) -> dict[str, Any]:
 
 def _parcel_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        if not any(late.get(name) for name in ("format", "source")):
+        if not any(late.get(name) for name in ("format", "source", "sha256")):
             return None
         options = _source_options(late.get("source"))
         return ipb.UploadHeader(
             format=late.get("format", "").lower(),
             options_json=_options_json(options),
+            sha256=late.get("sha256", ""),
         )
 
     return header
@@ -283,6 +286,7 @@ async def import_parcels(request: web.Request) -> web.Response:
         options_json=_options_json(_source_options(source)),
         created_by_id=user.user_id,
         idempotency_key=key,
+        sha256=upload.fields.get("sha256", ""),
     )
     queued = await _queue(request, header, upload, _parcel_trailing())
     if queued.created:

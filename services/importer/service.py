@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -20,6 +21,7 @@ from cocoa_importer.repository import ImportRepository
 from cocoa_importer.storage import StoredFile, UploadStore
 
 IMPORT_TYPES = ("full", "incremental")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 COMPRESSED_SUFFIXES = (".gz", ".zip")  # checked against the name of the file inside
 MAX_PAGE = 500
 PARCEL_FORMATS = ("geojson", "csv")
@@ -34,6 +36,7 @@ class UploadRequest:
     options: dict[str, object] | None = None
     created_by_id: str = ""
     idempotency_key: str = ""
+    expected_sha256: str = ""  # the sender's checksum of the file, when it gives one
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class ImporterService:
     def validate(self, request: UploadRequest, content_name: str | None = None) -> None:
         """Everything that can be checked before a byte of the file arrives; with ``content_name``
         (the stored file's own name, a zip member's for instance), what is checked once it is stored."""
+        if request.expected_sha256 and not _SHA256.fullmatch(request.expected_sha256):
+            raise errors.InvalidArgument("sha256 must be 64 hexadecimal digits", field="sha256")
         if request.kind == jt.PARCEL_IMPORT:
             if request.format and request.format not in PARCEL_FORMATS:
                 raise errors.InvalidArgument(f"Unsupported parcel format: {request.format}", field="format")
@@ -119,6 +124,7 @@ class ImporterService:
         try:
             request = amend(request) if amend else request
             self.validate(request, content_name=stored.content_name)
+            _check_sha256(request.expected_sha256, stored.sha256)
             if stored.size_bytes == 0:
                 raise errors.InvalidArgument("The uploaded file is empty", field="file")
             fmt = self._resolve_format(request, stored)
@@ -185,3 +191,12 @@ class ImporterService:
             data["importType"] = request.import_type
         options = request.options or {}
         return {**{k: options[k] for k in ALLOWED_OPTIONS if k in options}, **data}
+
+
+def _check_sha256(expected: str, actual: str) -> None:
+    if expected and expected.lower() != actual:
+        raise errors.InvalidArgument(
+            f"The file received has sha256 {actual}, not the {expected.lower()} expected:"
+            " it changed on the way; send it again",
+            field="sha256",
+        )

@@ -50,6 +50,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             options=_options(header.options_json) if header.options_json else None,
             created_by_id=header.created_by_id,
             idempotency_key=header.idempotency_key,
+            expected_sha256=header.sha256,
         )
 
         late: dict[str, str] = {}
@@ -67,6 +68,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 format=late.get("format", first.format),
                 import_type=late.get("import_type", first.import_type),
                 options=_options(late["options_json"]) if "options_json" in late else first.options,
+                expected_sha256=late.get("sha256", first.expected_sha256),
             )
 
         accepted = await self.service.upload(request, data(), amend)

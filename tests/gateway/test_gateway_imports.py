@@ -3,6 +3,7 @@ parcel uploads become jobs that complete; validation answers with the contract's
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -225,6 +226,23 @@ async def test_a_refusal_while_the_file_still_streams_keeps_the_importers_messag
     form = upload_form("ncvoter32.txt", data, before={"format": "ncsbe", "importType": "sometimes"})
     status, body = await post_voters(import_client, admin_token, form)
     assert (status, body["error"]) == (400, 'Invalid importType. Must be "full" or "incremental"')
+
+
+async def test_a_file_whose_sha256_differs_from_the_given_one_is_400_naming_sha256(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    form = upload_form("people.csv", SIMPLE_CSV, before={"format": "simple_csv"}, after={"sha256": "0" * 64})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["field"]) == (400, "sha256")
+    assert "changed on the way" in body["error"]
+    assert stored_files(import_settings) == []
+
+
+async def test_a_file_with_its_sha256_is_accepted(import_client: TestClient, admin_token: str) -> None:
+    digest = hashlib.sha256(SIMPLE_CSV).hexdigest()
+    form = upload_form("people.csv", SIMPLE_CSV, before={"format": "simple_csv", "sha256": digest})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["sha256"]) == (202, digest)
 
 
 async def test_a_mapping_that_is_not_a_json_object_is_400_naming_mapping(

@@ -41,19 +41,25 @@ class ImportSystem:
         import_type: str = "full",
         options: dict | None = None,
         chunk: int = 4096,
+        sha256: str = "",
+        trailer: ipb.UploadHeader | None = None,
     ) -> ipb.UploadResponse:
+        """``trailer``: a second header after the data, as for form fields that follow the file."""
         header = ipb.UploadHeader(
             kind=kind,
             filename=filename,
             format=format,
             import_type=import_type,
             options_json=json.dumps(options) if options else "",
+            sha256=sha256,
         )
 
         async def chunks() -> AsyncIterator[ipb.UploadChunk]:
             yield ipb.UploadChunk(header=header)
             for start in range(0, len(data), chunk):
                 yield ipb.UploadChunk(data=data[start : start + chunk])
+            if trailer is not None:
+                yield ipb.UploadChunk(header=trailer)
 
         return await self.uploads.Upload(chunks())
 
