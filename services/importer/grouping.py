@@ -161,10 +161,7 @@ def voter_row(
     recognises an unchanged record before parsing it.
     """
     flag = residence.flag
-    street = f"{row.street_line} {row.street_line2}".strip() or " ".join(
-        p for p in (row.house_number, row.house_fraction, row.predir, row.street_name, row.street_suffix,
-                    row.postdir, row.unit_type, row.unit) if p
-    )  # fmt: skip
+    street = residential_line(row)
     extra = _encode_extra(row.extra) if row.extra else "{}"
     values = [
         source,
@@ -192,6 +189,14 @@ def voter_row(
         extra,
     ]
     return (*values, row_hash, job_id, residence.household_key)
+
+
+def residential_line(row: VoterRow) -> str:
+    """The residence as the file gave it, on one line (parts joined when it came in parts)."""
+    return f"{row.street_line} {row.street_line2}".strip() or " ".join(
+        p for p in (row.house_number, row.house_fraction, row.predir, row.street_name, row.street_suffix,
+                    row.postdir, row.unit_type, row.unit) if p
+    )  # fmt: skip
 
 
 class RecordHasher:

@@ -36,10 +36,28 @@ def _with_first_items(repeated: list[Duplicate], stored: list[Duplicate]) -> lis
     return [*stored, *(Duplicate(d.item, d.apn, first_stored.get(d.apn, d.first_item)) for d in repeated)]
 
 
+SITUS_NOT_NORMALIZED = "situs_not_normalized"
+
+
 def _duplicate_error(duplicate: Duplicate) -> ItemError:
     reason = f"duplicate APN {duplicate.apn!r} in this file; first seen at item {duplicate.first_item}"
     detail = {"row": duplicate.item, "field": "apn"}
     return ItemError(f"item:{duplicate.item}", "bad_parcel", reason, detail)
+
+
+def situs_notes(records: list[ParcelRecord]) -> list[ItemError]:
+    """Ledger entries for parcels stored whose situs failed to normalize, so no household links to
+    them (not failures: the parcel is imported). A parcel without a situs, a vacant lot, is not one."""
+    return [
+        ItemError(
+            f"item:{r.item}",
+            SITUS_NOT_NORMALIZED,
+            r.address_issue,
+            {"row": r.item, "field": "situs", "raw": r.full_address[:200]},
+        )
+        for r in records
+        if r.address_issue and not r.address_issue.startswith("empty")
+    ]
 
 
 def _item_of(error: ItemError) -> int:
@@ -159,14 +177,14 @@ class ParcelImportJob:
                 stats["parcelsCreated"] = stats.get("parcelsCreated", 0) + counts.created
                 stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + counts.updated
                 duplicates = _with_first_items(repeated, counts.duplicates)
-                errors = sorted([*errors, *map(_duplicate_error, duplicates)], key=_item_of)
+                errors = [*errors, *map(_duplicate_error, duplicates)]
                 processed = ctx.processed + len(records) - len(duplicates)
                 failed = ctx.failed + len(errors)
                 await ctx.report(
                     processed=processed,
                     failed=failed,
                     total=progress.total(processed + failed, done),
-                    errors=errors,
+                    errors=sorted([*errors, *situs_notes(records)], key=_item_of),
                     stats={**stats, "format": fmt, **progress.bytes(done)},
                     checkpoint={"item": last_item, "processed": processed, "failed": failed, "stats": stats},
                 )

@@ -17,13 +17,25 @@ from typing import Any, BinaryIO
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common.worker import ItemError, JobContext, JobFailed
-from cocoa_importer.formats import FormatError, Position, RawRecord, RowError, VoterReader, open_reader
-from cocoa_importer.grouping import AddressBook, RecordHasher, voter_row
+from cocoa_importer.formats import (
+    FormatError,
+    Position,
+    RawRecord,
+    RowError,
+    VoterReader,
+    VoterRow,
+    open_reader,
+)
+from cocoa_importer.grouping import AddressBook, Flag, RecordHasher, residential_line, voter_row
 from cocoa_importer.repository import BatchCounts, ImportRepository, StagedBatch, copy_payload
 from cocoa_importer.storage import NotAnUpload, UploadStore
 
 BATCH_ROWS = 5000
 BATCH_SECONDS = 0.5  # a batch is sized to be parsed in about this long, so progress flows
+# Addresses that failed to normalize are logged on the job (their voters are imported, flagged, with
+# no household); PO boxes, removed/confidential and empty addresses are the source's own choice.
+LOGGED_FLAGS = ("unparseable", "no_house_number")
+ADDRESS_NOT_NORMALIZED = "address_not_normalized"
 KNOWN_SAMPLE = 64  # records of a batch looked up first to tell whether looking up the rest pays
 
 
@@ -42,6 +54,7 @@ class Batch:
     voters: dict[str, tuple[object, ...]] = field(default_factory=dict)  # by voter id: the last row wins
     staged: StagedBatch | None = None
     errors: list[ItemError] = field(default_factory=list)
+    notes: list[ItemError] = field(default_factory=list)  # imported rows whose address failed: not failures
     rows: int = 0
     unchanged: int = 0  # records already stored exactly so: never parsed
     duplicates: int = 0
@@ -209,7 +222,7 @@ class VoterImportJob:
             processed=processed,
             failed=failed,
             total=total,
-            errors=batch.errors,
+            errors=sorted([*batch.errors, *batch.notes], key=_line_of),
             stats=output,
             checkpoint={
                 "offset": offset,
@@ -222,6 +235,17 @@ class VoterImportJob:
                 "stats": output,
             },
         )
+
+
+def address_note(row: VoterRow, flag: Flag) -> ItemError:
+    """The ledger entry of a voter imported without a household because its address failed."""
+    raw = residential_line(row)[:200]
+    detail = {"row": row.line, "field": "residential_address", "reason": flag.reason, "raw": raw}
+    return ItemError(f"line:{row.line}", ADDRESS_NOT_NORMALIZED, f"{flag.reason}: {flag.message}", detail)
+
+
+def _line_of(error: ItemError) -> int:
+    return int(error.detail.get("row", 0))
 
 
 async def _settle(task: asyncio.Future[Any] | None) -> None:
@@ -272,6 +296,8 @@ class BatchSource:
                 batch.households.append(residence.new_household)
             elif residence.flag is not None:
                 batch.flagged[residence.flag.reason] = batch.flagged.get(residence.flag.reason, 0) + 1
+                if residence.flag.reason in LOGGED_FLAGS:
+                    batch.notes.append(address_note(row, residence.flag))
             staged = voter_row(row, source, residence, self.job_id, row_hash or "")
             voter_id = str(staged[1])
             if voter_id in batch.voters:
