@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +26,7 @@ from cocoa_importer.parcels import (
 )
 from cocoa_importer.repository import Duplicate, ImportRepository, parcel_copy_payload
 from cocoa_importer.storage import NotAnUpload, UploadStore
+from cocoa_importer.tasks import settle
 
 BATCH_ITEMS = 2000
 BATCH_SECONDS = 0.5
@@ -92,24 +94,38 @@ def parcel_values(record: ParcelRecord, source: str, job_id: str) -> dict[str, A
 
 
 class Progress:
-    """How far through the file the reader is, and the item count that suggests (read between batches,
-    when no thread reads the stream)."""
+    """How far through the file a batch ends, and the item count that suggests."""
 
     def __init__(self, stream: BinaryIO, size: int) -> None:
         self.stream = stream
         self.size = size
 
-    def bytes(self, done: bool) -> dict[str, int]:
-        return {
-            "bytesRead": self.size if done else min(self.stream.tell(), self.size),
-            "bytesTotal": self.size,
-        }
+    def position(self) -> int:
+        """Read by the thread that reads the stream, right after it has read a batch."""
+        return min(self.stream.tell(), self.size)
 
-    def total(self, handled: int, done: bool) -> int:
+    def bytes(self, position: int, done: bool) -> dict[str, int]:
+        return {"bytesRead": self.size if done else position, "bytesTotal": self.size}
+
+    def total(self, handled: int, position: int, done: bool) -> int:
         """Items in the file: exact once done, else estimated from the share of bytes read."""
         if done:
             return handled
-        return max(handled, round(handled * self.size / max(self.stream.tell(), 1)))
+        return max(handled, round(handled * self.size / max(position, 1)))
+
+
+@dataclass
+class ParcelBatch:
+    """Items read and staged, ready to upsert."""
+
+    records: list[ParcelRecord]
+    errors: list[ItemError]
+    last_item: int
+    done: bool
+    position: int  # bytes read when the batch ended
+    values: list[dict[str, Any]]
+    copy: bytes
+    repeated: list[Duplicate]
 
 
 class ParcelImportJob:
@@ -167,29 +183,55 @@ class ParcelImportJob:
         progress: Progress,
         fmt: str,
     ) -> None:
-        last_item = 0
-        while True:
-            records, errors, last_item, done = await asyncio.to_thread(self._collect, items, last_item)
-            if records or errors:
-                values, copy, repeated = await asyncio.to_thread(self._stage, records, source, ctx.job_id)
-                async with self.sessions.begin() as session:
-                    counts = await ImportRepository(session).upsert_parcels(values, copy)
-                stats["parcelsCreated"] = stats.get("parcelsCreated", 0) + counts.created
-                stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + counts.updated
-                duplicates = _with_first_items(repeated, counts.duplicates)
-                errors = [*errors, *map(_duplicate_error, duplicates)]
-                processed = ctx.processed + len(records) - len(duplicates)
-                failed = ctx.failed + len(errors)
-                await ctx.report(
-                    processed=processed,
-                    failed=failed,
-                    total=progress.total(processed + failed, done),
-                    errors=sorted([*errors, *situs_notes(records)], key=_item_of),
-                    stats={**stats, "format": fmt, **progress.bytes(done)},
-                    checkpoint={"item": last_item, "processed": processed, "failed": failed, "stats": stats},
-                )
-            if done:
-                return
+        def read_ahead(last_item: int) -> asyncio.Future[ParcelBatch]:
+            return asyncio.ensure_future(
+                asyncio.to_thread(self._next, items, last_item, source, ctx.job_id, progress)
+            )
+
+        upcoming: asyncio.Future[ParcelBatch] | None = read_ahead(0)
+        try:
+            while upcoming is not None:
+                batch = await upcoming
+                upcoming = (
+                    None if batch.done else read_ahead(batch.last_item)
+                )  # read while this one is written
+                if batch.records or batch.errors:
+                    await self._write(ctx, batch, stats, progress, fmt)
+        finally:
+            await settle(upcoming)
+
+    def _next(
+        self,
+        items: Iterator[ParcelRecord | ParcelError],
+        last_item: int,
+        source: str,
+        job_id: str,
+        progress: Progress,
+    ) -> ParcelBatch:
+        records, errors, last_item, done = self._collect(items, last_item)
+        position = progress.position()
+        values, copy, repeated = self._stage(records, source, job_id)
+        return ParcelBatch(records, errors, last_item, done, position, values, copy, repeated)
+
+    async def _write(
+        self, ctx: JobContext, batch: ParcelBatch, stats: dict[str, Any], progress: Progress, fmt: str
+    ) -> None:
+        async with self.sessions.begin() as session:
+            counts = await ImportRepository(session).upsert_parcels(batch.values, batch.copy)
+        stats["parcelsCreated"] = stats.get("parcelsCreated", 0) + counts.created
+        stats["parcelsUpdated"] = stats.get("parcelsUpdated", 0) + counts.updated
+        duplicates = _with_first_items(batch.repeated, counts.duplicates)
+        errors = [*batch.errors, *map(_duplicate_error, duplicates)]
+        processed = ctx.processed + len(batch.records) - len(duplicates)
+        failed = ctx.failed + len(errors)
+        await ctx.report(
+            processed=processed,
+            failed=failed,
+            total=progress.total(processed + failed, batch.position, batch.done),
+            errors=sorted([*errors, *situs_notes(batch.records)], key=_item_of),
+            stats={**stats, "format": fmt, **progress.bytes(batch.position, batch.done)},
+            checkpoint={"item": batch.last_item, "processed": processed, "failed": failed, "stats": stats},
+        )
 
     def _stage(
         self, records: list[ParcelRecord], source: str, job_id: str

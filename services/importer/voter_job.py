@@ -7,7 +7,6 @@ batch commits, so a resumed or replacement worker continues exactly where the la
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import time
@@ -29,6 +28,7 @@ from cocoa_importer.formats import (
 from cocoa_importer.grouping import AddressBook, Flag, RecordHasher, residential_line, voter_row
 from cocoa_importer.repository import BatchCounts, ImportRepository, StagedBatch, copy_payload
 from cocoa_importer.storage import NotAnUpload, UploadStore
+from cocoa_importer.tasks import settle
 
 BATCH_ROWS = 5000
 BATCH_SECONDS = 0.5  # a batch is sized to be parsed in about this long, so progress flows
@@ -151,8 +151,8 @@ class VoterImportJob:
             finally:
                 # Threads read the file: let them finish before it closes. The upcoming batch may
                 # start another read ahead, so that one is looked at after it.
-                await _settle(upcoming)
-                await _settle(batches.read_ahead)
+                await settle(upcoming)
+                await settle(batches.read_ahead)
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats.output(bytesRead=size, bytesTotal=size, format=source)
 
@@ -246,13 +246,6 @@ def address_note(row: VoterRow, flag: Flag) -> ItemError:
 
 def _line_of(error: ItemError) -> int:
     return int(error.detail.get("row", 0))
-
-
-async def _settle(task: asyncio.Future[Any] | None) -> None:
-    """Wait for a task whose result no longer matters."""
-    if task is not None:
-        with contextlib.suppress(Exception):
-            await task
 
 
 class BatchSource:
