@@ -3,8 +3,11 @@ or a status naming the caller's mistake, never INTERNAL, and a refused upload le
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import random
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -91,3 +94,33 @@ async def test_hostile_parcel_lists_get_answers_or_the_callers_mistake(
         except grpc.aio.AioRpcError as exc:
             code, details = exc.code(), exc.details() or ""
         assert code in CALLERS_MISTAKES, f"{code}: {details} for {request!r:.300}"
+
+
+def damaged_archive(rng: random.Random) -> tuple[str, bytes]:
+    """A gzip or zip of a small contact list, with bytes flipped or cut off."""
+    content = b"first_name,last_name\n" + b"".join(b"Ann,Lee%d\n" % i for i in range(200))
+    if rng.random() < 0.5:
+        name, data = "people.csv.gz", bytearray(gzip.compress(content))
+    else:
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as members:
+            members.writestr("people.csv", content)
+        name, data = "people.zip", bytearray(archive.getvalue())
+    for _ in range(rng.randint(1, 4)):
+        data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    if rng.random() < 0.3:
+        data = data[: rng.randrange(2, len(data))]
+    return name, bytes(data)
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_damaged_archives_get_answers_or_the_callers_mistake(system: ImportSystem, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(30):
+        name, data = damaged_archive(rng)
+        head = ipb.UploadHeader(kind="voter_import", filename=name, format="simple_csv", import_type="full")
+        parts = [ipb.UploadChunk(header=head), ipb.UploadChunk(data=data)]
+        code, details = await status_of_upload(system, parts)
+        assert code in CALLERS_MISTAKES, f"{code}: {details} for {name} {data[:80]!r}"
+    leftovers = [p for p in Path(system.settings.upload_dir).glob("*") if p.name.endswith(".part")]
+    assert leftovers == []
