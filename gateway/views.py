@@ -134,6 +134,7 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "cancelRequested": job.HasField("cancel_requested_at"),
         "etaSeconds": eta_seconds(job),
         "failureReason": job.failure_reason or None,
+        "retryOf": job.retry_of or None,
     }
 
 

@@ -1,4 +1,4 @@
-"""``/api/v1/jobs``: list, create, read, cancel, progress, control, item errors, events."""
+"""``/api/v1/jobs``: list, create, read, cancel, progress, control, retry, item errors, events."""
 
 from __future__ import annotations
 
@@ -170,6 +170,24 @@ async def control_job(request: web.Request) -> web.Response:
         raise bad_request(INVALID_ACTION, "action")
     await _control(request, action)
     return web.json_response({"success": True, "message": ACTIONS[action][1]})
+
+
+@routes.post("/api/v1/jobs/{id}/retry")
+async def retry_job(request: web.Request) -> web.Response:
+    """201 with a new job made from a failed or cancelled one; 200 with the retry made first when
+    the job was retried before; 400 naming the status of a job that cannot be retried."""
+    user = require_admin(request)
+    b = backends(request)
+    retry = cpb.RetryJobRequest(id=request.match_info["id"], created_by_id=user.user_id)
+    response = await b.coordinator.RetryJob(retry, timeout=b.deadline_s)
+    if response.created:
+        details = {"type": response.job.type, "retryOf": response.job.retry_of}
+        await audit.record_audit(
+            request, audit.RETRY_JOB, resource="job", resource_id=response.job.id, details=details
+        )
+    users = await lookups.creators(request, [response.job])
+    body = {"success": True, "job": views.job_json(response.job, users)}
+    return web.json_response(body, status=201 if response.created else 200)
 
 
 @routes.get("/api/v1/jobs/{id}/progress")

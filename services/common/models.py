@@ -88,6 +88,7 @@ class _JobColumns:
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     progressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # claimed, or its last progress
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_of: Mapped[str | None] = mapped_column(String(32))  # the failed or cancelled job this one retries
     timeout_seconds: Mapped[float] = mapped_column(Float, default=86400.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -103,6 +104,7 @@ class Job(_JobColumns, Base):
         Index("ix_jobs_created_at", "created_at"),
         Index("ix_jobs_created_by_id", "created_by_id"),
         Index("uq_jobs_idempotency", "created_by_id", "idempotency_key", unique=True),
+        Index("uq_jobs_retry_of", "retry_of", unique=True),  # a job is retried at most once
     )
 
 

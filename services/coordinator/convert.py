@@ -65,6 +65,7 @@ def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
         worker_id=job.worker_id or "",
         recent_errors=[item_error_to_pb(e) for e in recent_errors],
         items_per_second=_rate(job),
+        retry_of=job.retry_of or "",
     )
     for name in (
         "created_at",

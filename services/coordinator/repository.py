@@ -62,6 +62,10 @@ class JobRepository:
         stmt = stmt.where(Job.created_by_id == created_by_id) if created_by_id else stmt
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
 
+    async def find_retry(self, job_id: str) -> Job | None:
+        """The job made to retry ``job_id``, if there is one."""
+        return (await self.session.execute(select(Job).where(Job.retry_of == job_id))).scalar_one_or_none()
+
     async def upload(self, upload_id: str) -> Upload | None:
         return await self.session.get(Upload, upload_id)
 

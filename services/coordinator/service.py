@@ -22,6 +22,7 @@ MAX_DATA_BYTES = 1024 * 1024
 MAX_LIST_LIMIT = 200
 MAX_ERRORS_PAGE = 1000
 CONTROL_ACTIONS = ("pause", "resume", "cancel")
+RETRYABLE = (jt.FAILED, jt.CANCELLED)
 # Where each import's file is uploaded: its job names that upload by id.
 UPLOAD_ROUTES = {
     jt.VOTER_IMPORT: "POST /api/v1/voters/import",
@@ -71,6 +72,7 @@ class JobService:
         created_by_id: str | None = None,
         idempotency_key: str | None = None,
         priority: int = 0,
+        retry_of: str | None = None,
     ) -> tuple[Job, bool]:
         canonical = jt.canonical(job_type)
         if canonical is None:
@@ -95,6 +97,7 @@ class JobService:
             output_stats="{}",
             created_by_id=created_by_id or None,
             idempotency_key=idempotency_key or None,
+            retry_of=retry_of,
             attempt=0,
             max_attempts=self.settings.max_attempts,
             timeout_seconds=self.settings.timeout_for(canonical),
@@ -111,8 +114,8 @@ class JobService:
                     raise _upload_removed(upload_id)  # by the retention sweep, since the check above
                 await repo.add_event(job.id, "created")
         except IntegrityError:
-            # Two requests raced with one idempotency key: the first one wins.
-            existing = await self._by_idempotency_key(created_by_id, idempotency_key or "")
+            # Two requests raced with one idempotency key, or to retry one job: the first one wins.
+            existing = await self._created_first(created_by_id, idempotency_key, retry_of)
             if existing is None:
                 raise
             return existing, False
@@ -142,6 +145,41 @@ class JobService:
     async def _by_idempotency_key(self, created_by_id: str | None, key: str) -> Job | None:
         async with self.sessions() as session:
             return await JobRepository(session).find_by_idempotency_key(created_by_id, key)
+
+    async def _created_first(
+        self, created_by_id: str | None, idempotency_key: str | None, retry_of: str | None
+    ) -> Job | None:
+        """The job a racing request created with the same retry source or idempotency key."""
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            if retry_of:
+                return await repo.find_retry(retry_of)
+            if idempotency_key:
+                return await repo.find_by_idempotency_key(created_by_id, idempotency_key)
+            return None
+
+    async def retry(self, job_id: str, *, created_by_id: str | None = None) -> tuple[Job, bool]:
+        """A new job with a failed or cancelled job's type, input and priority, starting afresh
+        (imports upsert, so a rerun creates nothing twice). A job is retried at most once: asking
+        again answers that first retry, so a double click makes one job."""
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            source = await repo.get(job_id)
+            if source is None:
+                raise errors.NotFound("Job not found")
+            if source.status not in RETRYABLE:
+                raise errors.InvalidTransition(f"Cannot retry job with status: {source.status}")
+            existing = await repo.find_retry(job_id)
+        if existing is not None:
+            return existing, False
+        return await self.create(
+            source.type,
+            source.data,
+            is_dynamic=source.is_dynamic,
+            created_by_id=created_by_id,
+            priority=source.priority,
+            retry_of=source.id,
+        )
 
     async def get(self, job_id: str, *, include_errors: bool = True) -> JobView:
         async with self.sessions() as session:

@@ -63,6 +63,12 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         job = await self.jobs.control(request.id, ACTIONS.get(request.action, ""))
         return pb.ControlJobResponse(job=convert.job_to_pb(job))
 
+    async def RetryJob(
+        self, request: pb.RetryJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateJobResponse:
+        job, created = await self.jobs.retry(request.id, created_by_id=request.created_by_id or None)
+        return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.JobEvent]:

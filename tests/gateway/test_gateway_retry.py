@@ -1,0 +1,71 @@
+"""POST /api/v1/jobs/{id}/retry against a real coordinator and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp.test_utils import TestClient
+from gateway_helpers import Sessions, bearer, create_job
+from sqlalchemy import select
+
+from cocoa_common.models import AuditLog
+
+
+async def cancelled_job(client: TestClient, token: str) -> dict[str, object]:
+    job = await create_job(client, token, items=3)
+    await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(token))
+    return job
+
+
+async def test_retry_of_a_cancelled_job_is_201_with_the_new_job(client: TestClient, admin_token: str) -> None:
+    source = await cancelled_job(client, admin_token)
+    response = await client.post(f"/api/v1/jobs/{source['id']}/retry", headers=bearer(admin_token))
+    assert response.status == 201
+    body = await response.json()
+    assert body["success"] is True
+    job = body["job"]
+    assert job["id"] != source["id"]
+    assert (job["status"], job["type"], job["retryOf"]) == ("pending", source["type"], source["id"])
+    assert json.loads(job["data"]) == json.loads(str(source["data"]))
+
+
+async def test_a_second_retry_is_200_with_the_first_retry(client: TestClient, admin_token: str) -> None:
+    source = await cancelled_job(client, admin_token)
+    url = f"/api/v1/jobs/{source['id']}/retry"
+    first = await (await client.post(url, headers=bearer(admin_token))).json()
+    again = await client.post(url, headers=bearer(admin_token))
+    assert again.status == 200
+    assert (await again.json())["job"]["id"] == first["job"]["id"]
+
+
+async def test_retry_of_a_pending_job_is_400_naming_its_status(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    response = await client.post(f"/api/v1/jobs/{job['id']}/retry", headers=bearer(admin_token))
+    assert response.status == 400
+    assert await response.json() == {"success": False, "error": "Cannot retry job with status: pending"}
+
+
+async def test_retry_of_an_unknown_job_is_404(client: TestClient, admin_token: str) -> None:
+    response = await client.post("/api/v1/jobs/nope/retry", headers=bearer(admin_token))
+    assert response.status == 404
+    assert await response.json() == {"success": False, "error": "Job not found"}
+
+
+async def test_retry_needs_an_admin(client: TestClient, admin_token: str, viewer_token: str) -> None:
+    source = await cancelled_job(client, admin_token)
+    response = await client.post(f"/api/v1/jobs/{source['id']}/retry", headers=bearer(viewer_token))
+    assert response.status == 403
+
+
+async def test_retry_is_audited_once_with_its_source(
+    client: TestClient, admin: tuple[str, str], sessions: Sessions
+) -> None:
+    user_id, token = admin
+    source = await cancelled_job(client, token)
+    url = f"/api/v1/jobs/{source['id']}/retry"
+    job = (await (await client.post(url, headers=bearer(token))).json())["job"]
+    await client.post(url, headers=bearer(token))
+    async with sessions() as session:
+        rows = (await session.execute(select(AuditLog).where(AuditLog.action == "retry_job"))).scalars().all()
+    assert [(r.resource_id, r.user_id) for r in rows] == [(job["id"], user_id)]
+    assert json.loads(rows[0].details or "{}") == {"type": source["type"], "retryOf": source["id"]}
