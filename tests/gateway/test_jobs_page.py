@@ -14,14 +14,19 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import WorkerFactory, bearer, create_job
+from gateway_helpers import Sessions, WorkerFactory, bearer, create_job, household, seed_households
+from parcel_samples import collection, feature, polygon, square
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
+from voterfiles import encode, sample_voters, simple_csv_lines
+
+from cocoa_gateway.auth import FORBIDDEN
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -123,6 +128,23 @@ class JobsPage:
             shown = await self.script(DETAIL_FIELD, label)
             raise AssertionError(f"{label}: shown {shown!r}, expected {expected!r}") from None
 
+    async def choose(self, css: str, value: str) -> None:
+        element = await self.call(self.driver.find_element, By.CSS_SELECTOR, css)
+        await self.call(Select(element).select_by_value, value)
+
+    async def type_into(self, css: str, text: str) -> None:
+        element = await self.call(self.driver.find_element, By.CSS_SELECTOR, css)
+        await self.call(element.clear)
+        await self.call(element.send_keys, text)
+
+    async def outcome(self, form: str) -> str:
+        """The sentence under a start form once it has one other than 'Uploading…'."""
+        return await self.wait_until(
+            "const text = document.querySelector(arguments[0] + ' .outcome').textContent;"
+            "return text && text !== 'Uploading…' ? text : null;",
+            form,
+        )
+
     async def enabled(self, css: str) -> bool:
         return bool(await self.script("return !document.querySelector(arguments[0]).disabled", css))
 
@@ -130,6 +152,18 @@ class JobsPage:
 @pytest.fixture
 async def page(browser: WebDriver, client: TestClient) -> JobsPage:
     return JobsPage(browser, client)
+
+
+@pytest.fixture
+async def import_page(browser: WebDriver, import_client: TestClient) -> JobsPage:
+    """The page of a gateway whose importer is real."""
+    return JobsPage(browser, import_client)
+
+
+@pytest.fixture
+async def geo_page(browser: WebDriver, geo_client: TestClient) -> JobsPage:
+    """The page of a gateway whose geocoder is real."""
+    return JobsPage(browser, geo_client)
 
 
 async def test_without_a_token_the_page_asks_for_one(page: JobsPage) -> None:
@@ -267,3 +301,110 @@ async def test_a_job_s_item_errors_are_listed(
         "return rows.length === 2 ? rows : null;"
     )
     assert sorted(errors) == ["item 2 is bad", "item 5 is bad"]
+
+
+# ---- starting jobs from the page ------------------------------------------------------------
+
+
+async def test_the_voter_form_offers_the_importer_s_formats(import_page: JobsPage, admin_token: str) -> None:
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-voters summary")
+    formats = await import_page.wait_until(
+        "const ids = [...document.querySelectorAll('#voter-format option')].map((o) => o.value);"
+        "return ids.length > 1 ? ids : null;"
+    )
+    assert {"auto", "ncsbe", "florida", "ohio_swvf", "washington_vrdb", "simple_csv", "csv_mapped"} <= set(
+        formats
+    )
+    assert await import_page.script("return document.getElementById('voter-format').value") == "auto"
+
+
+async def test_uploading_a_voter_file_starts_an_import_and_opens_its_job(
+    import_page: JobsPage, admin_token: str, tmp_path: Path
+) -> None:
+    voters = sample_voters(5, seed=3)
+    path = tmp_path / "people.csv"
+    path.write_bytes(encode(simple_csv_lines(voters), encoding="utf-8"))
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-voters summary")
+    await import_page.wait_until("return document.querySelectorAll('#voter-format option').length > 1")
+    await import_page.choose("#voter-format", "simple_csv")
+    await import_page.type_into("#voter-form input[type=file]", str(path))
+    await import_page.click("#voter-form button[type=submit]")
+    assert (await import_page.outcome("#voter-form")).startswith("Job ")
+    await import_page.detail("Type", "voter_import")
+    await import_page.detail("Status", "completed")
+    await import_page.detail("Progress", f"100% · {len(voters)} processed, 0 failed of {len(voters)}")
+
+
+async def test_an_upload_the_gateway_refuses_shows_its_reason_and_starts_nothing(
+    import_page: JobsPage, import_client: TestClient, admin_token: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.exe"
+    path.write_bytes(b"firstname,lastname\nAda,Lovelace\n")
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-voters summary")
+    await import_page.wait_until("return document.querySelectorAll('#voter-format option').length > 1")
+    await import_page.choose("#voter-format", "simple_csv")
+    await import_page.type_into("#voter-form input[type=file]", str(path))
+    await import_page.click("#voter-form button[type=submit]")
+    assert (
+        await import_page.outcome("#voter-form")
+        == 'Invalid file extension for format "simple_csv". Expected: .csv'
+    )
+    listed = await (await import_client.get("/api/v1/jobs", headers=bearer(admin_token))).json()
+    assert listed["total"] == 0
+
+
+async def test_uploading_a_parcel_file_starts_a_parcel_import(
+    import_page: JobsPage, admin_token: str, tmp_path: Path
+) -> None:
+    parcels = collection(
+        feature(
+            {"APN": f"100-{i}", "SITUS": f"{i} MAIN ST"}, polygon(square(-78.6 + i * 0.001, 35.7, 0.0005))
+        )
+        for i in range(3)
+    )
+    path = tmp_path / "parcels.geojson"
+    path.write_text(json.dumps(parcels))
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-parcels summary")
+    await import_page.type_into("#parcel-form input[name=source]", "wake")
+    await import_page.type_into("#parcel-form input[type=file]", str(path))
+    await import_page.click("#parcel-form button[type=submit]")
+    assert (await import_page.outcome("#parcel-form")).startswith("Job ")
+    await import_page.detail("Type", "parcel_import")
+    await import_page.detail("Status", "completed")
+    await import_page.detail("Progress", "100% · 3 processed, 0 failed of 3")
+
+
+async def test_the_geocoding_form_starts_a_job_for_the_matching_households(
+    geo_page: JobsPage, admin_token: str, sessions: Sessions
+) -> None:
+    await seed_households(sessions, [household(f"oak-{i}", house_number=str(i)) for i in range(3)])
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#start-geocoding summary")
+    await geo_page.type_into("#geocode-form input[name=city]", "oakland")
+    await geo_page.type_into("#geocode-form input[name=limit]", "2")
+    await geo_page.click("#geocode-form button[type=submit]")
+    assert (await geo_page.outcome("#geocode-form")).startswith("Job ")
+    await geo_page.detail("Type", "geocode_households")
+    data = json.loads(await geo_page.wait_until("return document.getElementById('detail-data').textContent"))
+    assert (data["filters"], data["limit"], data["skipGeocoded"]) == ({"city": "oakland"}, 2, True)
+
+
+async def test_geocoding_without_a_filter_shows_the_reason(geo_page: JobsPage, admin_token: str) -> None:
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#start-geocoding summary")
+    await geo_page.click("#geocode-form button[type=submit]")
+    assert await geo_page.outcome("#geocode-form") == (
+        "At least one filter must be provided (city, state, zipCode, county, precinctNumber)"
+    )
+
+
+async def test_a_viewer_is_told_why_a_job_does_not_start(geo_page: JobsPage, viewer_token: str) -> None:
+    await geo_page.sign_in(viewer_token)
+    await geo_page.click("#start-geocoding summary")
+    await geo_page.type_into("#geocode-form input[name=state]", "CA")
+    await geo_page.click("#geocode-form button[type=submit]")
+    assert await geo_page.outcome("#geocode-form") == FORBIDDEN
