@@ -253,6 +253,19 @@ async def geocode_addresses(request: web.Request) -> web.Response:
     return web.json_response({"results": [views.geocode_result_json(r) for r in response.results]})
 
 
+@routes.get("/api/v1/gis/providers")
+async def list_providers(request: web.Request) -> web.Response:
+    """Every provider the geocoder knows (what ``providerId`` may name), by id, and whether the
+    default fallback chain uses it."""
+    current_user(request)
+    b = backends(request)
+    response = await b.geocoder.ListProviders(gpb.ListProvidersRequest(), timeout=b.deadline_s)
+    providers = [
+        {"id": p.id, "inDefaultChain": p.in_default_chain, "offline": p.offline} for p in response.providers
+    ]
+    return web.json_response({"success": True, "providers": providers, "count": len(providers)})
+
+
 def _geocoded(query: Mapping[str, str]) -> int:
     if params.text(query, "geocoded") is None:
         return 0

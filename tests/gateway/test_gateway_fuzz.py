@@ -22,6 +22,7 @@ KEYS = {
     "/api/v1/jobs": ["type", "data", "isDynamic"],
     "/api/v1/jobs/geocoding": ["filters", "limit", "skipGeocoded", "providerId", "mode"],
     "/api/v1/jobs/{id}/control": ["action"],
+    "/api/v1/jobs/{id}/retry": [],  # takes no body: whatever is sent must not matter
     "/api/v1/gis/geocode": ["addresses", "providerId"],
     "/api/v1/gis/parcels/import": ["data", "format"],
 }

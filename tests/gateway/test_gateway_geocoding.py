@@ -322,3 +322,21 @@ async def test_viewer_cannot_import_address_points(client: TestClient, viewer_to
         headers={**bearer(viewer_token), "Content-Type": "text/csv"},
     )
     assert response.status == 403
+
+
+async def test_providers_are_listed_with_their_place_in_the_default_chain(
+    geo_client: TestClient, viewer_token: str
+) -> None:
+    response = await geo_client.get("/api/v1/gis/providers", headers=bearer(viewer_token))
+    assert response.status == 200
+    body = await response.json()
+    by_id = {p["id"]: p for p in body["providers"]}
+    assert (body["success"], body["count"]) == (True, len(by_id))
+    assert by_id["local"] == {"id": "local", "inDefaultChain": True, "offline": True}
+    assert by_id["zip_centroid"]["inDefaultChain"] is True
+    assert by_id["census"] == {"id": "census", "inDefaultChain": False, "offline": False}
+
+
+async def test_providers_need_a_token(geo_client: TestClient) -> None:
+    response = await geo_client.get("/api/v1/gis/providers")
+    assert response.status == 401

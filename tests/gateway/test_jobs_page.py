@@ -137,6 +137,14 @@ class JobsPage:
         await self.call(element.clear)
         await self.call(element.send_keys, text)
 
+    async def upload_voters(self, path: Path, voter_format: str) -> None:
+        """Fill in and send the voter-file form."""
+        await self.click("#start-voters summary")
+        await self.wait_until("return document.querySelectorAll('#voter-format option').length > 1")
+        await self.choose("#voter-format", voter_format)
+        await self.type_into("#voter-form input[type=file]", str(path))
+        await self.click("#voter-form button[type=submit]")
+
     async def outcome(self, form: str) -> str:
         """The sentence under a start form once it has one other than 'Uploading…'."""
         return await self.wait_until(
@@ -326,11 +334,7 @@ async def test_uploading_a_voter_file_starts_an_import_and_opens_its_job(
     path = tmp_path / "people.csv"
     path.write_bytes(encode(simple_csv_lines(voters), encoding="utf-8"))
     await import_page.sign_in(admin_token)
-    await import_page.click("#start-voters summary")
-    await import_page.wait_until("return document.querySelectorAll('#voter-format option').length > 1")
-    await import_page.choose("#voter-format", "simple_csv")
-    await import_page.type_into("#voter-form input[type=file]", str(path))
-    await import_page.click("#voter-form button[type=submit]")
+    await import_page.upload_voters(path, "simple_csv")
     assert (await import_page.outcome("#voter-form")).startswith("Job ")
     await import_page.detail("Type", "voter_import")
     await import_page.detail("Status", "completed")
@@ -343,11 +347,7 @@ async def test_an_upload_the_gateway_refuses_shows_its_reason_and_starts_nothing
     path = tmp_path / "people.exe"
     path.write_bytes(b"firstname,lastname\nAda,Lovelace\n")
     await import_page.sign_in(admin_token)
-    await import_page.click("#start-voters summary")
-    await import_page.wait_until("return document.querySelectorAll('#voter-format option').length > 1")
-    await import_page.choose("#voter-format", "simple_csv")
-    await import_page.type_into("#voter-form input[type=file]", str(path))
-    await import_page.click("#voter-form button[type=submit]")
+    await import_page.upload_voters(path, "simple_csv")
     assert (
         await import_page.outcome("#voter-form")
         == 'Invalid file extension for format "simple_csv". Expected: .csv'
@@ -386,11 +386,28 @@ async def test_the_geocoding_form_starts_a_job_for_the_matching_households(
     await geo_page.click("#start-geocoding summary")
     await geo_page.type_into("#geocode-form input[name=city]", "oakland")
     await geo_page.type_into("#geocode-form input[name=limit]", "2")
+    await geo_page.wait_until("return document.querySelectorAll('#geocode-provider option').length > 1")
+    await geo_page.choose("#geocode-provider", "local")
     await geo_page.click("#geocode-form button[type=submit]")
     assert (await geo_page.outcome("#geocode-form")).startswith("Job ")
     await geo_page.detail("Type", "geocode_households")
     data = json.loads(await geo_page.wait_until("return document.getElementById('detail-data').textContent"))
     assert (data["filters"], data["limit"], data["skipGeocoded"]) == ({"city": "oakland"}, 2, True)
+    assert data["providerId"] == "local"
+
+
+async def test_the_geocoding_form_offers_the_geocoder_s_providers(
+    geo_page: JobsPage, admin_token: str
+) -> None:
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#start-geocoding summary")
+    offered = await geo_page.wait_until(
+        "const options = [...document.querySelectorAll('#geocode-provider option')];"
+        "return options.length > 1 ? options.map((o) => [o.value, o.textContent]) : null;"
+    )
+    assert offered[0] == ["", "the configured fallback chain"]
+    assert ["local", "local (offline, in the chain)"] in offered
+    assert ["census", "census (online, only when chosen)"] in offered
 
 
 async def test_geocoding_without_a_filter_shows_the_reason(geo_page: JobsPage, admin_token: str) -> None:
