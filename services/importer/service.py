@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -16,7 +17,7 @@ from cocoa_common import errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Parcel, Upload
-from cocoa_importer.formats import FORMATS, FormatInfo, UnknownFormat, detect_format
+from cocoa_importer.formats import FORMATS, FormatError, FormatInfo, UnknownFormat, check_rows, detect_format
 from cocoa_importer.repository import ImportRepository
 from cocoa_importer.storage import StoredFile, UploadStore
 
@@ -128,6 +129,8 @@ class ImporterService:
             if stored.size_bytes == 0:
                 raise errors.InvalidArgument("The uploaded file is empty", field="file")
             fmt = self._resolve_format(request, stored)
+            if request.kind == jt.VOTER_IMPORT:
+                await _check_rows(request, stored, fmt)
             await self._record(request, stored)
             data = self._job_data(request, stored, fmt)
             job_id, created = await self.create_job(
@@ -191,6 +194,16 @@ class ImporterService:
             data["importType"] = request.import_type
         options = request.options or {}
         return {**{k: options[k] for k in ALLOWED_OPTIONS if k in options}, **data}
+
+
+async def _check_rows(request: UploadRequest, stored: StoredFile, fmt: str) -> None:
+    """A 400 now for a file that does not read as its format (its header does not fit, or nearly
+    all of its first rows fail), rather than a job that fails or logs every row."""
+    mapping = (request.options or {}).get("mapping") if fmt == "csv_mapped" else None
+    try:
+        await asyncio.to_thread(check_rows, stored.path, fmt, mapping if isinstance(mapping, dict) else None)
+    except FormatError as exc:
+        raise errors.InvalidArgument(f"Cannot read the file as {fmt}: {exc}", field="format") from None
 
 
 def _check_sha256(expected: str, actual: str) -> None:

@@ -23,6 +23,7 @@ from cocoa_importer.formats import (
     RowError,
     VoterReader,
     VoterRow,
+    check_rows,
     open_reader,
 )
 from cocoa_importer.grouping import AddressBook, Flag, RecordHasher, residential_line, voter_row
@@ -135,6 +136,8 @@ class VoterImportJob:
         stats = ImportStats.load(ctx.stats)
         size = os.path.getsize(path)
         postgres = self.sessions.kw["bind"].dialect.name == "postgresql"
+        if "offset" not in checkpoint:  # a fresh start: refuse a file of the wrong format before writing
+            await asyncio.to_thread(self._check_rows, ctx, path)
         with open(path, "rb") as stream:
             reader = self._reader(ctx, stream, checkpoint)
             source = reader.format_id
@@ -156,9 +159,15 @@ class VoterImportJob:
         ctx.total_items = ctx.processed + ctx.failed
         ctx.stats = stats.output(bytesRead=size, bytesTotal=size, format=source)
 
+    def _check_rows(self, ctx: JobContext, path: str) -> None:
+        fmt, mapping = _format_of(ctx, {})
+        try:
+            check_rows(path, fmt, mapping)
+        except FormatError as exc:
+            raise JobFailed(f"cannot read the file as {fmt}: {exc}") from None
+
     def _reader(self, ctx: JobContext, stream: BinaryIO, checkpoint: dict[str, Any]) -> VoterReader:
-        fmt = str(checkpoint.get("format") or ctx.data.get("format") or "auto")
-        mapping = ctx.data.get("mapping") if fmt == "csv_mapped" else None
+        fmt, mapping = _format_of(ctx, checkpoint)
         start = (
             Position(int(checkpoint["offset"]), int(checkpoint["line"])) if "offset" in checkpoint else None
         )
@@ -235,6 +244,12 @@ class VoterImportJob:
                 "stats": output,
             },
         )
+
+
+def _format_of(ctx: JobContext, checkpoint: dict[str, Any]) -> tuple[str, Any]:
+    """The format to read the file in (the one a checkpoint saw wins) and its column mapping."""
+    fmt = str(checkpoint.get("format") or ctx.data.get("format") or "auto")
+    return fmt, ctx.data.get("mapping") if fmt == "csv_mapped" else None
 
 
 def address_note(row: VoterRow, flag: Flag) -> ItemError:

@@ -409,3 +409,14 @@ async def test_parcel_bad_zip_code_is_400_naming_zip_code(client: TestClient, vi
     response = await client.get("/api/v1/gis/parcels?zipCode=abc", headers=bearer(viewer_token))
     assert response.status == 400
     assert (await response.json())["field"] == "zipCode"
+
+
+async def test_a_voter_file_in_another_format_is_400_naming_the_one_it_looks_like(
+    import_client: TestClient, admin_token: str
+) -> None:
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "florida"})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert status == 400
+    assert body["field"] == "format"
+    assert body["error"].startswith("Cannot read the file as florida: 7 of its first 7 rows fail")
+    assert body["error"].endswith("It looks like ncsbe: choose that format, or auto.")

@@ -14,6 +14,7 @@ from ._base import (
     VoterRow,
 )
 from ._detect import DETECT_BYTES, detect_format
+from ._probe import check_rows
 from ._reader import MAX_LINE_BYTES, RawRecord, VoterReader
 from ._registry import FORMATS, open_reader
 from .csv_mapped import MAPPABLE_FIELDS
@@ -32,6 +33,7 @@ __all__ = [
     "UnknownFormat",
     "VoterReader",
     "VoterRow",
+    "check_rows",
     "detect_format",
     "open_reader",
 ]

@@ -51,6 +51,9 @@ class Layout:
     is_tail: Callable[[str], bool] | None = None  # trailing columns a short row may leave out
     hook: Callable[[Columns], RowHook | None] | None = None
     header_must_have_all: bool = False  # True: every named column must exist, not just required ones
+    # VoterRow attribute -> (test, what it must be): a non-empty value failing the test rejects the row
+    # (a county code that is not one tells a file of another format from this one).
+    checks: Mapping[str, tuple[Callable[[str], bool], str]] = field(default_factory=dict)
 
     @property
     def has_header(self) -> bool:
@@ -92,6 +95,7 @@ class Binding:
 
     __slots__ = (
         "_birth",
+        "_checks",
         "_extra",
         "_flags",
         "_head",
@@ -135,6 +139,11 @@ class Binding:
         self._head = _tuple_getter(tuple(text_at[:_BIRTH_AT]))
         self._tail = _tuple_getter(tuple(text_at[_BIRTH_AT:]))
         self._required = tuple((found[attr], attr, columns.names[found[attr]]) for attr in layout.required)
+        self._checks = tuple(
+            (found[attr], attr, test, f"{columns.names[found[attr]]} must be {what}")
+            for attr, (test, what) in layout.checks.items()
+            if attr in found
+        )
         self._birth = pad if birth is None else birth
         self._mail_lines = _tuple_getter(tuple(mail_lines)) if mail_lines else None
         self._mail_place = _tuple_getter(tuple(pad if i is None else i for i in mail_place))
@@ -153,6 +162,8 @@ class Binding:
             found[attr] = i
         if missing:
             seen = ", ".join(self.columns.names[:8])
+            if len(seen) > 160:  # one column holding a whole line: split on the wrong delimiter
+                seen = seen[:160] + "…"
             raise HeaderError(
                 f"{self.layout.info.id}: header lacks required column(s) {'; '.join(missing)} "
                 f"(it starts: {seen})"
@@ -185,6 +196,9 @@ class Binding:
         for i, attr, column in self._required:
             if not vals[i]:
                 return RowError(line, attr, f"missing {column}", text[:RAW_CHARS])
+        for i, attr, test, must in self._checks:
+            if (value := vals[i]) and not test(value):
+                return RowError(line, attr, f"{must}, not {value[:40]!r}", text[:RAW_CHARS])
         birth = vals[self._birth]
         row = VoterRow(line, *self._head(vals), birth_year(birth) if birth else None, *self._tail(vals))
         extra = row.extra

@@ -75,6 +75,10 @@ def _bind_phone(columns: Columns) -> RowHook | None:
     return join_phone
 
 
+def _county_code(value: str) -> bool:
+    return len(value) == 3 and value.isascii() and value.isalpha()
+
+
 LAYOUT = Layout(
     info=INFO,
     delimiters=("\t",),
@@ -103,4 +107,5 @@ LAYOUT = Layout(
     mailing_place=COLUMNS[15:19],
     flags={"public_records_exemption": ("Requested Public Records Exemption",)},
     hook=_bind_phone,
+    checks={"county": (_county_code, "a 3-letter county code (DAD, ORA ...)")},
 )

@@ -1,0 +1,80 @@
+"""A look at a voter file's first rows before anything is imported.
+
+A file read under the wrong format fails nearly every row, and the few rows that happen to fit are
+garbage (a North Carolina file read as Florida's fixed 38 fields takes the county name for the
+voter id). Such a file is refused at once, with the reason, instead of being logged row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._base import FormatError, RowError, UnknownFormat
+from ._detect import DETECT_BYTES, detect_format
+from ._reader import VoterReader
+from ._registry import open_reader
+
+PROBE_ROWS = 1000
+# Below this many rows a file is refused only when every row fails: a few bad rows are the ledger's.
+FEW_ROWS = 20
+REFUSED_SHARE = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    rows: int
+    failed: int
+    first_error: RowError | None
+
+    @property
+    def refused(self) -> bool:
+        if self.rows == 0 or self.failed == 0:
+            return False
+        if self.rows < FEW_ROWS:
+            return self.failed == self.rows
+        return self.failed >= self.rows * REFUSED_SHARE
+
+
+def probe(reader: VoterReader, rows: int = PROBE_ROWS) -> Probe:
+    """Parse up to ``rows`` records from where ``reader`` starts (its stream is consumed)."""
+    seen = failed = 0
+    first_error: RowError | None = None
+    for record in reader.records():
+        row = reader.parse(record)
+        seen += 1
+        if isinstance(row, RowError):
+            failed += 1
+            first_error = first_error or row
+        if seen >= rows:
+            break
+    return Probe(seen, failed, first_error)
+
+
+def check_rows(path: str, format_id: str, mapping: Mapping[str, str] | None = None) -> None:
+    """Raise ``FormatError`` when the file at ``path`` cannot be read as ``format_id``: its header
+    does not fit the format, or nearly all of its first rows fail."""
+    with open(path, "rb") as stream:
+        head = stream.read(DETECT_BYTES)
+        stream.seek(0)
+        reader = open_reader(format_id, stream, mapping=mapping)
+        result = probe(reader)
+    if result.refused:
+        raise FormatError(mismatch(result, reader.format_id, head))
+
+
+def mismatch(result: Probe, format_id: str, head: bytes) -> str:
+    """Why a refused file does not read as ``format_id``, and which format it looks like."""
+    error = result.first_error
+    assert error is not None
+    reason = (
+        f"{result.failed} of its first {result.rows} rows fail (line {error.line}: {error.reason}),"
+        " so nothing was imported."
+    )
+    try:
+        detected = detect_format(head)
+    except UnknownFormat:
+        detected = None
+    if detected and detected != format_id:
+        return f"{reason} It looks like {detected}: choose that format, or auto."
+    return f"{reason} Check the format chosen and the file."
