@@ -20,6 +20,7 @@ from cocoa_common.settings import Settings
 from cocoa_common.worker import Handler, WorkerRuntime
 from cocoa_coordinator.server import CoordinatorApp, start_coordinator
 from cocoa_gateway.app import create_app
+from cocoa_geocoder.server import GeocoderApp, start_geocoder
 from cocoa_importer.server import ImporterApp, start_importer
 
 # The coordinator tests' workloads (counting_handler) and the importer tests' sample-file writers
@@ -117,18 +118,17 @@ async def start_worker(coordinator_app: CoordinatorApp) -> AsyncIterator[WorkerF
 
 
 @pytest.fixture
-async def geocoder_app(gateway_settings: Settings) -> AsyncIterator[Any]:
-    """The real geocoder server on a free port (skips until ``cocoa_geocoder.server`` exists)."""
-    server = pytest.importorskip(
-        "cocoa_geocoder.server", reason="cocoa_geocoder.server (the lead's geocoder) is not written yet"
-    )
-    app = await server.start_geocoder(gateway_settings, "127.0.0.1:0")
+async def geocoder_app(gateway_settings: Settings) -> AsyncIterator[GeocoderApp]:
+    """The real geocoder server on a free port."""
+    app = await start_geocoder(gateway_settings, "127.0.0.1:0")
     yield app
     await app.stop()
 
 
 @pytest.fixture
-async def geo_client(make_client: ClientFactory, gateway_settings: Settings, geocoder_app: Any) -> TestClient:
+async def geo_client(
+    make_client: ClientFactory, gateway_settings: Settings, geocoder_app: GeocoderApp
+) -> TestClient:
     """A gateway talking to the real coordinator and the real geocoder."""
     return await make_client(gateway_settings, geocoder_grpc_addr=f"127.0.0.1:{geocoder_app.port}")
 

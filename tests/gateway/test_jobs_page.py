@@ -215,6 +215,23 @@ async def test_the_status_filter_narrows_the_list(
     assert kept["status"] == "pending"
 
 
+async def test_older_and_newer_page_through_more_than_fifty_jobs(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    for _ in range(53):
+        await create_job(client, admin_token)
+    await page.sign_in(admin_token)
+    await page.listed(50)
+    assert await page.script("return document.getElementById('page').textContent") == "1–50 of 53"
+    assert not await page.enabled("#newer")
+    await page.click("#older")
+    await page.listed(3)
+    assert await page.script("return document.getElementById('page').textContent") == "51–53 of 53"
+    assert not await page.enabled("#older")
+    await page.click("#newer")
+    await page.listed(50)
+
+
 async def test_selecting_a_job_shows_its_details_and_input(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
