@@ -85,6 +85,8 @@ async def _queue(
 ) -> Queued:
     b = backends(request)
     try:
+        # Asked first: a refusal that arrives while the file still streams can surface as INTERNAL.
+        await b.importer.CheckUpload(header, timeout=b.deadline_s)
         response = await _stream(b.importer.Upload(timeout=UPLOAD_DEADLINE_S), header, upload, trailing)
     except grpc.aio.AioRpcError as exc:
         raise await _with_supported_formats(request, exc) from None

@@ -21,6 +21,7 @@ from cocoa_importer.parcels import (
     ParcelError,
     ParcelFormatError,
     ParcelRecord,
+    check_parcels,
     detect_parcel_format,
     read_parcels,
 )
@@ -128,6 +129,13 @@ class ParcelBatch:
     repeated: list[Duplicate]
 
 
+def _check(path: str, fmt: str, state: str) -> None:
+    try:
+        check_parcels(path, fmt, default_state=state)
+    except ParcelFormatError as exc:
+        raise JobFailed(f"cannot read the parcel file: {exc}") from None
+
+
 class ParcelImportJob:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], store: UploadStore, batch_items: int = BATCH_ITEMS
@@ -147,6 +155,8 @@ class ParcelImportJob:
         size = os.path.getsize(path)
         with open(path, "rb") as stream:
             fmt = str(ctx.data.get("format") or "") or self._detect(stream, path)
+            if "item" not in checkpoint:  # a fresh start: refuse a file that is not parcels before writing
+                await asyncio.to_thread(_check, path, fmt, str(ctx.data.get("state", "")))
             try:
                 items = read_parcels(
                     fmt,

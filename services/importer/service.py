@@ -18,6 +18,7 @@ from cocoa_common import jobtypes as jt
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Parcel, Upload
 from cocoa_importer.formats import FORMATS, FormatError, FormatInfo, UnknownFormat, check_rows, detect_format
+from cocoa_importer.parcels import ParcelFormatError, check_parcels, detect_parcel_format
 from cocoa_importer.repository import ImportRepository
 from cocoa_importer.storage import StoredFile, UploadStore
 
@@ -109,6 +110,12 @@ class ImporterService:
         if request.format == "csv_mapped" and not isinstance((request.options or {}).get("mapping"), dict):
             raise errors.InvalidArgument("csv_mapped needs a column mapping object", field="mapping")
 
+    def check_header(self, request: UploadRequest) -> None:
+        """What can be judged of an upload from its first header alone (a voter file's format may
+        still come after the file, as a late form field)."""
+        if request.format or request.kind == jt.PARCEL_IMPORT:
+            self.validate(request)
+
     async def upload(
         self,
         request: UploadRequest,
@@ -119,8 +126,7 @@ class ImporterService:
 
         ``amend`` completes the request with fields that arrived after the file (multipart order).
         """
-        if request.format or request.kind == jt.PARCEL_IMPORT:
-            self.validate(request)  # fail before a byte is stored when we can
+        self.check_header(request)  # fail before a byte is stored when we can
         stored = await self.store.save(chunks, request.filename)
         try:
             request = amend(request) if amend else request
@@ -131,6 +137,8 @@ class ImporterService:
             fmt = self._resolve_format(request, stored)
             if request.kind == jt.VOTER_IMPORT:
                 await _check_rows(request, stored, fmt)
+            else:
+                await _check_parcels(request, stored)
             await self._record(request, stored)
             data = self._job_data(request, stored, fmt)
             job_id, created = await self.create_job(
@@ -204,6 +212,17 @@ async def _check_rows(request: UploadRequest, stored: StoredFile, fmt: str) -> N
         await asyncio.to_thread(check_rows, stored.path, fmt, mapping if isinstance(mapping, dict) else None)
     except FormatError as exc:
         raise errors.InvalidArgument(f"Cannot read the file as {fmt}: {exc}", field="format") from None
+
+
+async def _check_parcels(request: UploadRequest, stored: StoredFile) -> None:
+    """A 400 now for a parcel file that cannot be read (not GeoJSON or CSV, no APN column ...) or
+    whose first parcels nearly all fail, rather than a job that fails or logs every parcel."""
+    state = str((request.options or {}).get("state") or "")
+    try:
+        fmt = request.format or detect_parcel_format(stored.head, stored.content_name or request.filename)
+        await asyncio.to_thread(check_parcels, stored.path, fmt, default_state=state)
+    except ParcelFormatError as exc:
+        raise errors.InvalidArgument(f"Cannot read the file as parcels: {exc}", field="file") from None
 
 
 def _check_sha256(expected: str, actual: str) -> None:

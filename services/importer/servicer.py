@@ -41,17 +41,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         first = await anext(aiter(request_iterator), None)
         if first is None or not first.HasField("header"):
             raise errors.InvalidArgument("the first message of an upload must be its header", field="header")
-        header = first.header
-        request = UploadRequest(
-            kind=header.kind,
-            filename=header.filename,
-            format=header.format,
-            import_type=header.import_type or "full",
-            options=_options(header.options_json) if header.options_json else None,
-            created_by_id=header.created_by_id,
-            idempotency_key=header.idempotency_key,
-            expected_sha256=header.sha256,
-        )
+        request = _upload_request(first.header)
 
         late: dict[str, str] = {}
 
@@ -80,6 +70,12 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             created=accepted.created,
         )
 
+    async def CheckUpload(
+        self, request: pb.UploadHeader, context: grpc.aio.ServicerContext
+    ) -> pb.CheckUploadResponse:
+        self.service.check_header(_upload_request(request))
+        return pb.CheckUploadResponse()
+
     async def ListParcels(
         self, request: pb.ListParcelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListParcelsResponse:
@@ -91,6 +87,19 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             offset=request.offset,
         )
         return pb.ListParcelsResponse(parcels=[_parcel_to_pb(p, n) for p, n in rows], total=total)
+
+
+def _upload_request(header: pb.UploadHeader) -> UploadRequest:
+    return UploadRequest(
+        kind=header.kind,
+        filename=header.filename,
+        format=header.format,
+        import_type=header.import_type or "full",
+        options=_options(header.options_json) if header.options_json else None,
+        created_by_id=header.created_by_id,
+        idempotency_key=header.idempotency_key,
+        expected_sha256=header.sha256,
+    )
 
 
 def _options(raw: str) -> dict[str, object]:

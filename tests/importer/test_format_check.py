@@ -15,7 +15,6 @@ from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa_common.models import Upload
 from cocoa_importer.formats import open_reader
 from cocoa_importer.formats._base import RowError
-from cocoa_importer.formats._probe import Probe
 
 VOTERS = sample_voters(40, seed=11)
 NC_FILE = encode(ncsbe_lines(VOTERS))
@@ -101,25 +100,3 @@ def test_a_florida_row_whose_county_is_not_a_county_code_is_rejected() -> None:
         "county",
         "County Code must be a 3-letter county code (DAD, ORA ...), not '32'",
     )
-
-
-ERROR = RowError(2, "", "too many fields", "")
-
-
-@pytest.mark.parametrize(
-    ("rows", "failed", "refused"),
-    [
-        (1000, 899, False),
-        (1000, 900, True),
-        (20, 18, True),
-        (20, 17, False),
-        (19, 19, True),
-        (19, 18, False),
-        (1, 1, True),
-        (0, 0, False),
-    ],
-)
-def test_a_file_is_refused_when_nine_in_ten_rows_fail_or_every_row_of_a_small_one(
-    rows: int, failed: int, refused: bool
-) -> None:
-    assert Probe(rows, failed, ERROR if failed else None).refused is refused

@@ -28,6 +28,7 @@ from voterfiles import (
 )
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common.models import Household, Voter
 from cocoa_importer.formats import RowError, open_reader
 
@@ -401,3 +402,17 @@ async def test_a_cancelled_import_keeps_its_batches_and_a_rerun_adds_only_the_re
     households = await table_rows(system.settings.database_url, Household)
     voters = await table_rows(system.settings.database_url, Voter)
     assert sum(h.person_count for h in households) == sum(1 for v in voters if v.household_id)
+
+
+async def test_check_upload_refuses_a_header_as_upload_would_and_stores_nothing(system: ImportSystem) -> None:
+    header = ipb.UploadHeader(kind="voter_import", filename="a.txt", format="ncsbe", import_type="sometimes")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await system.uploads.CheckUpload(header)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details() == 'Invalid importType. Must be "full" or "incremental"'
+    assert not system.importer.service.store.directory.exists()  # nothing was ever written
+
+
+async def test_check_upload_accepts_a_header_whose_format_comes_after_the_file(system: ImportSystem) -> None:
+    header = ipb.UploadHeader(kind="voter_import", filename="a.txt")
+    assert await system.uploads.CheckUpload(header) == ipb.CheckUploadResponse()

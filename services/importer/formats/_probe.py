@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cocoa_importer.first_items import SAMPLE_ITEMS, mostly_failing
+
 from ._base import FormatError, RowError, UnknownFormat
 from ._detect import DETECT_BYTES, detect_format
 from ._reader import VoterReader
 from ._registry import open_reader
-
-PROBE_ROWS = 1000
-# Below this many rows a file is refused only when every row fails: a few bad rows are the ledger's.
-FEW_ROWS = 20
-REFUSED_SHARE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +26,10 @@ class Probe:
 
     @property
     def refused(self) -> bool:
-        if self.rows == 0 or self.failed == 0:
-            return False
-        if self.rows < FEW_ROWS:
-            return self.failed == self.rows
-        return self.failed >= self.rows * REFUSED_SHARE
+        return mostly_failing(self.rows, self.failed)
 
 
-def probe(reader: VoterReader, rows: int = PROBE_ROWS) -> Probe:
+def probe(reader: VoterReader, rows: int = SAMPLE_ITEMS) -> Probe:
     """Parse up to ``rows`` records from where ``reader`` starts (its stream is consumed)."""
     seen = failed = 0
     first_error: RowError | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from cocoa_common import jsontext
+from cocoa_importer.first_items import SAMPLE_ITEMS, mostly_failing
 
 from ._csv import read_csv
 from ._geojson import GeoJsonParcels, features_of
@@ -37,6 +39,24 @@ def read_parcels(
     else:
         raise ParcelFormatError(f"unknown parcel format {fmt!r}: expected one of {', '.join(FORMATS)}")
     return _results(source, start_item)
+
+
+def check_parcels(path: str, fmt: str, *, default_state: str = "") -> None:
+    """Raise ``ParcelFormatError`` when the file at ``path`` cannot be read as parcels in ``fmt``:
+    the file as a whole is unusable, or nearly all of its first parcels fail."""
+    seen = failed = 0
+    first: ParcelError | None = None
+    with open(path, "rb") as stream:
+        for item in itertools.islice(read_parcels(fmt, stream, default_state=default_state), SAMPLE_ITEMS):
+            seen += 1
+            if isinstance(item, ParcelError):
+                failed += 1
+                first = first or item
+    if first is not None and mostly_failing(seen, failed):
+        raise ParcelFormatError(
+            f"{failed} of its first {seen} parcels fail (item {first.item}, {first.field}: {first.reason}),"
+            " so nothing was imported"
+        )
 
 
 def read_parcels_json_body(
