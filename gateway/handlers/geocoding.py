@@ -166,6 +166,8 @@ async def geocode_households(request: web.Request) -> web.Response:
         "estimatedHouseholds": estimated,
         "limit": order.limit,
         "processingStarted": True,
+        # Beyond the limit, the rest waits for another job (skipGeocoded then picks up after this one).
+        "matchingHouseholds": matching,
     }
     return web.json_response(body, status=202)
 

@@ -188,6 +188,7 @@ async def test_geocode_households_queues_a_job_for_at_most_limit_households(
     body = await response.json()
     assert body["message"] == "Geocoding job created for 2 households"
     assert (body["estimatedHouseholds"], body["limit"], body["processingStarted"]) == (2, 2, True)
+    assert body["matchingHouseholds"] == 3  # the one left over waits for another job
     job = await (await geo_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
     assert job["type"] == "geocode_households"
     assert json.loads(job["data"]) == {

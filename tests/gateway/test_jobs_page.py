@@ -406,7 +406,9 @@ async def test_the_geocoding_form_starts_a_job_for_the_matching_households(
     await geo_page.wait_until("return document.querySelectorAll('#geocode-provider option').length > 1")
     await geo_page.choose("#geocode-provider", "local")
     await geo_page.click("#geocode-form button[type=submit]")
-    assert (await geo_page.outcome("#geocode-form")).startswith("Job ")
+    assert (await geo_page.outcome("#geocode-form")).endswith(
+        " created for 2 of 3 households; start another for the other 1."
+    )
     await geo_page.detail("Type", "geocode_households")
     data = json.loads(await geo_page.wait_until("return document.getElementById('detail-data').textContent"))
     assert (data["filters"], data["limit"], data["skipGeocoded"]) == ({"city": "oakland"}, 2, True)
