@@ -47,6 +47,16 @@ async def test_a_refused_file_leaves_no_upload_no_file_and_no_job(system: Import
     assert (await system.jobs.ListJobs(cpb.ListJobsRequest())).total == 0
 
 
+async def test_a_state_file_sent_as_simple_csv_is_refused_before_it_loses_its_ids(
+    system: ImportSystem,
+) -> None:
+    message = await refused(system, NC_FILE, "ncvoter.csv", "simple_csv")
+    assert message == (
+        "Cannot read the file as simple_csv: the file is a ncsbe file: as simple_csv its voter ids and"
+        " addresses would be lost, so nothing was imported. Choose ncsbe, or auto."
+    )
+
+
 async def test_a_file_whose_rows_nearly_all_fail_is_refused(system: ImportSystem) -> None:
     lines = ncsbe_lines(VOTERS[:2])
     garbage = [f"<tr><td>row {i}</td></tr>" for i in range(38)]

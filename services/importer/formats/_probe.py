@@ -44,9 +44,15 @@ def probe(reader: VoterReader, rows: int = SAMPLE_ITEMS) -> Probe:
     return Probe(seen, failed, first_error)
 
 
+# A state's own file read as simple_csv keeps the names but loses the voter ids (rows are keyed by
+# their content, so next month's file duplicates every voter who changed) and the address columns.
+STATE_FORMATS = frozenset({"ncsbe", "florida", "ohio_swvf", "washington_vrdb", "contra_costa"})
+
+
 def check_rows(path: str, format_id: str, mapping: Mapping[str, str] | None = None) -> None:
     """Raise ``FormatError`` when the file at ``path`` cannot be read as ``format_id``: its header
-    does not fit the format, or nearly all of its first rows fail."""
+    does not fit the format, nearly all of its first rows fail, or it is a state's file sent as
+    simple_csv."""
     with open(path, "rb") as stream:
         head = stream.read(DETECT_BYTES)
         stream.seek(0)
@@ -54,6 +60,11 @@ def check_rows(path: str, format_id: str, mapping: Mapping[str, str] | None = No
         result = probe(reader)
     if result.refused:
         raise FormatError(mismatch(result, reader.format_id, head))
+    if reader.format_id == "simple_csv" and (state := _detected(head)) in STATE_FORMATS:
+        raise FormatError(
+            f"the file is a {state} file: as simple_csv its voter ids and addresses would be lost,"
+            f" so nothing was imported. Choose {state}, or auto."
+        )
 
 
 def mismatch(result: Probe, format_id: str, head: bytes) -> str:
@@ -64,10 +75,14 @@ def mismatch(result: Probe, format_id: str, head: bytes) -> str:
         f"{result.failed} of its first {result.rows} rows fail (line {error.line}: {error.reason}),"
         " so nothing was imported."
     )
-    try:
-        detected = detect_format(head)
-    except UnknownFormat:
-        detected = None
+    detected = _detected(head)
     if detected and detected != format_id:
         return f"{reason} It looks like {detected}: choose that format, or auto."
     return f"{reason} Check the format chosen and the file."
+
+
+def _detected(head: bytes) -> str | None:
+    try:
+        return detect_format(head)
+    except UnknownFormat:
+        return None
