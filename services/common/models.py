@@ -89,6 +89,7 @@ class _JobColumns:
     progressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # claimed, or its last progress
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retry_of: Mapped[str | None] = mapped_column(String(32))  # the failed or cancelled job this one retries
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backing off: not dispatched before
     timeout_seconds: Mapped[float] = mapped_column(Float, default=86400.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -85,6 +85,9 @@ class Settings:
     heartbeat_timeout_s: float = 30.0
     heartbeat_interval_s: float = 5.0
     max_attempts: int = 3
+    # A job that failed transiently waits base * 2^(attempt-1) seconds, at most max, before it runs again.
+    retry_backoff_s: float = 5.0
+    retry_backoff_max_s: float = 300.0
     default_concurrency: int = 1
     concurrency: dict[str, int] = field(default_factory=dict)
     default_timeout_s: float = 24 * 3600.0
@@ -132,6 +135,8 @@ class Settings:
             heartbeat_timeout_s=_float(env, "JOB_HEARTBEAT_TIMEOUT_SECONDS", d.heartbeat_timeout_s),
             heartbeat_interval_s=_float(env, "JOB_HEARTBEAT_INTERVAL_SECONDS", d.heartbeat_interval_s),
             max_attempts=_int(env, "JOB_MAX_ATTEMPTS", d.max_attempts),
+            retry_backoff_s=_float(env, "JOB_RETRY_BACKOFF_SECONDS", d.retry_backoff_s),
+            retry_backoff_max_s=_float(env, "JOB_RETRY_BACKOFF_MAX_SECONDS", d.retry_backoff_max_s),
             default_concurrency=_int(env, "JOB_DEFAULT_CONCURRENCY", d.default_concurrency),
             concurrency=_per_type(env, "JOB_CONCURRENCY"),
             default_timeout_s=_float(env, "JOB_TIMEOUT_SECONDS", d.default_timeout_s),
@@ -171,6 +176,10 @@ class Settings:
 
     def concurrency_for(self, job_type: str) -> int:
         return self.concurrency.get(job_type, self.default_concurrency)
+
+    def retry_backoff_for(self, attempt: int) -> float:
+        """Seconds a job waits after its ``attempt``-th attempt failed transiently."""
+        return min(self.retry_backoff_max_s, self.retry_backoff_s * 2 ** max(attempt - 1, 0))
 
     def timeout_for(self, job_type: str) -> float:
         return float(self.timeouts_s.get(job_type, self.default_timeout_s))

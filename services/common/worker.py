@@ -20,6 +20,9 @@ from datetime import datetime
 from typing import Any
 
 import grpc
+import psycopg
+import redis.exceptions
+import sqlalchemy.exc
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
@@ -43,6 +46,35 @@ class StopRequested(Exception):
 
 class JobFailed(Exception):
     """Raised by a handler when the job as a whole cannot go on (bad file, missing input...)."""
+
+
+class Transient(Exception):
+    """Raised by a handler when the job cannot go on now but may later (a service is down): it runs
+    again from its checkpoint after a backoff, as another attempt."""
+
+
+# Failures of the infrastructure rather than of the job: the database or a service unreachable, a
+# connection dropped, a deadlock or serialization failure (psycopg's are OperationalErrors), a timeout.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    Transient,
+    ConnectionError,
+    TimeoutError,
+    psycopg.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    grpc.aio.AioRpcError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a handler's exception should be retried rather than fail the job."""
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,8 +319,14 @@ class WorkerRuntime:
             reason = f"{ctx.stop_reason}: cancelled by its worker after {ctx.forced_after_s:g}s"
             message = ctx.finished(pb.OUTCOME_STOPPED, reason)
         except Exception as exc:
-            logger.exception("job %s crashed", ctx.job_id)
-            message = ctx.finished(pb.OUTCOME_FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
+            if is_transient(exc):
+                logger.warning(
+                    "job %s hit a transient failure; it will be retried", ctx.job_id, exc_info=True
+                )
+                message = ctx.finished(pb.OUTCOME_RETRY, _first_line(f"{type(exc).__name__}: {exc}"))
+            else:
+                logger.exception("job %s crashed", ctx.job_id)
+                message = ctx.finished(pb.OUTCOME_FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
         finally:
             self.running.pop(ctx.lease_id, None)
             timer = self._force_timers.pop(ctx.lease_id, None)
@@ -306,3 +344,8 @@ class WorkerRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.running.clear()
+
+
+def _first_line(text: str, limit: int = 500) -> str:
+    # Database errors carry SQL and backgrounds on later lines; the reason shown is the first.
+    return text.strip().splitlines()[0][:limit] if text.strip() else text

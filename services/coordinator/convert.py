@@ -75,6 +75,7 @@ def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
         "heartbeat_at",
         "lease_expires_at",
         "cancel_requested_at",
+        "available_at",
     ):
         value = getattr(job, name)
         if value is not None:

@@ -30,6 +30,7 @@ from cocoa_coordinator.lifecycle import (
     COORDINATOR_RESTART,
     NO_HEARTBEAT,
     STALLED,
+    TRANSIENT_FAILURE,
     WORKER_LOST,
     WORKER_SHUTDOWN,
     JobLifecycle,
@@ -300,10 +301,11 @@ class Dispatcher:
                 )
             job, moved = await self._close_lease(repo, job_id, lease_id, message)
             if job is not None:
-                await repo.add_event(job_id, job.status if job.status in jt.TERMINAL else "stopped")
+                await repo.add_event(job_id, _finish_event(job, message.outcome))
         if job is not None and moved:
-            if job.status == jt.PENDING:  # stopped by a worker shutting down, not by a pause
-                self.lifecycle.requeued(job, WORKER_SHUTDOWN)
+            if job.status == jt.PENDING:  # retried, or stopped by a worker shutting down (not paused)
+                retried = message.outcome == pb.OUTCOME_RETRY
+                self.lifecycle.requeued(job, TRANSIENT_FAILURE if retried else WORKER_SHUTDOWN)
             self.lifecycle.moved(job)
         conn.leases.pop(lease_id, None)
         self.hub.publish(job_id)
@@ -323,6 +325,11 @@ class Dispatcher:
         if message.outcome == pb.OUTCOME_FAILED:
             failed = await repo.fail_leased(job_id, lease_id, message.reason or "worker reported failure")
             return failed, failed is not None
+        if message.outcome == pb.OUTCOME_RETRY:
+            current = await repo.get(job_id)
+            delay = self.settings.retry_backoff_for(current.attempt if current else 1)
+            reason = f"transient failure, retried after {delay:g}s: {message.reason or 'unknown'}"
+            return await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True, delay_s=delay)
         # Stopped on request: a paused job stays paused; one stopped by a shutting-down worker is requeued.
         return await repo.requeue_lost(
             job_id, lease_id, message.reason or "worker stopped", count_attempt=False
@@ -483,3 +490,10 @@ def _assignment(claim: Claim) -> pb.Assignment:
     if job.started_at is not None:
         message.started_at.FromDatetime(job.started_at)
     return message
+
+
+def _finish_event(job: Job, outcome: int) -> str:
+    """The event a worker's Finished leads to: the terminal status, a requeue, or a stop."""
+    if job.status in jt.TERMINAL:
+        return job.status
+    return "requeued" if outcome == pb.OUTCOME_RETRY and job.status == jt.PENDING else "stopped"

@@ -27,6 +27,9 @@ NO_HEARTBEAT = "no_heartbeat"
 STALLED = "stalled"
 WORKER_SHUTDOWN = "worker_shutdown"
 COORDINATOR_RESTART = "coordinator_restart"
+TRANSIENT_FAILURE = (
+    "transient_failure"  # its worker hit a database or network failure: retried after a backoff
+)
 
 
 @dataclass

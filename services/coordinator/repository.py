@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common import jobtypes as jt
@@ -169,6 +169,7 @@ class JobRepository:
         stmt = (
             select(Job)
             .where(Job.status == jt.PENDING, Job.type.in_(type_names), Job.lease_id.is_(None))
+            .where(or_(Job.available_at.is_(None), Job.available_at <= utcnow()))
             .order_by(Job.priority.desc(), Job.created_at, Job.id)
             .limit(1)
         )
@@ -189,6 +190,7 @@ class JobRepository:
                     worker_id=worker_id,
                     attempt=case((Job.attempt < 1, 1), else_=Job.attempt),
                     started_at=func.coalesce(Job.started_at, now),
+                    available_at=None,
                     heartbeat_at=now,
                     progressed_at=now,
                     lease_expires_at=now + timedelta(seconds=lease_seconds),
@@ -314,9 +316,10 @@ class JobRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def requeue_lost(
-        self, job_id: str, lease_id: str, reason: str, *, count_attempt: bool
+        self, job_id: str, lease_id: str, reason: str, *, count_attempt: bool, delay_s: float = 0.0
     ) -> tuple[Job | None, bool]:
-        """The worker vanished: a processing job goes back to pending (or fails after max attempts).
+        """The worker vanished: a processing job goes back to pending (or fails after max attempts),
+        to be dispatched again no sooner than ``delay_s`` from now.
 
         Returns the job with its lease released, and whether this call moved it out of processing
         (a paused or cancelled job only loses its lease)."""
@@ -338,6 +341,7 @@ class JobRepository:
             status=jt.PENDING,
             attempt=job.attempt + (1 if count_attempt else 0),
             failure_reason=reason,
+            available_at=utcnow() + timedelta(seconds=delay_s) if delay_s > 0 else None,
         )
         return requeued, requeued is not None
 

@@ -47,6 +47,7 @@ EXTRA_KEYS = {
     "etaSeconds",
     "failureReason",
     "retryOf",
+    "nextAttemptAt",
 }
 
 
