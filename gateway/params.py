@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa_common import jsontext
 from cocoa_gateway.errors import ApiError, bad_request
@@ -138,6 +140,22 @@ def json_text(body: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise bad_request(f"{name} must be a string", name)
     return value.strip() or None
+
+
+def json_time(body: Mapping[str, Any], name: str) -> Timestamp | None:
+    """An optional ISO-8601 time with its zone (``2026-12-06T02:00:00Z``), as a Timestamp."""
+    text = json_text(body, name)
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise bad_request(f"{name} must be an ISO-8601 time such as 2026-12-06T02:00:00Z", name) from None
+    if when.tzinfo is None:
+        raise bad_request(f"{name} must give its time zone (Z or an offset such as -05:00)", name)
+    stamp = Timestamp()
+    stamp.FromDatetime(when)
+    return stamp
 
 
 def idempotency_key(request: web.Request) -> str:

@@ -135,8 +135,8 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "etaSeconds": eta_seconds(job),
         "failureReason": job.failure_reason or None,
         "retryOf": job.retry_of or None,
-        # Pending after a transient failure: not run again before this time.
-        "nextAttemptAt": timestamp(job, "available_at") if job.status == cpb.JOB_STATUS_PENDING else None,
+        # A pending job that was delayed (runAt) or is backing off after a transient failure.
+        "notBefore": timestamp(job, "available_at") if job.status == cpb.JOB_STATUS_PENDING else None,
     }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.geocoder.v1 import geocoder_pb2 as gpb
@@ -97,7 +98,12 @@ async def count_households(request: web.Request, order: GeocodeOrder) -> int:
 
 
 async def create_geocoding_job(
-    request: web.Request, job_type: str, data: Mapping[str, Any], *, is_dynamic: bool = False
+    request: web.Request,
+    job_type: str,
+    data: Mapping[str, Any],
+    *,
+    is_dynamic: bool = False,
+    run_at: Timestamp | None = None,
 ) -> cpb.CreateJobResponse:
     """Create the job; ``created`` is False when the Idempotency-Key matched an earlier one."""
     b = backends(request)
@@ -107,6 +113,7 @@ async def create_geocoding_job(
         is_dynamic=is_dynamic,
         created_by_id=current_user(request).user_id,
         idempotency_key=params.idempotency_key(request),
+        run_at=run_at,
     )
     return await b.coordinator.CreateJob(create, timeout=b.deadline_s)
 
@@ -192,13 +199,17 @@ def order_from_body(body: Mapping[str, Any]) -> tuple[GeocodeOrder, str]:
 async def create_geocoding(request: web.Request) -> web.Response:
     """Queue a ``geocoding`` job from a JSON body; ``mode: dynamic`` keeps it open for new households."""
     require_admin(request)
-    order, mode = order_from_body(await params.json_object(request))
+    body = await params.json_object(request)
+    order, mode = order_from_body(body)
+    run_at = params.json_time(body, "runAt")
     await check_provider(request, order.provider_id)
     # A dynamic job waits for households still to come, so only a static one needs matches now.
     if mode == "static" and await count_households(request, order) == 0:
         raise ApiError(404, NO_MATCH, filters=order.filters)
     data = job_data(order, mode=mode)
-    created = await create_geocoding_job(request, "geocoding", data, is_dynamic=mode == "dynamic")
+    created = await create_geocoding_job(
+        request, "geocoding", data, is_dynamic=mode == "dynamic", run_at=run_at
+    )
     job = created.job
     if created.created:
         details = {"type": "geocoding", **data}

@@ -85,6 +85,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         is_dynamic=params.json_bool(body, "isDynamic", default=False),
         created_by_id=user_id,
         idempotency_key=idempotency_key,
+        run_at=params.json_time(body, "runAt"),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ from cocoa_coordinator.lifecycle import JobLifecycle
 from cocoa_coordinator.repository import JobRepository
 
 MAX_DATA_BYTES = 1024 * 1024
+MAX_DELAY = timedelta(days=30)  # a delayed job runs within this (finished jobs are archived after 30 days)
 MAX_LIST_LIMIT = 200
 MAX_ERRORS_PAGE = 1000
 CONTROL_ACTIONS = ("pause", "resume", "cancel")
@@ -73,6 +75,7 @@ class JobService:
         idempotency_key: str | None = None,
         priority: int = 0,
         retry_of: str | None = None,
+        run_at: datetime | None = None,
     ) -> tuple[Job, bool]:
         canonical = jt.canonical(job_type)
         if canonical is None:
@@ -87,6 +90,8 @@ class JobService:
             if existing is not None:
                 return existing, False
         now = utcnow()
+        if run_at is not None and run_at - now > MAX_DELAY:
+            raise errors.InvalidArgument("runAt must be at most 30 days from now", field="runAt")
         job = Job(
             id=new_id(),
             type=job_type,
@@ -98,6 +103,7 @@ class JobService:
             created_by_id=created_by_id or None,
             idempotency_key=idempotency_key or None,
             retry_of=retry_of,
+            available_at=run_at if run_at is not None and run_at > now else None,
             attempt=0,
             max_attempts=self.settings.max_attempts,
             timeout_seconds=self.settings.timeout_for(canonical),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC
 
 import grpc
 
@@ -35,6 +36,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             created_by_id=request.created_by_id or None,
             idempotency_key=request.idempotency_key or None,
             priority=request.priority,
+            run_at=request.run_at.ToDatetime(tzinfo=UTC) if request.HasField("run_at") else None,
         )
         return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
 

@@ -37,5 +37,5 @@ async def test_a_job_backing_off_says_when_it_runs_again_and_why(
         job["failureReason"]
         == "transient failure, retried after 30s: Transient: the geocoding service is down"
     )
-    waited = datetime.fromisoformat(job["nextAttemptAt"]) - datetime.fromisoformat(job["updatedAt"])
+    waited = datetime.fromisoformat(job["notBefore"]) - datetime.fromisoformat(job["updatedAt"])
     assert waited.total_seconds() == pytest.approx(30, abs=1)

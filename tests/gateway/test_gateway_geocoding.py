@@ -4,6 +4,7 @@ geocoder server (those tests skip until ``cocoa_geocoder.server`` exists)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import FormData
@@ -341,3 +342,20 @@ async def test_providers_are_listed_with_their_place_in_the_default_chain(
 async def test_providers_need_a_token(geo_client: TestClient) -> None:
     response = await geo_client.get("/api/v1/gis/providers")
     assert response.status == 401
+
+
+async def test_a_geocoding_job_can_be_scheduled_for_later(
+    geo_client: TestClient, admin_token: str, sessions: Sessions
+) -> None:
+    await _oakland(sessions)
+    body = {"filters": {"city": "Oakland"}, "runAt": "2030-01-01T00:00:00Z"}
+    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    assert response.status == 400  # more than 30 days ahead
+    assert (await response.json())["field"] == "runAt"
+    soon = datetime.now(UTC) + timedelta(hours=8)
+    body["runAt"] = soon.isoformat()
+    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    job_id = (await response.json())["jobId"]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["status"] == "pending"
+    assert datetime.fromisoformat(job["notBefore"]) == pytest.approx(soon, abs=timedelta(seconds=1))

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -47,7 +48,7 @@ EXTRA_KEYS = {
     "etaSeconds",
     "failureReason",
     "retryOf",
-    "nextAttemptAt",
+    "notBefore",
 }
 
 
@@ -455,3 +456,39 @@ async def test_an_error_cursor_that_was_never_returned_is_400(
     )
     assert response.status == 400
     assert (await response.json())["field"] == "cursor"
+
+
+async def test_a_job_created_with_run_at_waits_and_says_until_when(
+    client: TestClient, admin_token: str
+) -> None:
+    eastern = timezone(timedelta(hours=-5))
+    run_at = (datetime.now(eastern) + timedelta(hours=2)).replace(microsecond=0)
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at.isoformat()},
+        headers=bearer(admin_token),
+    )
+    job = (await response.json())["job"]
+    assert job["status"] == "pending"
+    assert job["notBefore"] == run_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@pytest.mark.parametrize(
+    ("run_at", "message"),
+    [
+        ("tomorrow", "runAt must be an ISO-8601 time such as 2026-12-06T02:00:00Z"),
+        ("2026-12-06T02:00:00", "runAt must give its time zone (Z or an offset such as -05:00)"),
+        (42, "runAt must be a string"),
+    ],
+)
+async def test_a_bad_run_at_is_400_naming_it(
+    client: TestClient, admin_token: str, run_at: object, message: str
+) -> None:
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert (body["error"], body["field"]) == (message, "runAt")

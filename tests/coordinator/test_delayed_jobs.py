@@ -1,0 +1,63 @@
+"""Delayed jobs: CreateJob's run_at holds a job in pending until then, through the real coordinator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from conftest import WorkerFactory
+from coordinator_helpers import wait_for_status
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+
+
+def at(delta: timedelta) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.now(UTC) + delta)
+    return stamp
+
+
+async def create(stub: pb_grpc.CoordinatorServiceStub, run_at: Timestamp) -> pb.Job:
+    request = pb.CreateJobRequest(type="geocoding", data_json=json.dumps({"items": 2}), run_at=run_at)
+    return (await stub.CreateJob(request)).job
+
+
+async def test_a_delayed_job_waits_in_pending_until_its_time(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, at(timedelta(seconds=1.5)))
+    assert job.status == pb.JOB_STATUS_PENDING
+    assert job.HasField("available_at")
+    done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED, timeout=10)
+    assert done.started_at.ToDatetime() >= job.available_at.ToDatetime()
+
+
+async def test_a_delayed_job_does_not_hold_up_the_jobs_behind_it(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    later = await create(stub, at(timedelta(hours=1)))
+    now = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json='{"items": 2}'))).job
+    await wait_for_status(stub, now.id, pb.JOB_STATUS_COMPLETED)
+    assert (await stub.GetJob(pb.GetJobRequest(id=later.id))).status == pb.JOB_STATUS_PENDING
+
+
+async def test_a_run_at_in_the_past_runs_at_once(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, at(-timedelta(minutes=5)))
+    assert not job.HasField("available_at")
+    await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED)
+
+
+async def test_a_run_at_more_than_30_days_ahead_is_refused(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await create(stub, at(timedelta(days=31)))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details() == "runAt must be at most 30 days from now"
