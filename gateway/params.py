@@ -144,7 +144,15 @@ def json_text(body: Mapping[str, Any], name: str) -> str | None:
 
 def json_time(body: Mapping[str, Any], name: str) -> Timestamp | None:
     """An optional ISO-8601 time with its zone (``2026-12-06T02:00:00Z``), as a Timestamp."""
-    text = json_text(body, name)
+    return time_value(json_text(body, name), name)
+
+
+def query_time(query: Mapping[str, str], name: str) -> Timestamp | None:
+    """The same from a query parameter."""
+    return time_value(text(query, name), name)
+
+
+def time_value(text: str | None, name: str) -> Timestamp | None:
     if text is None:
         return None
     try:

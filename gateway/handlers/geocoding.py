@@ -154,12 +154,13 @@ async def geocode_households(request: web.Request) -> web.Response:
     """Queue a ``geocode_households`` job for up to ``limit`` matching households (query parameters)."""
     require_admin(request)
     order = _order_from_query(request.query)
+    run_at = params.query_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
     await check_provider(request, order.provider_id)
     matching = await count_households(request, order)
     if matching == 0:
         raise ApiError(404, NO_MATCH, filters=order.filters)
     estimated = min(matching, order.limit)
-    created = await create_geocoding_job(request, "geocode_households", job_data(order))
+    created = await create_geocoding_job(request, "geocode_households", job_data(order), run_at=run_at)
     job_id = created.job.id
     if created.created:
         details = _queued_details(order, estimated)

@@ -359,3 +359,15 @@ async def test_a_geocoding_job_can_be_scheduled_for_later(
     job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
     assert job["status"] == "pending"
     assert datetime.fromisoformat(job["notBefore"]) == pytest.approx(soon, abs=timedelta(seconds=1))
+
+
+async def test_a_run_at_query_parameter_without_a_zone_is_400_naming_it(
+    client: TestClient, admin_token: str
+) -> None:
+    response = await client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Oakland", "runAt": "2026-12-06T02:00:00"},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    assert (await response.json())["field"] == "runAt"

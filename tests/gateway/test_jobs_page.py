@@ -444,3 +444,25 @@ async def test_a_viewer_is_told_why_a_job_does_not_start(geo_page: JobsPage, vie
     await geo_page.type_into("#geocode-form input[name=state]", "CA")
     await geo_page.click("#geocode-form button[type=submit]")
     assert await geo_page.outcome("#geocode-form") == FORBIDDEN
+
+
+async def test_geocoding_can_be_scheduled_to_start_later(
+    geo_page: JobsPage, geo_client: TestClient, admin_token: str, sessions: Sessions
+) -> None:
+    await seed_households(sessions, [household("oak-1")])
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#start-geocoding summary")
+    await geo_page.type_into("#geocode-form input[name=city]", "oakland")
+    later = await geo_page.script(
+        "const t = new Date(Date.now() + 3 * 3600 * 1000); t.setSeconds(0, 0);"
+        "const local = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);"
+        "document.querySelector('#geocode-form input[name=runAt]').value = local;"
+        "return t.toISOString();"
+    )
+    await geo_page.click("#geocode-form button[type=submit]")
+    outcome = await geo_page.outcome("#geocode-form")
+    job_id = outcome.split()[1]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert (job["status"], job["notBefore"]) == ("pending", later)
+    shown = await geo_page.wait_until(f"return (() => {{ {DETAIL_FIELD} }})()", "Not before")
+    assert shown not in (None, "—")
