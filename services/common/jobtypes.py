@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from cocoa_common import errors
+from cocoa_common.ids import utcnow
+
 GEOCODING = "geocoding"
 VOTER_IMPORT = "voter_import"
 PARCEL_IMPORT = "parcel_import"
@@ -24,6 +29,14 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 STATUSES: tuple[str, ...] = (PENDING, PROCESSING, PAUSED, COMPLETED, FAILED, CANCELLED)
 TERMINAL: frozenset[str] = frozenset({COMPLETED, FAILED, CANCELLED})
+# A delayed job runs within this (finished jobs are archived after 30 days by default).
+MAX_DELAY = timedelta(days=30)
+
+
+def check_run_at(run_at: datetime | None) -> None:
+    """Refuse a delayed job's start time further ahead than MAX_DELAY."""
+    if run_at is not None and run_at - utcnow() > MAX_DELAY:
+        raise errors.InvalidArgument("runAt must be at most 30 days from now", field="runAt")
 
 
 def canonical(job_type: str) -> str | None:

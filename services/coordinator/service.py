@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +20,6 @@ from cocoa_coordinator.lifecycle import JobLifecycle
 from cocoa_coordinator.repository import JobRepository
 
 MAX_DATA_BYTES = 1024 * 1024
-MAX_DELAY = timedelta(days=30)  # a delayed job runs within this (finished jobs are archived after 30 days)
 MAX_LIST_LIMIT = 200
 MAX_ERRORS_PAGE = 1000
 CONTROL_ACTIONS = ("pause", "resume", "cancel")
@@ -90,8 +89,7 @@ class JobService:
             if existing is not None:
                 return existing, False
         now = utcnow()
-        if run_at is not None and run_at - now > MAX_DELAY:
-            raise errors.InvalidArgument("runAt must be at most 30 days from now", field="runAt")
+        jt.check_run_at(run_at)
         job = Job(
             id=new_id(),
             type=job_type,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
@@ -52,17 +52,14 @@ class ImporterApp:
 
 def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> CreateJob:
     async def create(
-        job_type: str, data_json: str, created_by_id: str, idempotency_key: str
+        job_type: str, data_json: str, created_by_id: str, idempotency_key: str, run_at: datetime | None
     ) -> tuple[str, bool]:
-        response = await stub.CreateJob(
-            cpb.CreateJobRequest(
-                type=job_type,
-                data_json=data_json,
-                created_by_id=created_by_id,
-                idempotency_key=idempotency_key,
-            ),
-            timeout=deadline_s,
+        request = cpb.CreateJobRequest(
+            type=job_type, data_json=data_json, created_by_id=created_by_id, idempotency_key=idempotency_key
         )
+        if run_at is not None:
+            request.run_at.FromDatetime(run_at)
+        response = await stub.CreateJob(request, timeout=deadline_s)
         return response.job.id, response.created
 
     return create

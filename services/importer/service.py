@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePath
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +40,7 @@ class UploadRequest:
     created_by_id: str = ""
     idempotency_key: str = ""
     expected_sha256: str = ""  # the sender's checksum of the file, when it gives one
+    run_at: datetime | None = None  # the job is delayed until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,8 @@ class Accepted:
     created: bool = True
 
 
-# (job type, data JSON, created by, idempotency key) -> (job id, created)
-CreateJob = Callable[[str, str, str, str], Awaitable[tuple[str, bool]]]
+# (job type, data JSON, created by, idempotency key, run at) -> (job id, created)
+CreateJob = Callable[[str, str, str, str, datetime | None], Awaitable[tuple[str, bool]]]
 # Options a caller may add to a job's data; everything else in the data is the importer's own.
 ALLOWED_OPTIONS = ("mapping", "source", "state")
 
@@ -81,6 +83,7 @@ class ImporterService:
         (the stored file's own name, a zip member's for instance), what is checked once it is stored."""
         if request.expected_sha256 and not _SHA256.fullmatch(request.expected_sha256):
             raise errors.InvalidArgument("sha256 must be 64 hexadecimal digits", field="sha256")
+        jt.check_run_at(request.run_at)
         if request.kind == jt.PARCEL_IMPORT:
             if request.format and request.format not in PARCEL_FORMATS:
                 raise errors.InvalidArgument(f"Unsupported parcel format: {request.format}", field="format")
@@ -142,7 +145,7 @@ class ImporterService:
             await self._record(request, stored)
             data = self._job_data(request, stored, fmt)
             job_id, created = await self.create_job(
-                request.kind, json.dumps(data), request.created_by_id, request.idempotency_key
+                request.kind, json.dumps(data), request.created_by_id, request.idempotency_key, request.run_at
             )
         except BaseException:
             await self._forget(stored)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import grpc
 
@@ -44,11 +45,14 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         request = _upload_request(first.header)
 
         late: dict[str, str] = {}
+        late_run_at: list[datetime] = []
 
         async def data() -> AsyncIterator[bytes]:
             async for chunk in request_iterator:
                 if chunk.HasField("header"):  # form fields that followed the file
                     late.update({f.name: v for f, v in chunk.header.ListFields() if isinstance(v, str) and v})
+                    if chunk.header.HasField("run_at"):
+                        late_run_at.append(chunk.header.run_at.ToDatetime(tzinfo=UTC))
                     continue
                 yield chunk.data
 
@@ -59,6 +63,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 import_type=late.get("import_type", first.import_type),
                 options=_options(late["options_json"]) if "options_json" in late else first.options,
                 expected_sha256=late.get("sha256", first.expected_sha256),
+                run_at=late_run_at[-1] if late_run_at else first.run_at,
             )
 
         accepted = await self.service.upload(request, data(), amend)
@@ -99,6 +104,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         created_by_id=header.created_by_id,
         idempotency_key=header.idempotency_key,
         expected_sha256=header.sha256,
+        run_at=header.run_at.ToDatetime(tzinfo=UTC) if header.HasField("run_at") else None,
     )
 
 

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -420,3 +421,32 @@ async def test_a_voter_file_in_another_format_is_400_naming_the_one_it_looks_lik
     assert body["field"] == "format"
     assert body["error"].startswith("Cannot read the file as florida: 7 of its first 7 rows fail")
     assert body["error"].endswith("It looks like ncsbe: choose that format, or auto.")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_can_be_scheduled_with_a_run_at_field(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    later = (datetime.now(UTC) + timedelta(hours=6)).replace(microsecond=0)
+    fields = {"format": "ncsbe"}
+    form = upload_form(
+        "ncvoter32.txt",
+        NC_FILE,
+        before={**fields, **({"runAt": later.isoformat()} if where == "before" else {})},
+        after={"runAt": later.isoformat()} if where == "after" else None,
+    )
+    status, body = await post_voters(import_client, admin_token, form)
+    assert status == 202, body
+    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    assert job["status"] == "pending"
+    assert datetime.fromisoformat(job["notBefore"]) == later
+
+
+async def test_an_import_scheduled_too_far_ahead_is_400_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    far = (datetime.now(UTC) + timedelta(days=40)).isoformat()
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "ncsbe", "runAt": far})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["error"], body["field"]) == (400, "runAt must be at most 30 days from now", "runAt")
+    assert stored_files(import_settings) == []

@@ -138,8 +138,8 @@ class JobsPage:
         await self.call(element.send_keys, text)
 
     async def upload_voters(self, path: Path, voter_format: str) -> None:
-        """Fill in and send the voter-file form."""
-        await self.click("#start-voters summary")
+        """Fill in and send the voter-file form (opening its panel if it is closed)."""
+        await self.script("document.getElementById('start-voters').open = true")
         await self.wait_until("return document.querySelectorAll('#voter-format option').length > 1")
         await self.choose("#voter-format", voter_format)
         await self.type_into("#voter-form input[type=file]", str(path))
@@ -466,3 +466,22 @@ async def test_geocoding_can_be_scheduled_to_start_later(
     assert (job["status"], job["notBefore"]) == ("pending", later)
     shown = await geo_page.wait_until(f"return (() => {{ {DETAIL_FIELD} }})()", "Not before")
     assert shown not in (None, "—")
+
+
+async def test_a_voter_upload_can_be_scheduled_to_start_later(
+    import_page: JobsPage, import_client: TestClient, admin_token: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_bytes(encode(simple_csv_lines(sample_voters(3, seed=5)), encoding="utf-8"))
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-voters summary")
+    later = await import_page.script(
+        "const t = new Date(Date.now() + 5 * 3600 * 1000); t.setSeconds(0, 0);"
+        "const local = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);"
+        "document.querySelector('#voter-form input[name=runAt]').value = local;"
+        "return t.toISOString();"
+    )
+    await import_page.upload_voters(path, "simple_csv")
+    job_id = (await import_page.outcome("#voter-form")).split()[1]
+    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert (job["status"], job["notBefore"]) == ("pending", later)
