@@ -162,7 +162,10 @@ def time_value(text: str | None, name: str) -> Timestamp | None:
     if when.tzinfo is None:
         raise bad_request(f"{name} must give its time zone (Z or an offset such as -05:00)", name)
     stamp = Timestamp()
-    stamp.FromDatetime(when)
+    try:
+        stamp.FromDatetime(when)
+    except (OverflowError, ValueError):  # beyond years 1..9999 once moved to UTC
+        raise bad_request(f"{name} is out of range", name) from None
     return stamp
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa_common import errors
 from cocoa_common.ids import utcnow
@@ -31,6 +33,16 @@ STATUSES: tuple[str, ...] = (PENDING, PROCESSING, PAUSED, COMPLETED, FAILED, CAN
 TERMINAL: frozenset[str] = frozenset({COMPLETED, FAILED, CANCELLED})
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
+
+
+def run_at_of(stamp: Timestamp, present: bool) -> datetime | None:
+    """A gRPC ``run_at`` as an aware datetime (None when the field is unset); 400 when invalid."""
+    if not present:
+        return None
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise errors.InvalidArgument("run_at is not a valid timestamp", field="runAt") from None
 
 
 def check_run_at(run_at: datetime | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC
 
 import grpc
 
@@ -36,7 +35,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             created_by_id=request.created_by_id or None,
             idempotency_key=request.idempotency_key or None,
             priority=request.priority,
-            run_at=request.run_at.ToDatetime(tzinfo=UTC) if request.HasField("run_at") else None,
+            run_at=jt.run_at_of(request.run_at, request.HasField("run_at")),
         )
         return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
 

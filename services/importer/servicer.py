@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import grpc
 
 from cocoa.importer.v1 import importer_pb2 as pb
 from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
 from cocoa_common import errors, jsontext
+from cocoa_common import jobtypes as jt
 from cocoa_common.models import Parcel
 from cocoa_importer.service import ImporterService, UploadRequest
 
@@ -45,14 +46,14 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         request = _upload_request(first.header)
 
         late: dict[str, str] = {}
-        late_run_at: list[datetime] = []
+        late_run_at: list[datetime | None] = []
 
         async def data() -> AsyncIterator[bytes]:
             async for chunk in request_iterator:
                 if chunk.HasField("header"):  # form fields that followed the file
                     late.update({f.name: v for f, v in chunk.header.ListFields() if isinstance(v, str) and v})
                     if chunk.header.HasField("run_at"):
-                        late_run_at.append(chunk.header.run_at.ToDatetime(tzinfo=UTC))
+                        late_run_at.append(jt.run_at_of(chunk.header.run_at, True))
                     continue
                 yield chunk.data
 
@@ -104,7 +105,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         created_by_id=header.created_by_id,
         idempotency_key=header.idempotency_key,
         expected_sha256=header.sha256,
-        run_at=header.run_at.ToDatetime(tzinfo=UTC) if header.HasField("run_at") else None,
+        run_at=jt.run_at_of(header.run_at, header.HasField("run_at")),
     )
 
 

@@ -61,3 +61,10 @@ async def test_a_run_at_more_than_30_days_ahead_is_refused(stub: pb_grpc.Coordin
         await create(stub, at(timedelta(days=31)))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == "runAt must be at most 30 days from now"
+
+
+async def test_a_run_at_that_is_no_valid_timestamp_is_refused(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await create(stub, Timestamp(seconds=2**62))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details() == "run_at is not a valid timestamp"

@@ -13,14 +13,15 @@ from gateway_helpers import bearer, create_job
 
 NASTY: list[Any] = [
     None, True, False, 0, -1, 2**63, -(2**63) - 1, 1e308, -0.0, 3.5, "", " ", "x" * 5000, "\u0000",
-    "\ud7ff\ue000", "' OR 1=1 --", "<script>alert(1)</script>", "../../etc/passwd", "NaN", "Infinity",
+    "\ud7ff\ue000", "' OR 1=1 --", "2026-12-06T02:00:00Z", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00Z",
+    "2026-02-30T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "<script>alert(1)</script>", "../../etc/passwd", "NaN", "Infinity",
     "27701", "NC", "Durham", "geocoding", "pause", "local", "static", "dynamic", [], [1, "a", None],
     {}, {"nested": {"deeper": [{}]}}, "²", "١٢", "1_000", " 7 ", "9223372036854775807",
     "9223372036854775808", "-9223372036854775809", "\u202e", "%00", "true", "1e3",
 ]  # fmt: skip
 KEYS = {
-    "/api/v1/jobs": ["type", "data", "isDynamic"],
-    "/api/v1/jobs/geocoding": ["filters", "limit", "skipGeocoded", "providerId", "mode"],
+    "/api/v1/jobs": ["type", "data", "isDynamic", "runAt"],
+    "/api/v1/jobs/geocoding": ["filters", "limit", "skipGeocoded", "providerId", "mode", "runAt"],
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/retry": [],  # takes no body: whatever is sent must not matter
     "/api/v1/gis/geocode": ["addresses", "providerId"],
@@ -32,7 +33,7 @@ QUERIES = {
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
-                                       "providerId", "skipGeocoded"],
+                                       "providerId", "skipGeocoded", "runAt"],
 }  # fmt: skip
 FILTER_KEYS = ["city", "state", "zipCode", "county", "precinctNumber", "unknown"]
 

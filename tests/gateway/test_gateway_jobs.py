@@ -479,6 +479,7 @@ async def test_a_job_created_with_run_at_waits_and_says_until_when(
         ("tomorrow", "runAt must be an ISO-8601 time such as 2026-12-06T02:00:00Z"),
         ("2026-12-06T02:00:00", "runAt must give its time zone (Z or an offset such as -05:00)"),
         (42, "runAt must be a string"),
+        ("0001-01-01T00:00:00+01:00", "runAt is out of range"),
     ],
 )
 async def test_a_bad_run_at_is_400_naming_it(
