@@ -55,6 +55,7 @@ class Transient(Exception):
 
 # Failures of the infrastructure rather than of the job: the database or a service unreachable, a
 # connection dropped, a deadlock or serialization failure (psycopg's are OperationalErrors), a timeout.
+# A gRPC error counts only when the service was unavailable or slow (see is_transient).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     Transient,
     ConnectionError,
@@ -64,7 +65,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     sqlalchemy.exc.InterfaceError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
-    grpc.aio.AioRpcError,
 )
 
 
