@@ -31,6 +31,9 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 STATUSES: tuple[str, ...] = (PENDING, PROCESSING, PAUSED, COMPLETED, FAILED, CANCELLED)
 TERMINAL: frozenset[str] = frozenset({COMPLETED, FAILED, CANCELLED})
+# Not a status: queue statistics count pending jobs that are not due yet (delayed by runAt, or backing
+# off after a transient failure) apart, so "pending" is the work ready for a worker.
+SCHEDULED = "scheduled"
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
 

@@ -405,10 +405,18 @@ class JobRepository:
         return int(result.scalar_one())
 
     async def status_counts(self) -> list[tuple[str, str, int, datetime | None]]:
-        """(type as stored, status, jobs, oldest created_at) for every live type and status."""
+        """(type as stored, status, jobs, since when the oldest has been waiting) for every live type
+        and status; pending jobs not due yet are counted under ``SCHEDULED``, and a due job that was
+        delayed waits from its ``available_at``."""
+        not_due = and_(Job.status == jt.PENDING, Job.available_at > utcnow())
+        jobs = select(
+            Job.type.label("type"),
+            case((not_due, jt.SCHEDULED), else_=Job.status).label("status"),
+            func.coalesce(Job.available_at, Job.created_at).label("since"),
+        ).subquery()
         rows = await self.session.execute(
-            select(Job.type, Job.status, func.count(), func.min(Job.created_at)).group_by(
-                Job.type, Job.status
+            select(jobs.c.type, jobs.c.status, func.count(), func.min(jobs.c.since)).group_by(
+                jobs.c.type, jobs.c.status
             )
         )
         return [(r[0], r[1], int(r[2]), r[3]) for r in rows]

@@ -222,7 +222,8 @@ class JobService:
             rows = await JobRepository(session).status_counts()
         now = utcnow()
         counts = {
-            name: TypeCounts(dict.fromkeys(jt.STATUSES, 0)) for name in sorted(set(jt.ALIASES.values()))
+            name: TypeCounts(dict.fromkeys((*jt.STATUSES, jt.SCHEDULED), 0))
+            for name in sorted(set(jt.ALIASES.values()))
         }
         for stored_type, status, n, oldest in rows:
             entry = counts.get(jt.canonical(stored_type) or "")

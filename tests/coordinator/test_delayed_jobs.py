@@ -68,3 +68,13 @@ async def test_a_run_at_that_is_no_valid_timestamp_is_refused(stub: pb_grpc.Coor
         await create(stub, Timestamp(seconds=2**62))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == "run_at is not a valid timestamp"
+
+
+async def test_queue_stats_count_a_delayed_job_as_scheduled_not_pending(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    await create(stub, at(timedelta(hours=2)))
+    stats = {t.type: t for t in (await stub.GetStats(pb.StatsRequest())).types}
+    geocoding = stats["geocoding"]
+    assert (geocoding.jobs_by_status["pending"], geocoding.jobs_by_status["scheduled"]) == (0, 1)
+    assert geocoding.oldest_pending_age_seconds == 0  # nothing is waiting for a worker
