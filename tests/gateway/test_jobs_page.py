@@ -466,6 +466,8 @@ async def test_geocoding_can_be_scheduled_to_start_later(
     assert (job["status"], job["notBefore"]) == ("pending", later)
     shown = await geo_page.wait_until(f"return (() => {{ {DETAIL_FIELD} }})()", "Not before")
     assert shown not in (None, "—")
+    row = (await geo_page.listed(1))[0]
+    assert row[1].startswith("pending not before ")
 
 
 async def test_a_voter_upload_can_be_scheduled_to_start_later(
