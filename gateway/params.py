@@ -147,9 +147,9 @@ def json_time(body: Mapping[str, Any], name: str) -> Timestamp | None:
     return time_value(json_text(body, name), name)
 
 
-def query_time(query: Mapping[str, str], name: str) -> Timestamp | None:
-    """The same from a query parameter."""
-    return time_value(text(query, name), name)
+def field_time(fields: Mapping[str, str], name: str) -> Timestamp | None:
+    """The same from a query parameter or a form field."""
+    return time_value(text(fields, name), name)
 
 
 def time_value(text: str | None, name: str) -> Timestamp | None:

@@ -154,7 +154,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     """Queue a ``geocode_households`` job for up to ``limit`` matching households (query parameters)."""
     require_admin(request)
     order = _order_from_query(request.query)
-    run_at = params.query_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
+    run_at = params.field_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
     await check_provider(request, order.provider_id)
     matching = await count_households(request, order)
     if matching == 0:

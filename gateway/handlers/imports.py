@@ -15,7 +15,6 @@ from typing import Any
 
 import grpc
 from aiohttp import web
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.importer.v1 import importer_pb2 as ipb
@@ -124,11 +123,6 @@ async def _formats(request: web.Request) -> list[ipb.VoterFormat]:
     return list((await b.importer.ListFormats(ipb.ListFormatsRequest(), timeout=b.deadline_s)).formats)
 
 
-def _run_at(fields: Mapping[str, str]) -> Timestamp | None:
-    """The ``runAt`` form field: the import job is delayed until then."""
-    return params.time_value((fields.get("runAt") or "").strip() or None, "runAt")
-
-
 def _options_json(options: Mapping[str, Any]) -> str:
     return json.dumps(dict(options), separators=(",", ":")) if options else ""
 
@@ -170,7 +164,7 @@ def _voter_trailing() -> TrailingHeader:
             import_type=late.get("importType", ""),
             options_json=_options_json(options),
             sha256=late.get("sha256", ""),
-            run_at=_run_at(late),
+            run_at=params.field_time(late, "runAt"),
         )
 
     return header
@@ -193,7 +187,7 @@ async def import_voters(request: web.Request) -> web.Response:
         created_by_id=user.user_id,
         idempotency_key=key,
         sha256=upload.fields.get("sha256", ""),
-        run_at=_run_at(upload.fields),
+        run_at=params.field_time(upload.fields, "runAt"),
     )
     queued = await _queue(request, header, upload, _voter_trailing())
     import_type = str(queued.data.get("importType") or upload.get("importType") or "full")
@@ -274,7 +268,7 @@ def _parcel_trailing() -> TrailingHeader:
             format=late.get("format", "").lower(),
             options_json=_options_json(options),
             sha256=late.get("sha256", ""),
-            run_at=_run_at(late),
+            run_at=params.field_time(late, "runAt"),
         )
 
     return header
@@ -298,7 +292,7 @@ async def import_parcels(request: web.Request) -> web.Response:
         created_by_id=user.user_id,
         idempotency_key=key,
         sha256=upload.fields.get("sha256", ""),
-        run_at=_run_at(upload.fields) or params.query_time(request.query, "runAt"),
+        run_at=params.field_time(upload.fields, "runAt") or params.field_time(request.query, "runAt"),
     )
     queued = await _queue(request, header, upload, _parcel_trailing())
     if queued.created:

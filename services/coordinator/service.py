@@ -154,13 +154,12 @@ class JobService:
         self, created_by_id: str | None, idempotency_key: str | None, retry_of: str | None
     ) -> Job | None:
         """The job a racing request created with the same retry source or idempotency key."""
-        async with self.sessions() as session:
-            repo = JobRepository(session)
-            if retry_of:
-                return await repo.find_retry(retry_of)
-            if idempotency_key:
-                return await repo.find_by_idempotency_key(created_by_id, idempotency_key)
+        if idempotency_key and not retry_of:
+            return await self._by_idempotency_key(created_by_id, idempotency_key)
+        if not retry_of:
             return None
+        async with self.sessions() as session:
+            return await JobRepository(session).find_retry(retry_of)
 
     async def retry(self, job_id: str, *, created_by_id: str | None = None) -> tuple[Job, bool]:
         """A new job with a failed or cancelled job's type, input and priority, starting afresh

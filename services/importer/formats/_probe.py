@@ -44,11 +44,6 @@ def probe(reader: VoterReader, rows: int = SAMPLE_ITEMS) -> Probe:
     return Probe(seen, failed, first_error)
 
 
-# A state's own file read as simple_csv keeps the names but loses the voter ids (rows are keyed by
-# their content, so next month's file duplicates every voter who changed) and the address columns.
-STATE_FORMATS = frozenset({"ncsbe", "florida", "ohio_swvf", "washington_vrdb", "contra_costa"})
-
-
 def check_rows(path: str, format_id: str, mapping: Mapping[str, str] | None = None) -> None:
     """Raise ``FormatError`` when the file at ``path`` cannot be read as ``format_id``: its header
     does not fit the format, nearly all of its first rows fail, or it is a state's file sent as
@@ -60,7 +55,10 @@ def check_rows(path: str, format_id: str, mapping: Mapping[str, str] | None = No
         result = probe(reader)
     if result.refused:
         raise FormatError(mismatch(result, reader.format_id, head))
-    if reader.format_id == "simple_csv" and (state := _detected(head)) in STATE_FORMATS:
+    # A state's own file (detection names one of the state formats) read as simple_csv keeps the
+    # names but loses the voter ids (rows are keyed by content, so next month's file duplicates every
+    # voter who changed) and the address columns.
+    if reader.format_id == "simple_csv" and (state := _detected(head)) not in (None, "simple_csv"):
         raise FormatError(
             f"the file is a {state} file: as simple_csv its voter ids and addresses would be lost,"
             f" so nothing was imported. Choose {state}, or auto."
