@@ -13,6 +13,8 @@ from typing import Any
 import grpc
 from aiohttp import web
 
+from cocoa_common.grpc_server import error_field
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,7 +48,6 @@ _FIXED_MESSAGES: dict[int, str] = {
     503: "A backend service is unavailable; try again later",
     504: "A backend service did not answer in time",
 }
-FIELD_METADATA_KEY = "cocoa-field"
 
 
 class ApiError(Exception):
@@ -82,19 +83,11 @@ def error_response(
     return web.json_response(body, status=status, headers=headers)
 
 
-def grpc_field(exc: grpc.aio.AioRpcError) -> str | None:
-    """The parameter a domain error names, carried in trailing metadata."""
-    for key, value in exc.trailing_metadata() or ():
-        if key == FIELD_METADATA_KEY:
-            return value if isinstance(value, str) else value.decode()
-    return None
-
-
 def from_grpc(exc: grpc.aio.AioRpcError) -> ApiError:
     """Translate a failed RPC through the one status table."""
     status = HTTP_STATUS_FOR_GRPC.get(exc.code(), 500)
     if exc.code() in _DOMAIN_CODES:
-        field = grpc_field(exc)
+        field = error_field(exc)
         return ApiError(status, exc.details() or _FIXED_MESSAGES.get(status, "Error"), **_field(field))
     if status == 500:
         logger.error("backend call failed: %s %s", exc.code(), exc.details())

@@ -14,6 +14,7 @@ from cocoa_common import jsontext
 from cocoa_gateway.errors import ApiError, bad_request
 
 MAX_IDEMPOTENCY_KEY = 200
+MAX_ID_LENGTH = 32  # the jobs table's id column
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 INT32_MAX = 2**31 - 1  # the largest offset the gRPC list requests carry
@@ -140,6 +141,26 @@ def json_text(body: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise bad_request(f"{name} must be a string", name)
     return value.strip() or None
+
+
+def json_ids(body: Mapping[str, Any], name: str) -> list[str]:
+    """An optional list of ids: a JSON array of strings, or one string (comma-separated ids)."""
+    value = body.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"{name} must be an array of job ids", name)
+    return ids([v.strip() for v in value if v.strip()], name)
+
+
+def ids(values: list[str], name: str) -> list[str]:
+    """Job ids as given, each of a plausible length (the coordinator says which exist)."""
+    for value in values:
+        if len(value) > MAX_ID_LENGTH:
+            raise bad_request(f"{name} holds a job id longer than {MAX_ID_LENGTH} characters", name)
+    return values
 
 
 def json_time(body: Mapping[str, Any], name: str) -> Timestamp | None:

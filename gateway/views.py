@@ -137,6 +137,9 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "retryOf": job.retry_of or None,
         # A pending job that was delayed (runAt) or is backing off after a transient failure.
         "notBefore": timestamp(job, "available_at") if job.status == cpb.JOB_STATUS_PENDING else None,
+        # Jobs that must complete before this one runs, and those of them that have not yet.
+        "dependsOn": list(job.depends_on),
+        "waitingFor": list(job.waiting_for),
     }
 
 

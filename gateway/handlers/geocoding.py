@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,7 @@ async def create_geocoding_job(
     *,
     is_dynamic: bool = False,
     run_at: Timestamp | None = None,
+    depends_on: Sequence[str] = (),
 ) -> cpb.CreateJobResponse:
     """Create the job; ``created`` is False when the Idempotency-Key matched an earlier one."""
     b = backends(request)
@@ -114,6 +115,7 @@ async def create_geocoding_job(
         created_by_id=current_user(request).user_id,
         idempotency_key=params.idempotency_key(request),
         run_at=run_at,
+        depends_on=depends_on,
     )
     return await b.coordinator.CreateJob(create, timeout=b.deadline_s)
 
@@ -149,18 +151,30 @@ def _queued_details(order: GeocodeOrder, estimated: int) -> dict[str, Any]:
     return details
 
 
+def _queued_message(estimated: int, limit: int, depends_on: Sequence[str]) -> str:
+    if not depends_on:
+        return f"Geocoding job created for {estimated} households"
+    # The households it geocodes are those that match when it starts, after an import, say.
+    after = ", ".join(depends_on)
+    return f"Geocoding job created; after {after} it geocodes up to {limit} matching households"
+
+
 @routes.post("/api/v1/gis/households/geocode")
 async def geocode_households(request: web.Request) -> web.Response:
     """Queue a ``geocode_households`` job for up to ``limit`` matching households (query parameters)."""
     require_admin(request)
     order = _order_from_query(request.query)
     run_at = params.field_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
+    depends_on = params.ids(params.listed(request.query, "dependsOn"), "dependsOn")
     await check_provider(request, order.provider_id)
     matching = await count_households(request, order)
-    if matching == 0:
+    # A job that waits for an import geocodes the households that match when it runs.
+    if matching == 0 and not depends_on:
         raise ApiError(404, NO_MATCH, filters=order.filters)
     estimated = min(matching, order.limit)
-    created = await create_geocoding_job(request, "geocode_households", job_data(order), run_at=run_at)
+    created = await create_geocoding_job(
+        request, "geocode_households", job_data(order), run_at=run_at, depends_on=depends_on
+    )
     job_id = created.job.id
     if created.created:
         details = _queued_details(order, estimated)
@@ -170,7 +184,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     body = {
         "success": True,
         "jobId": job_id,
-        "message": f"Geocoding job created for {estimated} households",
+        "message": _queued_message(estimated, order.limit, depends_on),
         "estimatedHouseholds": estimated,
         "limit": order.limit,
         "processingStarted": True,
@@ -203,13 +217,15 @@ async def create_geocoding(request: web.Request) -> web.Response:
     body = await params.json_object(request)
     order, mode = order_from_body(body)
     run_at = params.json_time(body, "runAt")
+    depends_on = params.json_ids(body, "dependsOn")
     await check_provider(request, order.provider_id)
-    # A dynamic job waits for households still to come, so only a static one needs matches now.
-    if mode == "static" and await count_households(request, order) == 0:
+    # A dynamic job waits for households still to come, and one that depends on an import geocodes
+    # what matches when it runs, so only a static job that runs now needs matches now.
+    if mode == "static" and not depends_on and await count_households(request, order) == 0:
         raise ApiError(404, NO_MATCH, filters=order.filters)
     data = job_data(order, mode=mode)
     created = await create_geocoding_job(
-        request, "geocoding", data, is_dynamic=mode == "dynamic", run_at=run_at
+        request, "geocoding", data, is_dynamic=mode == "dynamic", run_at=run_at, depends_on=depends_on
     )
     job = created.job
     if created.created:

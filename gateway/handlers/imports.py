@@ -154,9 +154,15 @@ def _mapping(raw: str | None) -> dict[str, Any]:
     return {"mapping": mapping}
 
 
+def _depends_on(fields: Mapping[str, str]) -> list[str]:
+    """The ``dependsOn`` form field or query parameter: job ids, comma-separated or repeated."""
+    return params.ids(params.listed(fields, "dependsOn"), "dependsOn")
+
+
 def _voter_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        if not any(late.get(name) for name in ("format", "importType", "mapping", "sha256", "runAt")):
+        late_names = ("format", "importType", "mapping", "sha256", "runAt", "dependsOn")
+        if not any(late.get(name) for name in late_names):
             return None
         options = _mapping(late.get("mapping"))
         return ipb.UploadHeader(
@@ -165,6 +171,7 @@ def _voter_trailing() -> TrailingHeader:
             options_json=_options_json(options),
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
+            depends_on=_depends_on(late),
         )
 
     return header
@@ -188,6 +195,7 @@ async def import_voters(request: web.Request) -> web.Response:
         idempotency_key=key,
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt"),
+        depends_on=_depends_on(upload.fields),
     )
     queued = await _queue(request, header, upload, _voter_trailing())
     import_type = str(queued.data.get("importType") or upload.get("importType") or "full")
@@ -241,6 +249,8 @@ def _json_body_file(body: Mapping[str, Any]) -> Upload:
     fields = {"format": fmt}
     if source := params.json_text(body, "source"):
         fields["source"] = source
+    if depends_on := params.json_ids(body, "dependsOn"):
+        fields["dependsOn"] = ",".join(depends_on)
     return Upload(f"body.{fmt}", _one_chunk(payload), fields)
 
 
@@ -261,7 +271,7 @@ def _source_options(source: str | None) -> dict[str, Any]:
 
 def _parcel_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        if not any(late.get(name) for name in ("format", "source", "sha256", "runAt")):
+        if not any(late.get(name) for name in ("format", "source", "sha256", "runAt", "dependsOn")):
             return None
         options = _source_options(late.get("source"))
         return ipb.UploadHeader(
@@ -269,6 +279,7 @@ def _parcel_trailing() -> TrailingHeader:
             options_json=_options_json(options),
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
+            depends_on=_depends_on(late),
         )
 
     return header
@@ -293,6 +304,7 @@ async def import_parcels(request: web.Request) -> web.Response:
         idempotency_key=key,
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt") or params.field_time(request.query, "runAt"),
+        depends_on=_depends_on(upload.fields) or _depends_on(request.query),
     )
     queued = await _queue(request, header, upload, _parcel_trailing())
     if queued.created:

@@ -86,6 +86,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         created_by_id=user_id,
         idempotency_key=idempotency_key,
         run_at=params.json_time(body, "runAt"),
+        depends_on=params.json_ids(body, "dependsOn"),
     )
 
 

@@ -41,6 +41,18 @@ MESSAGE_SIZE_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
+# The trailing metadata key that carries the parameter a domain error names.
+FIELD_METADATA_KEY = "cocoa-field"
+
+
+def error_field(exc: grpc.aio.AioRpcError) -> str | None:
+    """The parameter a failed call's domain error names, read back from its trailing metadata."""
+    for key, value in exc.trailing_metadata() or ():
+        if key == FIELD_METADATA_KEY:
+            return value if isinstance(value, str) else value.decode()
+    return None
+
+
 def status_for(exc: errors.CocoaError) -> grpc.StatusCode:
     for cls in type(exc).__mro__:
         if cls in STATUS_FOR_ERROR:
@@ -61,7 +73,7 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid value: {_first_line(exc.orig)}")
     if isinstance(exc, errors.CocoaError):
         if exc.field:
-            context.set_trailing_metadata((("cocoa-field", exc.field),))
+            context.set_trailing_metadata(((FIELD_METADATA_KEY, exc.field),))
         await context.abort(status_for(exc), exc.message)
     logger.exception("unexpected error in RPC", exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "Internal error")

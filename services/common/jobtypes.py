@@ -34,6 +34,10 @@ TERMINAL: frozenset[str] = frozenset({COMPLETED, FAILED, CANCELLED})
 # Not a status: queue statistics count pending jobs that are not due yet (delayed by runAt, or backing
 # off after a transient failure) apart, so "pending" is the work ready for a worker.
 SCHEDULED = "scheduled"
+# Not a status either: pending jobs waiting for a job they depend on (``dependsOn``) to complete.
+WAITING = "waiting"
+# How many jobs one job may wait for.
+MAX_DEPENDENCIES = 20
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
 

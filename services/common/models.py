@@ -1,7 +1,7 @@
 """The database schema: one metadata for the whole system, migrated by Alembic.
 
 Each service touches only its own tables through its own repository module:
-coordinator -> jobs, job_item_errors, job_events; gateway -> users, api_tokens, audit_logs;
+coordinator -> jobs, job_item_errors, job_events, job_dependencies; gateway -> users, api_tokens, audit_logs;
 geocoder -> households (geocode columns), geocode_cache, address_points; importer -> voters,
 households, parcels.
 """
@@ -156,6 +156,19 @@ class JobEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_job_events_job", "job_id", "id"),)
+
+
+class JobDependency(Base):
+    """A job that runs only after another has completed (``dependsOn``); while one of its
+    dependencies is unfinished it stays ``pending`` and is not dispatched, and when one fails or is
+    cancelled it is cancelled too. A dependency that was archived has completed long ago."""
+
+    __tablename__ = "job_dependencies"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    depends_on_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    __table_args__ = (Index("ix_job_dependencies_depends_on", "depends_on_id"),)
 
 
 class User(Base):

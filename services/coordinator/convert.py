@@ -11,6 +11,7 @@ from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa_common import jobtypes as jt
 from cocoa_common.models import Job, JobItemError
 from cocoa_coordinator.repository import NewItemError, ProgressUpdate
+from cocoa_coordinator.service import JobView
 
 STATUS_TO_PB: dict[str, pb.JobStatus.ValueType] = {
     jt.PENDING: pb.JOB_STATUS_PENDING,
@@ -41,6 +42,13 @@ def item_error_to_pb(error: JobItemError) -> pb.ItemError:
         detail_json=error.detail,
         created_at=timestamp(error.created_at),
     )
+
+
+def view_to_pb(view: JobView) -> pb.Job:
+    message = job_to_pb(view.job, view.recent_errors)
+    message.depends_on.extend(d.job_id for d in view.dependencies)
+    message.waiting_for.extend(d.job_id for d in view.dependencies if d.unfinished)
+    return message
 
 
 def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:

@@ -40,6 +40,10 @@ from cocoa_coordinator.repository import Claim, JobRepository, NewItemError, Pro
 logger = logging.getLogger(__name__)
 
 STOP_REASONS = {"pause": pb.STOP_REASON_PAUSE, "cancel": pb.STOP_REASON_CANCEL}
+# Jobs cancelled per transaction because a dependency failed, and rounds per sweep (each round
+# reaches one step further down a chain of dependents).
+ORPHAN_BATCH = 500
+ORPHAN_ROUNDS = 50
 
 
 @dataclass(eq=False)
@@ -302,6 +306,8 @@ class Dispatcher:
             job, moved = await self._close_lease(repo, job_id, lease_id, message)
             if job is not None:
                 await repo.add_event(job_id, _finish_event(job, message.outcome))
+            if job is not None and moved and job.status == jt.COMPLETED:
+                await repo.release_dependents(job_id)
         if job is not None and moved:
             if job.status == jt.PENDING:  # retried, or stopped by a worker shutting down (not paused)
                 retried = message.outcome == pb.OUTCOME_RETRY
@@ -455,6 +461,27 @@ class Dispatcher:
                 self.hub.publish(job.id)
         if expired or stalled or timed_out:
             self.wake()
+        await self.cancel_orphans()
+
+    async def cancel_orphans(self) -> None:
+        """Cancel the jobs waiting for a job that failed or was cancelled, and the jobs waiting for
+        those: a chain is cancelled down to its end within one sweep."""
+        for _ in range(ORPHAN_ROUNDS):
+            cancelled: list[Job] = []
+            async with self.sessions.begin() as session:
+                repo = JobRepository(session)
+                orphans = await repo.orphaned(ORPHAN_BATCH)
+                for job_id, dependency_id, dependency_status in orphans:
+                    job = await repo.cancel_orphan(job_id, f"Dependency {dependency_id} {dependency_status}")
+                    if job is not None:
+                        await repo.add_event(job_id, jt.CANCELLED)
+                        cancelled.append(job)
+            for job in cancelled:
+                self.lifecycle.moved(job)
+                self.hub.publish(job.id)
+                logger.info("job %s cancelled: %s", job.id, job.failure_reason)
+            if not orphans:
+                return
 
     def _forget_lease(self, lease_id: str, reason: pb.StopReason.ValueType, job_id: str) -> None:
         for conn in self.workers.values():

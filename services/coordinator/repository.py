@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
@@ -19,6 +20,7 @@ from cocoa_common.models import (
     ArchivedJob,
     ArchivedJobItemError,
     Job,
+    JobDependency,
     JobEvent,
     JobItemError,
     Upload,
@@ -43,6 +45,18 @@ class ProgressUpdate:
     total_items: int | None
     checkpoint: str | None  # JSON text; None keeps the stored one
     output_stats: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """A job another job waits for, with its status (None once archived, which means completed)."""
+
+    job_id: str
+    status: str | None
+
+    @property
+    def unfinished(self) -> bool:
+        return self.status is not None and self.status != jt.COMPLETED
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +126,61 @@ class JobRepository:
         )
         return list(rows.scalars()), int(total)
 
+    # ---- dependencies -----------------------------------------------------------
+
+    async def add_dependencies(self, job_id: str, depends_on: Sequence[str]) -> None:
+        if depends_on:
+            await self.session.execute(
+                insert(JobDependency), [{"job_id": job_id, "depends_on_id": d} for d in depends_on]
+            )
+
+    async def statuses(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of these jobs that is still in the jobs table."""
+        rows = await self.session.execute(select(Job.id, Job.status).where(Job.id.in_(job_ids)))
+        return {job_id: status for job_id, status in rows}
+
+    async def dependencies(self, job_ids: Sequence[str]) -> dict[str, list[Dependency]]:
+        """What each of these jobs waits for, in the order the ids sort."""
+        if not job_ids:
+            return {}
+        rows = await self.session.execute(
+            select(JobDependency.job_id, JobDependency.depends_on_id, Job.status)
+            .outerjoin(Job, Job.id == JobDependency.depends_on_id)
+            .where(JobDependency.job_id.in_(job_ids))
+            .order_by(JobDependency.job_id, JobDependency.depends_on_id)
+        )
+        found: dict[str, list[Dependency]] = {}
+        for job_id, depends_on_id, status in rows:
+            found.setdefault(job_id, []).append(Dependency(depends_on_id, status))
+        return found
+
+    async def release_dependents(self, job_id: str) -> None:
+        """A dependency completed: the pending jobs waiting for it count their wait from now (in
+        queue statistics), not from their creation. Those still waiting for another stay skipped."""
+        now = utcnow()
+        dependents = select(JobDependency.job_id).where(JobDependency.depends_on_id == job_id)
+        await self.session.execute(
+            update(Job)
+            .where(Job.id.in_(dependents), Job.status == jt.PENDING)
+            .where(or_(Job.available_at.is_(None), Job.available_at < now))
+            .values(available_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def orphaned(self, limit: int) -> list[tuple[str, str, str]]:
+        """(job, its dependency, the dependency's status) for pending or paused jobs one of whose
+        dependencies failed or was cancelled: they can never run."""
+        parent = aliased(Job)
+        rows = await self.session.execute(
+            select(JobDependency.job_id, parent.id, parent.status)
+            .join(Job, Job.id == JobDependency.job_id)
+            .join(parent, parent.id == JobDependency.depends_on_id)
+            .where(Job.status.in_((jt.PENDING, jt.PAUSED)), parent.status.in_((jt.FAILED, jt.CANCELLED)))
+            .order_by(JobDependency.job_id)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
     # ---- control moves --------------------------------------------------------
 
     async def _move(self, job_id: str, from_statuses: Sequence[str], **values: object) -> Job | None:
@@ -143,6 +212,12 @@ class JobRepository:
             lease_expires_at=None,
         )
 
+    async def cancel_orphan(self, job_id: str, reason: str) -> Job | None:
+        """Cancel a job that waits for a dependency that failed or was cancelled; it never ran."""
+        return await self._move(
+            job_id, (jt.PENDING, jt.PAUSED), status=jt.CANCELLED, failure_reason=reason, completed_at=utcnow()
+        )
+
     async def fail(
         self, job_id: str, reason: str, *, from_statuses: Sequence[str] = NOT_TERMINAL
     ) -> Job | None:
@@ -170,6 +245,7 @@ class JobRepository:
             select(Job)
             .where(Job.status == jt.PENDING, Job.type.in_(type_names), Job.lease_id.is_(None))
             .where(or_(Job.available_at.is_(None), Job.available_at <= utcnow()))
+            .where(~_waiting_for_dependency())
             .order_by(Job.priority.desc(), Job.created_at, Job.id)
             .limit(1)
         )
@@ -406,12 +482,14 @@ class JobRepository:
 
     async def status_counts(self) -> list[tuple[str, str, int, datetime | None]]:
         """(type as stored, status, jobs, since when the oldest has been waiting) for every live type
-        and status; pending jobs not due yet are counted under ``SCHEDULED``, and a due job that was
-        delayed waits from its ``available_at``."""
+        and status; pending jobs waiting for a dependency are counted under ``WAITING``, those not due
+        yet under ``SCHEDULED``, and a due job that was delayed, or waited for a dependency, waits
+        from its ``available_at``."""
         not_due = and_(Job.status == jt.PENDING, Job.available_at > utcnow())
+        waiting = and_(Job.status == jt.PENDING, _waiting_for_dependency())
         jobs = select(
             Job.type.label("type"),
-            case((not_due, jt.SCHEDULED), else_=Job.status).label("status"),
+            case((waiting, jt.WAITING), (not_due, jt.SCHEDULED), else_=Job.status).label("status"),
             func.coalesce(Job.available_at, Job.created_at).label("since"),
         ).subquery()
         rows = await self.session.execute(
@@ -442,7 +520,7 @@ class JobRepository:
         await self.session.execute(
             insert(ArchivedJobItemError).from_select([c.name for c in errors.columns], error_rows)
         )
-        for table in (JobEvent.__table__, errors):
+        for table in (JobEvent.__table__, JobDependency.__table__, errors):
             await self.session.execute(delete(table).where(table.c.job_id.in_(ids)))
         await self.session.execute(delete(jobs).where(jobs.c.id.in_(ids)))
         return len(ids)
@@ -455,6 +533,17 @@ class JobRepository:
             .limit(limit)
         )
         return list(rows.scalars())
+
+
+def _waiting_for_dependency() -> ColumnElement[bool]:
+    """True for a job with a dependency that has not completed (an archived one has)."""
+    parent = aliased(Job)
+    return exists(
+        select(1)
+        .select_from(JobDependency)
+        .join(parent, parent.id == JobDependency.depends_on_id)
+        .where(JobDependency.job_id == Job.id, parent.status != jt.COMPLETED)
+    )
 
 
 def dumps(value: object) -> str:

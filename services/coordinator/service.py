@@ -17,7 +17,7 @@ from cocoa_common.models import Job, JobEvent, JobItemError
 from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.lifecycle import JobLifecycle
-from cocoa_coordinator.repository import JobRepository
+from cocoa_coordinator.repository import Dependency, JobRepository
 
 MAX_DATA_BYTES = 1024 * 1024
 MAX_LIST_LIMIT = 200
@@ -43,6 +43,7 @@ class TypeCounts:
 class JobView:
     job: Job
     recent_errors: Sequence[JobItemError] = ()
+    dependencies: Sequence[Dependency] = ()
 
 
 class JobService:
@@ -75,6 +76,7 @@ class JobService:
         priority: int = 0,
         retry_of: str | None = None,
         run_at: datetime | None = None,
+        depends_on: Sequence[str] = (),
     ) -> tuple[Job, bool]:
         canonical = jt.canonical(job_type)
         if canonical is None:
@@ -90,6 +92,7 @@ class JobService:
                 return existing, False
         now = utcnow()
         jt.check_run_at(run_at)
+        depends_on = await self._check_dependencies(depends_on)
         job = Job(
             id=new_id(),
             type=job_type,
@@ -114,6 +117,7 @@ class JobService:
             async with self.sessions.begin() as session:
                 repo = JobRepository(session)
                 await repo.add(job)
+                await repo.add_dependencies(job.id, depends_on)
                 if upload_id is not None and not await repo.name_upload_reader(upload_id, job.id):
                     raise _upload_removed(upload_id)  # by the retention sweep, since the check above
                 await repo.add_event(job.id, "created")
@@ -146,6 +150,30 @@ class JobService:
             raise _upload_removed(upload_id)
         return upload_id
 
+    async def _check_dependencies(self, depends_on: Sequence[str]) -> list[str]:
+        """The distinct jobs a new job waits for: each must exist and may not have failed or been
+        cancelled (the new job could never run)."""
+        wanted = sorted(set(depends_on))
+        if len(wanted) > jt.MAX_DEPENDENCIES:
+            raise errors.InvalidArgument(
+                f"dependsOn names at most {jt.MAX_DEPENDENCIES} jobs", field="dependsOn"
+            )
+        if not wanted:
+            return []
+        async with self.sessions() as session:
+            statuses = await JobRepository(session).statuses(wanted)
+        for job_id in wanted:
+            status = statuses.get(job_id)
+            if status is None:
+                raise errors.InvalidArgument(f"dependsOn names no job: {job_id[:40]!r}", field="dependsOn")
+            if status in RETRYABLE:
+                raise errors.InvalidArgument(
+                    f"dependsOn names job {job_id}, which is {status}: a job waiting for it would never run"
+                    " (retry it, then wait for the retry)",
+                    field="dependsOn",
+                )
+        return wanted
+
     async def _by_idempotency_key(self, created_by_id: str | None, key: str) -> Job | None:
         async with self.sessions() as session:
             return await JobRepository(session).find_by_idempotency_key(created_by_id, key)
@@ -173,6 +201,7 @@ class JobService:
             if source.status not in RETRYABLE:
                 raise errors.InvalidTransition(f"Cannot retry job with status: {source.status}")
             existing = await repo.find_retry(job_id)
+            depends_on = await _latest_retries(repo, source.id)
         if existing is not None:
             return existing, False
         return await self.create(
@@ -182,7 +211,14 @@ class JobService:
             created_by_id=created_by_id,
             priority=source.priority,
             retry_of=source.id,
+            depends_on=depends_on,
         )
+
+    async def view(self, job: Job) -> JobView:
+        """A job just read or moved, with what it waits for (no item errors)."""
+        async with self.sessions() as session:
+            waits = await JobRepository(session).dependencies([job.id])
+        return JobView(job, (), waits.get(job.id, ()))
 
     async def get(self, job_id: str, *, include_errors: bool = True) -> JobView:
         async with self.sessions() as session:
@@ -212,7 +248,13 @@ class JobService:
             jobs, total = await repo.list(
                 statuses=statuses, types=type_names, created_by_id=created_by_id, limit=limit, offset=offset
             )
-            views = [await _with_errors(repo, job, include_errors=include_errors) for job in jobs]
+            waits = await repo.dependencies([job.id for job in jobs])
+            views = [
+                await _with_errors(
+                    repo, job, include_errors=include_errors, dependencies=waits.get(job.id, ())
+                )
+                for job in jobs
+            ]
         return views, total
 
     async def counts(self) -> dict[str, TypeCounts]:
@@ -221,7 +263,7 @@ class JobService:
             rows = await JobRepository(session).status_counts()
         now = utcnow()
         counts = {
-            name: TypeCounts(dict.fromkeys((*jt.STATUSES, jt.SCHEDULED), 0))
+            name: TypeCounts(dict.fromkeys((*jt.STATUSES, jt.SCHEDULED, jt.WAITING), 0))
             for name in sorted(set(jt.ALIASES.values()))
         }
         for stored_type, status, n, oldest in rows:
@@ -307,13 +349,31 @@ async def _view(repo: JobRepository, job_id: str, *, include_errors: bool) -> Jo
     job = await repo.get(job_id)
     if job is None:
         raise errors.NotFound("Job not found")
-    return await _with_errors(repo, job, include_errors=include_errors)
+    waits = await repo.dependencies([job_id])
+    return await _with_errors(repo, job, include_errors=include_errors, dependencies=waits.get(job_id, ()))
 
 
-async def _with_errors(repo: JobRepository, job: Job, *, include_errors: bool) -> JobView:
+async def _with_errors(
+    repo: JobRepository, job: Job, *, include_errors: bool, dependencies: Sequence[Dependency] = ()
+) -> JobView:
     # Every item error is a failed item, so a job without failures needs no index scan.
     wanted = include_errors and job.failed_items > 0
-    return JobView(job, await repo.recent_item_errors(job.id) if wanted else ())
+    return JobView(job, await repo.recent_item_errors(job.id) if wanted else (), dependencies)
+
+
+async def _latest_retries(repo: JobRepository, job_id: str) -> list[str]:
+    """What a retry of this job waits for: each of its dependencies, or that dependency's latest
+    retry, so retrying a chain from a failed step re-links the steps after it."""
+    latest = []
+    for dependency in (await repo.dependencies([job_id])).get(job_id, ()):
+        current = dependency.job_id
+        for _ in range(100):  # a retry chain is short; bounded all the same
+            retry = await repo.find_retry(current)
+            if retry is None:
+                break
+            current = retry.id
+        latest.append(current)
+    return latest
 
 
 def _parse_data(data_json: str) -> dict[str, object]:

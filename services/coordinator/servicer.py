@@ -36,12 +36,13 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             idempotency_key=request.idempotency_key or None,
             priority=request.priority,
             run_at=jt.run_at_of(request.run_at, request.HasField("run_at")),
+            depends_on=list(request.depends_on),
         )
-        return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+        return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext) -> pb.Job:
         view = await self.jobs.get(request.id, include_errors=request.include_errors)
-        return convert.job_to_pb(view.job, view.recent_errors)
+        return convert.view_to_pb(view)
 
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
@@ -54,21 +55,19 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             offset=request.offset,
             include_errors=request.include_errors,
         )
-        return pb.ListJobsResponse(
-            jobs=[convert.job_to_pb(v.job, v.recent_errors) for v in views], total=total
-        )
+        return pb.ListJobsResponse(jobs=[convert.view_to_pb(v) for v in views], total=total)
 
     async def ControlJob(
         self, request: pb.ControlJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.ControlJobResponse:
         job = await self.jobs.control(request.id, ACTIONS.get(request.action, ""))
-        return pb.ControlJobResponse(job=convert.job_to_pb(job))
+        return pb.ControlJobResponse(job=convert.view_to_pb(await self.jobs.view(job)))
 
     async def RetryJob(
         self, request: pb.RetryJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateJobResponse:
         job, created = await self.jobs.retry(request.id, created_by_id=request.created_by_id or None)
-        return pb.CreateJobResponse(job=convert.job_to_pb(job), created=created)
+        return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext
@@ -77,7 +76,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             yield pb.JobEvent(
                 seq=event.id,
                 kind=event.kind,
-                job=convert.job_to_pb(view.job, view.recent_errors),
+                job=convert.view_to_pb(view),
                 created_at=convert.timestamp(event.created_at),
             )
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import grpc
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as cpb_grpc
 from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
-from cocoa_common import db, grpc_server
+from cocoa_common import db, errors, grpc_server
 from cocoa_common import jobtypes as jt
+from cocoa_common.grpc_server import error_field
 from cocoa_common.settings import Settings
 from cocoa_common.worker import Handler, WorkerRuntime
 from cocoa_importer.parcel_job import ParcelImportJob
 from cocoa_importer.retention import FindJob, JobEnd, UploadRetention
-from cocoa_importer.service import CreateJob, ImporterService
+from cocoa_importer.service import CreateJob, ImporterService, UploadRequest
 from cocoa_importer.servicer import ImporterServicer
 from cocoa_importer.storage import UploadStore
 from cocoa_importer.voter_job import VoterImportJob
@@ -51,15 +52,22 @@ class ImporterApp:
 
 
 def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> CreateJob:
-    async def create(
-        job_type: str, data_json: str, created_by_id: str, idempotency_key: str, run_at: datetime | None
-    ) -> tuple[str, bool]:
+    async def create(upload: UploadRequest, data_json: str) -> tuple[str, bool]:
         request = cpb.CreateJobRequest(
-            type=job_type, data_json=data_json, created_by_id=created_by_id, idempotency_key=idempotency_key
+            type=upload.kind,
+            data_json=data_json,
+            created_by_id=upload.created_by_id,
+            idempotency_key=upload.idempotency_key,
+            depends_on=upload.depends_on,
         )
-        if run_at is not None:
-            request.run_at.FromDatetime(run_at)
-        response = await stub.CreateJob(request, timeout=deadline_s)
+        if upload.run_at is not None:
+            request.run_at.FromDatetime(upload.run_at)
+        try:
+            response = await stub.CreateJob(request, timeout=deadline_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:  # a dependsOn naming no job, say
+                raise errors.InvalidArgument(exc.details() or "Invalid job", field=error_field(exc)) from None
+            raise
         return response.job.id, response.created
 
     return create

@@ -41,6 +41,7 @@ class UploadRequest:
     idempotency_key: str = ""
     expected_sha256: str = ""  # the sender's checksum of the file, when it gives one
     run_at: datetime | None = None  # the job is delayed until then
+    depends_on: tuple[str, ...] = ()  # jobs the import job waits for
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,8 @@ class Accepted:
     created: bool = True
 
 
-# (job type, data JSON, created by, idempotency key, run at) -> (job id, created)
-CreateJob = Callable[[str, str, str, str, datetime | None], Awaitable[tuple[str, bool]]]
+# (the upload's request, the job's data JSON) -> (job id, created)
+CreateJob = Callable[["UploadRequest", str], Awaitable[tuple[str, bool]]]
 # Options a caller may add to a job's data; everything else in the data is the importer's own.
 ALLOWED_OPTIONS = ("mapping", "source", "state")
 
@@ -84,6 +85,10 @@ class ImporterService:
         if request.expected_sha256 and not _SHA256.fullmatch(request.expected_sha256):
             raise errors.InvalidArgument("sha256 must be 64 hexadecimal digits", field="sha256")
         jt.check_run_at(request.run_at)
+        if len(set(request.depends_on)) > jt.MAX_DEPENDENCIES:
+            raise errors.InvalidArgument(
+                f"dependsOn names at most {jt.MAX_DEPENDENCIES} jobs", field="dependsOn"
+            )
         if request.kind == jt.PARCEL_IMPORT:
             if request.format and request.format not in PARCEL_FORMATS:
                 raise errors.InvalidArgument(f"Unsupported parcel format: {request.format}", field="format")
@@ -144,9 +149,7 @@ class ImporterService:
                 await _check_parcels(request, stored)
             await self._record(request, stored)
             data = self._job_data(request, stored, fmt)
-            job_id, created = await self.create_job(
-                request.kind, json.dumps(data), request.created_by_id, request.idempotency_key, request.run_at
-            )
+            job_id, created = await self.create_job(request, json.dumps(data))
         except BaseException:
             await self._forget(stored)
             raise

@@ -47,6 +47,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
 
         late: dict[str, str] = {}
         late_run_at: list[datetime | None] = []
+        late_depends_on: list[tuple[str, ...]] = []
 
         async def data() -> AsyncIterator[bytes]:
             async for chunk in request_iterator:
@@ -54,6 +55,8 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                     late.update({f.name: v for f, v in chunk.header.ListFields() if isinstance(v, str) and v})
                     if chunk.header.HasField("run_at"):
                         late_run_at.append(jt.run_at_of(chunk.header.run_at, True))
+                    if chunk.header.depends_on:
+                        late_depends_on.append(tuple(chunk.header.depends_on))
                     continue
                 yield chunk.data
 
@@ -65,6 +68,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 options=_options(late["options_json"]) if "options_json" in late else first.options,
                 expected_sha256=late.get("sha256", first.expected_sha256),
                 run_at=late_run_at[-1] if late_run_at else first.run_at,
+                depends_on=late_depends_on[-1] if late_depends_on else first.depends_on,
             )
 
         accepted = await self.service.upload(request, data(), amend)
@@ -106,6 +110,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         idempotency_key=header.idempotency_key,
         expected_sha256=header.sha256,
         run_at=jt.run_at_of(header.run_at, header.HasField("run_at")),
+        depends_on=tuple(header.depends_on),
     )
 
 

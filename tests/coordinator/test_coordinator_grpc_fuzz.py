@@ -46,7 +46,8 @@ def requests(rng: random.Random, job_id: str) -> list[tuple[str, Any]]:
     return [
         ("CreateJob", pb.CreateJobRequest(
             type=text(rng), data_json=data_json(rng), created_by_id=text(rng),
-            idempotency_key=text(rng), priority=rng.choice(INTS), is_dynamic=rng.random() < 0.5)),
+            idempotency_key=text(rng), priority=rng.choice(INTS), is_dynamic=rng.random() < 0.5,
+            depends_on=[rng.choice([job_id, text(rng)]) for _ in range(rng.choice([0, 1, 2, 25]))])),
         ("GetJob", pb.GetJobRequest(id=some_id, include_errors=rng.random() < 0.5)),
         ("ListJobs", pb.ListJobsRequest(
             statuses=[rng.choice([0, 1, 3, 6, 99, -5]) for _ in range(rng.randint(0, 3))],

@@ -56,6 +56,34 @@ class System:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def upload(self, path: str, fields: dict[str, str], filename: str, content: bytes) -> tuple[int, Any]:
+        """POST a multipart form: the fields, then the file."""
+        boundary = "cocoa-e2e-boundary"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            f"Content-Type: text/csv\r\n\r\n".encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(
+            self.base + path,
+            data=b"".join(parts),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
     def wait(self, job_id: str, done: Any, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -129,3 +157,38 @@ def test_a_geocoder_killed_mid_job_is_restarted_and_the_job_finishes_with_exact_
     assert system.supervisor.services["geocoder"].restarts == 1
     _, page = system.call("GET", "/api/v1/gis/households?geocoded=false&limit=1")
     assert page["total"] == 0
+
+
+CARY_VOTERS = b"""firstname,lastname,address,city,state,zip
+Ana,Lopez,101 Maple St,Cary,NC,27511
+Ben,Lopez,101 Maple St,Cary,NC,27511
+Cy,Ng,12 Oak Ave Apt 2,Cary,NC,27511
+Di,Ng,12 Oak Ave Apt 3,Cary,NC,27511
+Ed,Ray,7 N Elm Dr,Cary,NC,27511
+Flo,Ray,7 S Elm Dr,Cary,NC,27511
+"""
+
+
+def test_a_geocode_queued_behind_a_voter_import_geocodes_the_households_the_import_creates(
+    system: System,
+) -> None:
+    run_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    status, imported = system.upload(
+        "/api/v1/voters/import", {"format": "simple_csv", "runAt": run_at}, "cary.csv", CARY_VOTERS
+    )
+    assert status == 202, imported
+    status, queued = system.call(
+        "POST",
+        f"/api/v1/gis/households/geocode?city=Cary&providerId=zip_centroid&dependsOn={imported['jobId']}",
+    )
+    assert status == 202, queued  # no household of Cary exists yet: the import creates them
+    geocode = system.wait(queued["jobId"], lambda j: j["status"] in ("completed", "failed", "cancelled"))
+    assert geocode["status"] == "completed", geocode
+    assert (geocode["processedItems"], geocode["failedItems"]) == (
+        5,
+        0,
+    )  # 101 Maple, 2 apartments, N and S Elm
+    _, voter_import = system.call("GET", f"/api/v1/jobs/{imported['jobId']}")
+    assert voter_import["status"] == "completed"
+    assert geocode["startedAt"] >= voter_import["completedAt"]
+    assert (geocode["dependsOn"], geocode["waitingFor"]) == ([imported["jobId"]], [])

@@ -20,8 +20,16 @@ NASTY: list[Any] = [
     "9223372036854775808", "-9223372036854775809", "\u202e", "%00", "true", "1e3",
 ]  # fmt: skip
 KEYS = {
-    "/api/v1/jobs": ["type", "data", "isDynamic", "runAt"],
-    "/api/v1/jobs/geocoding": ["filters", "limit", "skipGeocoded", "providerId", "mode", "runAt"],
+    "/api/v1/jobs": ["type", "data", "isDynamic", "runAt", "dependsOn"],
+    "/api/v1/jobs/geocoding": [
+        "filters",
+        "limit",
+        "skipGeocoded",
+        "providerId",
+        "mode",
+        "runAt",
+        "dependsOn",
+    ],
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/retry": [],  # takes no body: whatever is sent must not matter
     "/api/v1/gis/geocode": ["addresses", "providerId"],
@@ -33,7 +41,7 @@ QUERIES = {
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
-                                       "providerId", "skipGeocoded", "runAt"],
+                                       "providerId", "skipGeocoded", "runAt", "dependsOn"],
 }  # fmt: skip
 FILTER_KEYS = ["city", "state", "zipCode", "county", "precinctNumber", "unknown"]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, bearer, household, seed_households
+from gateway_helpers import GEOCODING_FILTERS, Sessions, bearer, household, seed_households
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -371,3 +371,52 @@ async def test_a_run_at_query_parameter_without_a_zone_is_400_naming_it(
     )
     assert response.status == 400
     assert (await response.json())["field"] == "runAt"
+
+
+async def _job_for_later(client: TestClient, admin_token: str) -> str:
+    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at}
+    response = await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))
+    return str((await response.json())["job"]["id"])
+
+
+async def test_a_geocode_that_waits_for_another_job_is_queued_before_any_household_matches(
+    geo_client: TestClient, admin_token: str
+) -> None:
+    first = await _job_for_later(geo_client, admin_token)
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Nowhere", "dependsOn": first},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 202
+    body = await response.json()
+    assert (
+        body["message"] == f"Geocoding job created; after {first} it geocodes up to 10000 matching households"
+    )
+    job = await (await geo_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    assert (job["status"], job["waitingFor"]) == ("pending", [first])
+
+
+async def test_a_geocoding_job_body_may_wait_for_another_job(
+    geo_client: TestClient, admin_token: str
+) -> None:
+    first = await _job_for_later(geo_client, admin_token)
+    body = {"filters": {"city": "Nowhere"}, "dependsOn": [first]}
+    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    assert response.status == 202
+    job_id = (await response.json())["jobId"]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["dependsOn"] == [first]
+
+
+async def test_a_geocode_depending_on_no_such_job_is_400_naming_depends_on(
+    geo_client: TestClient, admin_token: str
+) -> None:
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Nowhere", "dependsOn": "cnosuchjob"},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    assert (await response.json())["field"] == "dependsOn"

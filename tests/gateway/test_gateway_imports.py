@@ -450,3 +450,53 @@ async def test_an_import_scheduled_too_far_ahead_is_400_and_keeps_nothing(
     status, body = await post_voters(import_client, admin_token, form)
     assert (status, body["error"], body["field"]) == (400, "runAt must be at most 30 days from now", "runAt")
     assert stored_files(import_settings) == []
+
+
+async def _job_for_later(client: TestClient, admin_token: str) -> str:
+    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"type": "geocoding", "data": {"filters": {"city": "Durham"}}, "runAt": run_at}
+    response = await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))
+    return str((await response.json())["job"]["id"])
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_can_wait_for_another_job_with_a_depends_on_field(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    first = await _job_for_later(import_client, admin_token)
+    fields = {"format": "ncsbe"}
+    form = upload_form(
+        "ncvoter32.txt",
+        NC_FILE,
+        before={**fields, **({"dependsOn": first} if where == "before" else {})},
+        after={"dependsOn": first} if where == "after" else None,
+    )
+    status, body = await post_voters(import_client, admin_token, form)
+    assert status == 202, body
+    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    assert (job["status"], job["waitingFor"]) == ("pending", [first])
+
+
+async def test_an_import_depending_on_no_such_job_is_400_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "ncsbe", "dependsOn": "cnosuchjob"})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["error"], body["field"]) == (
+        400,
+        "dependsOn names no job: 'cnosuchjob'",
+        "dependsOn",
+    )
+    assert stored_files(import_settings) == []
+
+
+async def test_a_parcel_import_body_may_wait_for_another_job(
+    import_client: TestClient, admin_token: str
+) -> None:
+    first = await _job_for_later(import_client, admin_token)
+    body = {"data": parcels_document(), "dependsOn": [first]}
+    response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
+    assert response.status == 202, await response.text()
+    job_id = (await response.json())["jobId"]
+    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert (job["status"], job["waitingFor"]) == ("pending", [first])

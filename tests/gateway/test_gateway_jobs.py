@@ -49,6 +49,8 @@ EXTRA_KEYS = {
     "failureReason",
     "retryOf",
     "notBefore",
+    "dependsOn",
+    "waitingFor",
 }
 
 
@@ -493,3 +495,78 @@ async def test_a_bad_run_at_is_400_naming_it(
     assert response.status == 400
     body = await response.json()
     assert (body["error"], body["field"]) == (message, "runAt")
+
+
+async def _scheduled_job(client: TestClient, admin_token: str) -> dict[str, object]:
+    """A job that stays pending for an hour."""
+    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at},
+        headers=bearer(admin_token),
+    )
+    return (await response.json())["job"]
+
+
+async def test_a_job_created_with_depends_on_waits_and_names_what_it_waits_for(
+    client: TestClient, admin_token: str
+) -> None:
+    first = await _scheduled_job(client, admin_token)
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "dependsOn": [first["id"]]},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 201
+    job = (await response.json())["job"]
+    assert (job["status"], job["dependsOn"], job["waitingFor"]) == ("pending", [first["id"]], [first["id"]])
+    again = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    assert again["waitingFor"] == [first["id"]]
+
+
+async def test_a_job_waiting_for_a_cancelled_job_is_cancelled_with_the_reason(
+    client: TestClient, admin_token: str
+) -> None:
+    first = await _scheduled_job(client, admin_token)
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "dependsOn": first["id"]},
+        headers=bearer(admin_token),
+    )
+    job = (await response.json())["job"]
+    await client.delete(f"/api/v1/jobs/{first['id']}", headers=bearer(admin_token))
+    cancelled = await wait_for_status(client, admin_token, job["id"], "cancelled")
+    assert cancelled["failureReason"] == f"Dependency {first['id']} cancelled"
+
+
+async def test_a_depends_on_naming_no_job_is_400_naming_it(client: TestClient, admin_token: str) -> None:
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "dependsOn": ["cnosuchjob"]},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert (body["error"], body["field"]) == ("dependsOn names no job: 'cnosuchjob'", "dependsOn")
+
+
+@pytest.mark.parametrize(
+    ("depends_on", "message"),
+    [
+        (42, "dependsOn must be an array of job ids"),
+        ([1, 2], "dependsOn must be an array of job ids"),
+        ({"id": "x"}, "dependsOn must be an array of job ids"),
+        (["c" * 33], "dependsOn holds a job id longer than 32 characters"),
+    ],
+)
+async def test_a_malformed_depends_on_is_400_naming_it(
+    client: TestClient, admin_token: str, depends_on: object, message: str
+) -> None:
+    response = await client.post(
+        "/api/v1/jobs",
+        json={"type": "geocoding", "data": GEOCODING_FILTERS, "dependsOn": depends_on},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert (body["error"], body["field"]) == (message, "dependsOn")

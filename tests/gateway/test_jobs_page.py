@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -487,3 +488,24 @@ async def test_a_voter_upload_can_be_scheduled_to_start_later(
     job_id = (await import_page.outcome("#voter-form")).split()[1]
     job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
     assert (job["status"], job["notBefore"]) == ("pending", later)
+
+
+async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
+    geo_page: JobsPage, geo_client: TestClient, admin_token: str
+) -> None:
+    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"type": "geocoding", "data": {"filters": {"city": "Durham"}}, "runAt": run_at}
+    first = (await (await geo_client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))).json())[
+        "job"
+    ]
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#start-geocoding summary")
+    await geo_page.type_into("#geocode-form input[name=city]", "durham")
+    await geo_page.type_into("#geocode-form input[name=dependsOn]", first["id"])
+    await geo_page.click("#geocode-form button[type=submit]")
+    job_id = (await geo_page.outcome("#geocode-form")).split()[1]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["waitingFor"] == [first["id"]]
+    await geo_page.detail("Runs after", f"{first['id']} (not completed yet)")
+    rows = await geo_page.listed(2)
+    assert rows[0][1] == f"pending waiting for {first['id']}"
