@@ -1,4 +1,4 @@
-"""``/api/v1/jobs``: list, create, read, cancel, progress, control, retry, item errors, events."""
+"""``/api/v1/jobs``: list, create, read, cancel, progress, control, retry, bulk moves, item errors, events."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ ACTIONS: dict[str, tuple[cpb.ControlAction.ValueType, str, str]] = {
     "cancel": (cpb.CONTROL_ACTION_CANCEL, "Job cancelled", audit.CANCEL_JOB),
 }
 INVALID_ACTION = "Invalid action. Expected pause, resume, or cancel."
+BULK_ACTIONS: dict[str, cpb.BulkAction.ValueType] = {
+    "pause": cpb.BULK_ACTION_PAUSE,
+    "resume": cpb.BULK_ACTION_RESUME,
+    "cancel": cpb.BULK_ACTION_CANCEL,
+    "retry": cpb.BULK_ACTION_RETRY,
+}
+MAX_BULK = 200
+# A bulk retry makes up to 200 jobs, each in its own transaction: more than one request's time.
+BULK_DEADLINE_FACTOR = 3
 
 
 def _list_request(query: Any) -> cpb.ListJobsRequest:
@@ -190,6 +199,84 @@ async def retry_job(request: web.Request) -> web.Response:
     users = await lookups.creators(request, [response.job])
     body = {"success": True, "job": views.job_json(response.job, users)}
     return web.json_response(body, status=201 if response.created else 200)
+
+
+def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
+    action = body.get("action")
+    if not isinstance(action, str) or action not in BULK_ACTIONS:
+        raise bad_request("Invalid action. Expected pause, resume, cancel, or retry.", "action")
+    ids, where = body.get("ids"), body.get("filter")
+    if (ids is None) == (where is None):
+        raise bad_request("Give either ids (the jobs) or filter (status, type, createdById)", "ids")
+    request = cpb.BulkControlRequest(action=BULK_ACTIONS[action], requested_by_id=user_id)
+    if ids is not None:
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            raise bad_request("ids must be a non-empty array of job ids", "ids")
+        if len(ids) > MAX_BULK:
+            raise bad_request(f"ids names at most {MAX_BULK} jobs", "ids")
+        request.ids.extend(params.ids(ids, "ids"))
+        return request
+    if not isinstance(where, dict) or not where:
+        raise bad_request("filter must be an object with status, type or createdById", "filter")
+    unknown = sorted(set(where) - {"status", "type", "createdById"})
+    if unknown:
+        raise bad_request(f"filter takes status, type and createdById, not {', '.join(unknown)}", "filter")
+    # The list route's rules, so a filter means here what it means there.
+    listed = _list_request({name: _filter_text(where, name) for name in where})
+    request.statuses.extend(listed.statuses)
+    request.types.extend(listed.types)
+    request.created_by_id = listed.created_by_id
+    request.limit = params.json_int(body, "limit", default=MAX_BULK, minimum=1, maximum=MAX_BULK)
+    return request
+
+
+def _filter_text(where: dict[str, Any], name: str) -> str:
+    """A filter member as the list route's query text: a string, or an array of strings."""
+    value = where[name]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and name != "createdById":
+        return ",".join(value)
+    if not isinstance(value, str):
+        raise bad_request(f"filter.{name} must be a string", "filter")
+    return value
+
+
+def _bulk_result_json(result: cpb.BulkResult) -> dict[str, Any]:
+    if not result.ok:
+        return {"id": result.id, "success": False, "error": result.error}
+    entry: dict[str, Any] = {"id": result.id, "success": True, "status": views.status_name(result.job)}
+    if result.job.id != result.id:  # a retry: the new job
+        entry |= {"retryJobId": result.job.id, "created": result.created}
+    return entry
+
+
+@routes.post("/api/v1/jobs/bulk")
+async def bulk_control(request: web.Request) -> web.Response:
+    """One action over the jobs named in ``ids``, or over up to ``limit`` jobs ``filter`` matches
+    that the action applies to; each job's outcome is reported and one failure stops nothing."""
+    user = require_admin(request)
+    body = await params.json_object(request)
+    bulk = _bulk_request(body, user.user_id)
+    b = backends(request)
+    response = await b.coordinator.BulkControlJobs(bulk, timeout=b.deadline_s * BULK_DEADLINE_FACTOR)
+    results = [_bulk_result_json(r) for r in response.results]
+    succeeded = sum(1 for r in response.results if r.ok)
+    details = {
+        "action": body["action"],
+        "ids" if bulk.ids else "filter": list(bulk.ids) if bulk.ids else body["filter"],
+        "succeeded": succeeded,
+        "failed": len(results) - succeeded,
+    }
+    await audit.record_audit(request, audit.BULK_CONTROL, resource="job", details=details)
+    return web.json_response(
+        {
+            "success": True,
+            "action": body["action"],
+            "succeeded": succeeded,
+            "failed": len(results) - succeeded,
+            "remaining": response.remaining,
+            "results": results,
+        }
+    )
 
 
 @routes.get("/api/v1/jobs/{id}/progress")

@@ -107,8 +107,14 @@ class JobRepository:
         created_by_id: str | None,
         limit: int,
         offset: int,
+        unretried_only: bool = False,
     ) -> tuple[list[Job], int]:
+        """A page of jobs, newest first, and how many match; ``unretried_only`` leaves out jobs that
+        have a retry already."""
         conditions = []
+        if unretried_only:
+            retried = aliased(Job)
+            conditions.append(~exists(select(1).select_from(retried).where(retried.retry_of == Job.id)))
         if statuses:
             conditions.append(Job.status.in_(statuses))
         if types:

@@ -24,6 +24,14 @@ MAX_LIST_LIMIT = 200
 MAX_ERRORS_PAGE = 1000
 CONTROL_ACTIONS = ("pause", "resume", "cancel")
 RETRYABLE = (jt.FAILED, jt.CANCELLED)
+# What a bulk action applies to: a filter picks only the jobs it can move.
+BULK_APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "pause": (jt.PENDING, jt.PROCESSING),
+    "resume": (jt.PAUSED,),
+    "cancel": (jt.PENDING, jt.PROCESSING, jt.PAUSED),
+    "retry": RETRYABLE,
+}
+MAX_BULK = 200
 # Where each import's file is uploaded: its job names that upload by id.
 UPLOAD_ROUTES = {
     jt.VOTER_IMPORT: "POST /api/v1/voters/import",
@@ -37,6 +45,24 @@ class TypeCounts:
 
     by_status: dict[str, int]
     oldest_pending_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """One job of a bulk action: the job after the move (for a retry, the retry), or why not."""
+
+    job_id: str
+    job: Job | None
+    error: str = ""
+    created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BulkFilter:
+    statuses: Sequence[str] = ()
+    types: Sequence[str] = ()
+    created_by_id: str | None = None
+    limit: int = MAX_BULK
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,11 +263,7 @@ class JobService:
         for status in statuses:
             if status not in jt.STATUSES:
                 raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
-        type_names: list[str] = []
-        for job_type in types:
-            if jt.canonical(job_type) is None:
-                raise errors.InvalidArgument(f"Invalid type: {job_type}", field="type")
-            type_names.extend(jt.names_of(job_type))
+        type_names = self._type_names(types)
         limit, offset = errors.page_bounds(limit, offset, MAX_LIST_LIMIT)
         async with self.sessions() as session:
             repo = JobRepository(session)
@@ -256,6 +278,16 @@ class JobService:
                 for job in jobs
             ]
         return views, total
+
+    @staticmethod
+    def _type_names(types: Sequence[str]) -> list[str]:
+        """Every stored name of these types (a type and its aliases); 400 for an unknown one."""
+        names: list[str] = []
+        for job_type in types:
+            if jt.canonical(job_type) is None:
+                raise errors.InvalidArgument(f"Invalid type: {job_type}", field="type")
+            names.extend(jt.names_of(job_type))
+        return names
 
     async def counts(self) -> dict[str, TypeCounts]:
         """Every known type (aliases folded in), with zeros where nothing is queued."""
@@ -298,6 +330,65 @@ class JobService:
         self.hub.publish(job_id)
         self._on_change()
         return moved
+
+    async def bulk(
+        self,
+        action: str,
+        *,
+        ids: Sequence[str] = (),
+        where: BulkFilter | None = None,
+        requested_by_id: str | None = None,
+    ) -> tuple[list[BulkResult], int]:
+        """``action`` on each job named in ``ids``, or on those ``where`` matches that it applies to
+        (newest first, at most MAX_BULK), each in its own transaction: a job that cannot move is
+        reported and the rest go on. Returns the results and how many matched beyond the limit."""
+        if action not in BULK_APPLIES_TO:
+            raise errors.InvalidArgument(
+                "Invalid action. Expected pause, resume, cancel, or retry.", field="action"
+            )
+        targets, remaining = await self._bulk_targets(action, ids, where)
+        results = []
+        for job_id in targets:
+            try:
+                if action == "retry":
+                    retried, created = await self.retry(job_id, created_by_id=requested_by_id)
+                    results.append(BulkResult(job_id, retried, created=created))
+                else:
+                    results.append(BulkResult(job_id, await self.control(job_id, action)))
+            except errors.CocoaError as exc:
+                results.append(BulkResult(job_id, None, exc.message))
+        return results, remaining
+
+    async def _bulk_targets(
+        self, action: str, ids: Sequence[str], where: BulkFilter | None
+    ) -> tuple[list[str], int]:
+        if ids:
+            unique = list(dict.fromkeys(ids))
+            if len(unique) > MAX_BULK:
+                raise errors.InvalidArgument(f"ids names at most {MAX_BULK} jobs", field="ids")
+            return unique, 0
+        if where is None or not (where.statuses or where.types or where.created_by_id):
+            # Acting on every job takes saying so: a status filter (all the statuses, say).
+            raise errors.InvalidArgument(
+                "Name the jobs (ids) or filter them by status, type or creator", field="ids"
+            )
+        wanted = [s for s in BULK_APPLIES_TO[action] if not where.statuses or s in where.statuses]
+        for status in where.statuses:
+            if status not in jt.STATUSES:
+                raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
+        if not wanted:
+            return [], 0
+        limit = where.limit if 0 < where.limit <= MAX_BULK else MAX_BULK
+        async with self.sessions() as session:
+            jobs, total = await JobRepository(session).list(
+                statuses=wanted,
+                types=self._type_names(where.types),
+                created_by_id=where.created_by_id,
+                limit=limit,
+                offset=0,
+                unretried_only=action == "retry",  # else a retried job would match again and again
+            )
+        return [job.id for job in jobs], total - len(jobs)
 
     async def list_item_errors(
         self, job_id: str, *, after_seq: int, limit: int

@@ -11,12 +11,20 @@ from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import jobtypes as jt
 from cocoa_coordinator import convert
 from cocoa_coordinator.dispatcher import Dispatcher
-from cocoa_coordinator.service import JobService
+from cocoa_coordinator.service import BulkFilter, JobService
 
 ACTIONS = {
     pb.CONTROL_ACTION_PAUSE: "pause",
     pb.CONTROL_ACTION_RESUME: "resume",
     pb.CONTROL_ACTION_CANCEL: "cancel",
+}
+
+
+BULK_ACTIONS = {
+    pb.BULK_ACTION_PAUSE: "pause",
+    pb.BULK_ACTION_RESUME: "resume",
+    pb.BULK_ACTION_CANCEL: "cancel",
+    pb.BULK_ACTION_RETRY: "retry",
 }
 
 
@@ -68,6 +76,35 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     ) -> pb.CreateJobResponse:
         job, created = await self.jobs.retry(request.id, created_by_id=request.created_by_id or None)
         return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
+
+    async def BulkControlJobs(
+        self, request: pb.BulkControlRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BulkControlResponse:
+        where = BulkFilter(
+            statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
+            types=list(request.types),
+            created_by_id=request.created_by_id or None,
+            limit=request.limit,
+        )
+        results, remaining = await self.jobs.bulk(
+            BULK_ACTIONS.get(request.action, ""),
+            ids=list(request.ids),
+            where=where,
+            requested_by_id=request.requested_by_id or None,
+        )
+        return pb.BulkControlResponse(
+            results=[
+                pb.BulkResult(
+                    id=r.job_id,
+                    ok=r.job is not None,
+                    error=r.error,
+                    job=convert.job_to_pb(r.job) if r.job is not None else None,
+                    created=r.created,
+                )
+                for r in results
+            ],
+            remaining=remaining,
+        )
 
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext

@@ -54,6 +54,11 @@ def requests(rng: random.Random, job_id: str) -> list[tuple[str, Any]]:
             types=[text(rng) for _ in range(rng.randint(0, 3))], created_by_id=text(rng),
             limit=rng.choice(INTS), offset=rng.choice(INTS), include_errors=rng.random() < 0.5)),
         ("ControlJob", pb.ControlJobRequest(id=some_id, action=rng.choice([0, 1, 2, 3, 42, -1]))),
+        ("BulkControlJobs", pb.BulkControlRequest(
+            action=rng.choice([0, 1, 2, 3, 4, 42]), ids=[some_id for _ in range(rng.choice([0, 1, 3, 250]))],
+            statuses=[rng.choice([0, 1, 3, 6, 99]) for _ in range(rng.randint(0, 2))],
+            types=[text(rng) for _ in range(rng.randint(0, 2))], created_by_id=text(rng),
+            limit=rng.choice(INTS), requested_by_id=text(rng))),
         ("ListItemErrors", pb.ListItemErrorsRequest(
             job_id=some_id, limit=rng.choice(INTS), after_seq=rng.choice(LONGS))),
     ]  # fmt: skip

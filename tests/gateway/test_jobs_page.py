@@ -509,3 +509,22 @@ async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
     await geo_page.detail("Runs after", f"{first['id']} (not completed yet)")
     rows = await geo_page.listed(2)
     assert rows[0][1] == f"pending waiting for {first['id']}"
+
+
+async def test_cancel_matching_cancels_the_jobs_the_filter_shows_and_says_how_many(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    for _ in range(2):
+        await create_job(client, admin_token)
+    await page.sign_in(admin_token)
+    await page.listed(2)
+    await page.choose("#filter-status", "pending")
+    await page.click("#bulk-cancel")
+    assert await page.accept_confirmation() == (
+        "Cancel the unfinished jobs that match the filter (up to 200 at a time)?"
+    )
+    assert await page.wait_until("return document.getElementById('bulk-outcome').textContent || null") == (
+        "Cancelled 2 jobs."
+    )
+    await page.choose("#filter-status", "cancelled")
+    assert [row[1] for row in await page.listed(2)] == ["cancelled", "cancelled"]
