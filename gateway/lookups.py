@@ -14,7 +14,11 @@ from cocoa_gateway.repository import GatewayRepository
 
 async def creators(request: web.Request, jobs: Iterable[cpb.Job]) -> dict[str, views.UserRef]:
     """``createdBy`` of each job: user id -> {id, email, name} (missing users are left out)."""
-    ids = {j.created_by_id for j in jobs if j.created_by_id}
+    return await users(request, {j.created_by_id for j in jobs if j.created_by_id})
+
+
+async def users(request: web.Request, ids: set[str]) -> dict[str, views.UserRef]:
+    """User id -> {id, email, name} for each of these users that exists."""
     if not ids:
         return {}
     async with request.app[SESSIONS]() as session:

@@ -246,3 +246,17 @@ def pagination(limit: int, offset: int, returned: int, total: int) -> dict[str, 
 
 def jobs_page(jobs: Sequence[cpb.Job], users: Mapping[str, UserRef]) -> list[dict[str, Any]]:
     return [job_json(j, users) for j in jobs]
+
+
+def queue_json(stats: cpb.TypeStats, users: Mapping[str, UserRef]) -> dict[str, Any]:
+    """A job type's queue: paused or not, its live jobs by status, its wait and its workers."""
+    return {
+        "type": stats.type,
+        "paused": stats.HasField("paused_at"),
+        "pausedAt": timestamp(stats, "paused_at"),
+        "pausedBy": users.get(stats.paused_by_id) if stats.paused_by_id else None,
+        "jobs": dict(sorted(stats.jobs_by_status.items())),
+        "oldestPendingSeconds": round(stats.oldest_pending_age_seconds, 3),
+        "workers": stats.workers,
+        "workerSlots": stats.worker_slots,
+    }

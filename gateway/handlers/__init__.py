@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cocoa_gateway.handlers import address_points, geocoding, health, imports, jobs, metrics, pages
+from cocoa_gateway.handlers import address_points, geocoding, health, imports, jobs, metrics, pages, queues
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     health,
@@ -17,4 +17,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     address_points,
     imports,
     jobs,
+    queues,
 )

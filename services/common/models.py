@@ -1,7 +1,7 @@
 """The database schema: one metadata for the whole system, migrated by Alembic.
 
 Each service touches only its own tables through its own repository module:
-coordinator -> jobs, job_item_errors, job_events, job_dependencies; gateway -> users, api_tokens, audit_logs;
+coordinator -> jobs, job_item_errors, job_events, job_dependencies, job_queues; gateway -> users, api_tokens, audit_logs;
 geocoder -> households (geocode columns), geocode_cache, address_points; importer -> voters,
 households, parcels.
 """
@@ -169,6 +169,17 @@ class JobDependency(Base):
     depends_on_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
     __table_args__ = (Index("ix_job_dependencies_depends_on", "depends_on_id"),)
+
+
+class JobQueue(Base):
+    """One row per job type: whether its queue is paused (no job of the type is dispatched; running
+    jobs go on), by whom and since when."""
+
+    __tablename__ = "job_queues"
+
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)  # canonical job type
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_by_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class User(Base):

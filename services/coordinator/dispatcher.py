@@ -382,6 +382,8 @@ class Dispatcher:
         claim: Claim | None = None
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
+            if await repo.queue_paused(job_type):
+                return False
             if await repo.held_count(names) >= self.settings.concurrency_for(job_type):
                 return False
             job = await repo.next_pending(names, skip_locked=self._skip_locked)

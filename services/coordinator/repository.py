@@ -23,6 +23,7 @@ from cocoa_common.models import (
     JobDependency,
     JobEvent,
     JobItemError,
+    JobQueue,
     Upload,
     UTCDateTime,
 )
@@ -186,6 +187,25 @@ class JobRepository:
             .limit(limit)
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    # ---- queues ---------------------------------------------------------------------
+
+    async def queues(self) -> list[JobQueue]:
+        return list((await self.session.execute(select(JobQueue).order_by(JobQueue.type))).scalars())
+
+    async def queue_paused(self, job_type: str) -> bool:
+        paused_at = await self.session.scalar(select(JobQueue.paused_at).where(JobQueue.type == job_type))
+        return paused_at is not None
+
+    async def set_queue_paused(self, job_type: str, paused: bool, by_id: str | None) -> JobQueue | None:
+        """Pause or resume a type's queue; a second pause keeps the first one's time and author."""
+        stmt = update(JobQueue).where(JobQueue.type == job_type)
+        if paused:
+            stmt = stmt.where(JobQueue.paused_at.is_(None)).values(paused_at=utcnow(), paused_by_id=by_id)
+        else:
+            stmt = stmt.values(paused_at=None, paused_by_id=None)
+        await self.session.execute(stmt.execution_options(synchronize_session=False))
+        return await self.session.get(JobQueue, job_type, populate_existing=True)
 
     # ---- control moves --------------------------------------------------------
 

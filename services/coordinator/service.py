@@ -45,6 +45,8 @@ class TypeCounts:
 
     by_status: dict[str, int]
     oldest_pending_s: float = 0.0
+    paused_at: datetime | None = None  # the type's queue is paused: none of its jobs is dispatched
+    paused_by_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,12 +294,17 @@ class JobService:
     async def counts(self) -> dict[str, TypeCounts]:
         """Every known type (aliases folded in), with zeros where nothing is queued."""
         async with self.sessions() as session:
-            rows = await JobRepository(session).status_counts()
+            repo = JobRepository(session)
+            rows = await repo.status_counts()
+            queues = {q.type: q for q in await repo.queues()}
         now = utcnow()
         counts = {
             name: TypeCounts(dict.fromkeys((*jt.STATUSES, jt.SCHEDULED, jt.WAITING), 0))
             for name in sorted(set(jt.ALIASES.values()))
         }
+        for name, entry in counts.items():
+            if (queue := queues.get(name)) is not None:
+                entry.paused_at, entry.paused_by_id = queue.paused_at, queue.paused_by_id
         for stored_type, status, n, oldest in rows:
             entry = counts.get(jt.canonical(stored_type) or "")
             if entry is None or status not in entry.by_status:
@@ -306,6 +313,17 @@ class JobService:
             if status == jt.PENDING and oldest is not None:
                 entry.oldest_pending_s = max(entry.oldest_pending_s, (now - oldest).total_seconds())
         return counts
+
+    async def set_queue_paused(self, job_type: str, paused: bool, *, by_id: str | None = None) -> str:
+        """Pause or resume the queue of a type (or alias); returns the canonical type."""
+        canonical = jt.canonical(job_type)
+        if canonical is None:
+            raise errors.NotFound(f"Unknown queue: {job_type[:60]}")
+        async with self.sessions.begin() as session:
+            await JobRepository(session).set_queue_paused(canonical, paused, by_id)
+        if not paused:
+            self._on_change()  # its pending jobs can go now
+        return canonical
 
     async def control(self, job_id: str, action: str) -> Job:
         if action not in CONTROL_ACTIONS:

@@ -11,7 +11,7 @@ from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import jobtypes as jt
 from cocoa_coordinator import convert
 from cocoa_coordinator.dispatcher import Dispatcher
-from cocoa_coordinator.service import BulkFilter, JobService
+from cocoa_coordinator.service import BulkFilter, JobService, TypeCounts
 
 ACTIONS = {
     pb.CONTROL_ACTION_PAUSE: "pause",
@@ -129,19 +129,30 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
 
     async def GetStats(self, request: pb.StatsRequest, context: grpc.aio.ServicerContext) -> pb.StatsResponse:
         counts = await self.jobs.counts()
-        capacity = self.dispatcher.worker_capacity()
-        types = []
-        for name, entry in counts.items():
-            stats = pb.TypeStats(
-                type=name,
-                jobs_by_status=entry.by_status,
-                oldest_pending_age_seconds=entry.oldest_pending_s,
-                workers=capacity.get(name, (0, 0))[0],
-                worker_slots=capacity.get(name, (0, 0))[1],
-            )
-            self.jobs.lifecycle.fill(stats)
-            types.append(stats)
-        return pb.StatsResponse(types=types)
+        return pb.StatsResponse(types=[self._type_stats(name, entry) for name, entry in counts.items()])
+
+    async def SetQueuePaused(
+        self, request: pb.SetQueuePausedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TypeStats:
+        name = await self.jobs.set_queue_paused(
+            request.type, request.paused, by_id=request.requested_by_id or None
+        )
+        return self._type_stats(name, (await self.jobs.counts())[name])
+
+    def _type_stats(self, name: str, entry: TypeCounts) -> pb.TypeStats:
+        workers, slots = self.dispatcher.worker_capacity().get(name, (0, 0))
+        stats = pb.TypeStats(
+            type=name,
+            jobs_by_status=entry.by_status,
+            oldest_pending_age_seconds=entry.oldest_pending_s,
+            workers=workers,
+            worker_slots=slots,
+            paused_by_id=entry.paused_by_id or "",
+        )
+        if entry.paused_at is not None:
+            stats.paused_at.FromDatetime(entry.paused_at)
+        self.jobs.lifecycle.fill(stats)
+        return stats
 
     async def ListJobTypes(
         self, request: pb.JobTypesRequest, context: grpc.aio.ServicerContext

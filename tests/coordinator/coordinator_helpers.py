@@ -56,3 +56,18 @@ async def wait_for_status(
         if loop.time() > deadline:
             raise AssertionError(f"job {job_id} stuck in {pb.JobStatus.Name(job.status)}")
         await asyncio.sleep(0.05)
+
+
+async def wait_for_workers(
+    stub: pb_grpc.CoordinatorServiceStub, job_type: str, count: int, timeout: float = 10.0
+) -> None:
+    """Poll until the coordinator counts ``count`` connected workers for ``job_type``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        stats = {t.type: t for t in (await stub.GetStats(pb.StatsRequest())).types}
+        if stats[job_type].workers >= count:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{job_type} has {stats[job_type].workers} workers, not {count}")
+        await asyncio.sleep(0.02)

@@ -59,6 +59,8 @@ def requests(rng: random.Random, job_id: str) -> list[tuple[str, Any]]:
             statuses=[rng.choice([0, 1, 3, 6, 99]) for _ in range(rng.randint(0, 2))],
             types=[text(rng) for _ in range(rng.randint(0, 2))], created_by_id=text(rng),
             limit=rng.choice(INTS), requested_by_id=text(rng))),
+        ("SetQueuePaused", pb.SetQueuePausedRequest(
+            type=text(rng), paused=rng.random() < 0.5, requested_by_id=text(rng))),
         ("ListItemErrors", pb.ListItemErrorsRequest(
             job_id=some_id, limit=rng.choice(INTS), after_seq=rng.choice(LONGS))),
     ]  # fmt: skip

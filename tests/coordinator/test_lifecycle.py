@@ -8,7 +8,7 @@ import json
 import grpc
 import pytest
 from conftest import WorkerFactory
-from coordinator_helpers import counting_handler, wait_for_status
+from coordinator_helpers import counting_handler, wait_for_status, wait_for_workers
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
@@ -271,6 +271,9 @@ async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
     job = await create(stub, items=4)
     await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
     await start_worker({"geocoding": counting_handler}, worker_id="healthy")
+    # The silent worker answers the stop it is sent when its lease is taken back, which makes it
+    # look alive again: the healthy one must be known to the coordinator by then to be preferred.
+    await wait_for_workers(stub, "geocoding", 2)
     done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED, timeout=15)
     assert done.worker_id == "healthy"
     assert done.attempt == 2

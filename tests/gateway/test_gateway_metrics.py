@@ -113,3 +113,10 @@ async def test_a_job_cancelled_before_it_ran_counts_as_finished_but_never_starte
     assert samples[("cocoa_jobs_finished_total", (("status", "cancelled"), ("type", "geocoding")))] == 1
     assert samples[("cocoa_jobs_started_total", (("type", "geocoding"),))] == 0
     assert samples[("cocoa_job_run_seconds_count", (("type", "geocoding"),))] == 0
+
+
+async def test_a_paused_queue_is_reported(client: TestClient, admin_token: str) -> None:
+    await client.post("/api/v1/queues/geocoding/pause", headers=bearer(admin_token))
+    samples = await scrape(client, admin_token)
+    assert samples[("cocoa_queue_paused", (("type", "geocoding"),))] == 1
+    assert samples[("cocoa_queue_paused", (("type", "voter_import"),))] == 0

@@ -528,3 +528,26 @@ async def test_cancel_matching_cancels_the_jobs_the_filter_shows_and_says_how_ma
     )
     await page.choose("#filter-status", "cancelled")
     assert [row[1] for row in await page.listed(2)] == ["cancelled", "cancelled"]
+
+
+async def test_the_queues_show_their_jobs_and_a_queue_can_be_paused_and_resumed(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    await create_job(client, admin_token, "geocoding")
+    await page.sign_in(admin_token)
+    geocoding_row = "const row = [...document.querySelectorAll('#queues tr')].find((r) => r.cells[0].textContent === 'geocoding');"
+    cells = await page.wait_until(
+        geocoding_row + "return row ? [...row.cells].map((c) => c.textContent) : null;"
+    )
+    assert cells[:3] == ["geocoding", "1", "0"]
+    await page.click("#queues button[data-queue=geocoding]")
+    assert (await page.accept_confirmation()).startswith("Pause the geocoding queue?")
+    paused = await page.wait_until(
+        geocoding_row
+        + "return row && row.cells[8].textContent.startsWith('paused since') ? row.cells[8].textContent : null;"
+    )
+    assert paused.endswith("by Admin User Resume")
+    queues = await (await client.get("/api/v1/queues", headers=bearer(admin_token))).json()
+    assert [q["paused"] for q in queues["queues"] if q["type"] == "geocoding"] == [True]
+    await page.click("#queues button[data-queue=geocoding]")
+    await page.wait_until(geocoding_row + "return row && row.cells[8].textContent === 'Pause';")

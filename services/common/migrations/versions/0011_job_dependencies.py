@@ -26,8 +26,10 @@ def upgrade() -> None:
         "job_dependencies",
         sa.Column("job_id", sa.String(length=32), nullable=False),
         sa.Column("depends_on_id", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("job_id", "depends_on_id"),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["jobs.id"], name=op.f("fk_job_dependencies_job_id_jobs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("job_id", "depends_on_id", name=op.f("pk_job_dependencies")),
     )
     op.create_index("ix_job_dependencies_depends_on", "job_dependencies", ["depends_on_id"])
 

@@ -1,0 +1,47 @@
+"""``/api/v1/queues``: each job type's queue at a glance, and pausing or resuming one."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa_gateway import audit, lookups, views
+from cocoa_gateway.auth import current_user, require_admin
+from cocoa_gateway.backends import backends
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/queues")
+async def list_queues(request: web.Request) -> web.Response:
+    """Every job type: paused or not, live jobs by status, oldest pending wait, workers."""
+    current_user(request)
+    b = backends(request)
+    stats = await b.coordinator.GetStats(cpb.StatsRequest(), timeout=b.deadline_s)
+    users = await lookups.users(request, {t.paused_by_id for t in stats.types if t.paused_by_id})
+    queues = [views.queue_json(t, users) for t in stats.types]
+    return web.json_response({"success": True, "queues": queues, "count": len(queues)})
+
+
+async def _set_paused(request: web.Request, paused: bool) -> web.Response:
+    user = require_admin(request)
+    b = backends(request)
+    change = cpb.SetQueuePausedRequest(
+        type=request.match_info["type"], paused=paused, requested_by_id=user.user_id
+    )
+    stats = await b.coordinator.SetQueuePaused(change, timeout=b.deadline_s)
+    action = audit.PAUSE_QUEUE if paused else audit.RESUME_QUEUE
+    await audit.record_audit(request, action, resource="queue", resource_id=stats.type)
+    users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
+    return web.json_response({"success": True, "queue": views.queue_json(stats, users)})
+
+
+@routes.post("/api/v1/queues/{type}/pause")
+async def pause_queue(request: web.Request) -> web.Response:
+    """No job of the type is dispatched until resumed; running ones go on. 404 for an unknown type."""
+    return await _set_paused(request, True)
+
+
+@routes.post("/api/v1/queues/{type}/resume")
+async def resume_queue(request: web.Request) -> web.Response:
+    return await _set_paused(request, False)
