@@ -260,3 +260,26 @@ def queue_json(stats: cpb.TypeStats, users: Mapping[str, UserRef]) -> dict[str, 
         "workers": stats.workers,
         "workerSlots": stats.worker_slots,
     }
+
+
+def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[str, Any]:
+    """A recurring job's schedule: its cron time, the job it creates, and how its last time went."""
+    return {
+        "id": schedule.id,
+        "name": schedule.name,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "type": schedule.type,
+        "data": schedule.data_json,
+        "isDynamic": schedule.is_dynamic,
+        "createdBy": users.get(schedule.created_by_id) if schedule.created_by_id else None,
+        "paused": schedule.HasField("paused_at"),
+        "pausedAt": timestamp(schedule, "paused_at"),
+        "nextRunAt": timestamp(schedule, "next_run_at"),
+        "lastRunAt": timestamp(schedule, "last_run_at"),
+        "lastJobId": schedule.last_job_id or None,
+        "lastError": schedule.last_error or None,
+        "skippedRuns": schedule.skipped_runs,
+        "createdAt": timestamp(schedule, "created_at"),
+        "updatedAt": timestamp(schedule, "updated_at"),
+    }

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cocoa_gateway.handlers import address_points, geocoding, health, imports, jobs, metrics, pages, queues
+from cocoa_gateway.handlers import (
+    address_points,
+    geocoding,
+    health,
+    imports,
+    jobs,
+    metrics,
+    pages,
+    queues,
+    schedules,
+)
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     health,
@@ -18,4 +28,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     imports,
     jobs,
     queues,
+    schedules,
 )

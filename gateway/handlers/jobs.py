@@ -85,9 +85,9 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         raise bad_request(
             f"Unknown job type: {job_type}. Known types: {known}", "type", knownTypes=list(jt.KNOWN_TYPES)
         )
-    data_json = _data_json(body.get("data"))
+    data_json = data_json_of(body.get("data"))
     if jt.canonical(job_type) == jt.GEOCODING:
-        _check_geocoding_data(data_json)
+        check_geocoding_data(data_json)
     return cpb.CreateJobRequest(
         type=job_type,
         data_json=data_json,
@@ -99,7 +99,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
     )
 
 
-def _check_geocoding_data(data_json: str) -> None:
+def check_geocoding_data(data_json: str) -> None:
     """A geocoding job's input passes the rules of POST /api/v1/jobs/geocoding (filters, limit,
     skipGeocoded, mode), so a bad one is a 400 now rather than a failed job later."""
     try:
@@ -110,7 +110,7 @@ def _check_geocoding_data(data_json: str) -> None:
         order_from_body(data)
 
 
-def _data_json(data: Any) -> str:
+def data_json_of(data: Any) -> str:
     # The documents send ``data`` as a JSON string; an object is accepted too.
     if data is None:
         return "{}"

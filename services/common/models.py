@@ -1,7 +1,7 @@
 """The database schema: one metadata for the whole system, migrated by Alembic.
 
 Each service touches only its own tables through its own repository module:
-coordinator -> jobs, job_item_errors, job_events, job_dependencies, job_queues; gateway -> users, api_tokens, audit_logs;
+coordinator -> jobs, job_item_errors, job_events, job_dependencies, job_queues, job_schedules; gateway -> users, api_tokens, audit_logs;
 geocoder -> households (geocode columns), geocode_cache, address_points; importer -> voters,
 households, parcels.
 """
@@ -180,6 +180,33 @@ class JobQueue(Base):
     type: Mapped[str] = mapped_column(String(40), primary_key=True)  # canonical job type
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_by_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class JobSchedule(Base):
+    """A recurring job: at each time its cron expression names (in its time zone), the coordinator
+    creates a job of ``type`` with ``data``, unless the job it created last is still running."""
+
+    __tablename__ = "job_schedules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    cron: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    is_dynamic: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[str | None] = mapped_column(String(32))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_job_id: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)  # why the last time created no job
+    skipped_runs: Mapped[int] = mapped_column(Integer, default=0)  # times the last job still ran
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_job_schedules_next_run_at", "next_run_at"),)
 
 
 class User(Base):

@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa_common import jobtypes as jt
-from cocoa_common.models import Job, JobItemError
+from cocoa_common.models import Job, JobItemError, JobSchedule
 from cocoa_coordinator.repository import NewItemError, ProgressUpdate
 from cocoa_coordinator.service import JobView
 
@@ -42,6 +42,28 @@ def item_error_to_pb(error: JobItemError) -> pb.ItemError:
         detail_json=error.detail,
         created_at=timestamp(error.created_at),
     )
+
+
+def schedule_to_pb(schedule: JobSchedule) -> pb.Schedule:
+    message = pb.Schedule(
+        id=schedule.id,
+        name=schedule.name,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        type=schedule.type,
+        data_json=schedule.data,
+        is_dynamic=schedule.is_dynamic,
+        priority=schedule.priority,
+        created_by_id=schedule.created_by_id or "",
+        last_job_id=schedule.last_job_id or "",
+        last_error=schedule.last_error or "",
+        skipped_runs=schedule.skipped_runs,
+    )
+    for name in ("paused_at", "next_run_at", "last_run_at", "created_at", "updated_at"):
+        value = getattr(schedule, name)
+        if value is not None:
+            getattr(message, name).FromDatetime(value)
+    return message
 
 
 def view_to_pb(view: JobView) -> pb.Job:

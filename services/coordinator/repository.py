@@ -24,6 +24,7 @@ from cocoa_common.models import (
     JobEvent,
     JobItemError,
     JobQueue,
+    JobSchedule,
     Upload,
     UTCDateTime,
 )
@@ -559,6 +560,65 @@ class JobRepository:
             .limit(limit)
         )
         return list(rows.scalars())
+
+
+class ScheduleRepository:
+    """The job_schedules table. Methods only flush; the schedule service owns transactions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, schedule: JobSchedule) -> JobSchedule:
+        self.session.add(schedule)
+        await self.session.flush()
+        return schedule
+
+    async def get(self, schedule_id: str) -> JobSchedule | None:
+        return await self.session.get(JobSchedule, schedule_id, populate_existing=True)
+
+    async def all(self) -> list[JobSchedule]:
+        rows = await self.session.execute(
+            select(JobSchedule).order_by(JobSchedule.created_at, JobSchedule.id)
+        )
+        return list(rows.scalars())
+
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(JobSchedule))).scalar_one())
+
+    async def delete(self, schedule_id: str) -> None:
+        await self.session.execute(delete(JobSchedule).where(JobSchedule.id == schedule_id))
+
+    async def update(self, schedule_id: str, **values: object) -> JobSchedule | None:
+        values.setdefault("updated_at", utcnow())
+        stmt = (
+            update(JobSchedule)
+            .where(JobSchedule.id == schedule_id)
+            .values(**values)
+            .returning(JobSchedule)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def due(self, now: datetime, limit: int) -> list[JobSchedule]:
+        """Unpaused schedules whose next time has come, the most overdue first."""
+        rows = await self.session.execute(
+            select(JobSchedule)
+            .where(JobSchedule.paused_at.is_(None), JobSchedule.next_run_at <= now)
+            .order_by(JobSchedule.next_run_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def record_run(self, schedule_id: str, was_due_at: datetime, **values: object) -> bool:
+        """Store what a due time led to and the next time; False if another run stored it first."""
+        values.setdefault("updated_at", utcnow())
+        result = await self.session.execute(
+            update(JobSchedule)
+            .where(JobSchedule.id == schedule_id, JobSchedule.next_run_at == was_due_at)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _waiting_for_dependency() -> ColumnElement[bool]:

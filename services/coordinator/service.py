@@ -106,14 +106,7 @@ class JobService:
         run_at: datetime | None = None,
         depends_on: Sequence[str] = (),
     ) -> tuple[Job, bool]:
-        canonical = jt.canonical(job_type)
-        if canonical is None:
-            known = ", ".join(jt.KNOWN_TYPES)
-            raise errors.InvalidArgument(f"Unknown job type: {job_type}. Known types: {known}", field="type")
-        data = _parse_data(data_json)
-        upload_id = None
-        if canonical in (jt.VOTER_IMPORT, jt.PARCEL_IMPORT):
-            upload_id = await self._check_upload(canonical, data.get("uploadId"))
+        canonical, data, upload_id = await self.check_input(job_type, data_json)
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
             if existing is not None:
@@ -157,6 +150,19 @@ class JobService:
             return existing, False
         self._on_change()
         return job, True
+
+    async def check_input(self, job_type: str, data_json: str) -> tuple[str, dict[str, object], str | None]:
+        """A new job's canonical type, its data as an object, and the upload it reads (imports): a
+        400 for an unknown type, data that is not a JSON object, or an import without its upload."""
+        canonical = jt.canonical(job_type)
+        if canonical is None:
+            known = ", ".join(jt.KNOWN_TYPES)
+            raise errors.InvalidArgument(f"Unknown job type: {job_type}. Known types: {known}", field="type")
+        data = _parse_data(data_json)
+        upload_id = None
+        if canonical in (jt.VOTER_IMPORT, jt.PARCEL_IMPORT):
+            upload_id = await self._check_upload(canonical, data.get("uploadId"))
+        return canonical, data, upload_id
 
     async def _check_upload(self, kind: str, upload_id: object) -> str:
         """An import job reads the file its ``data.uploadId`` names, so that must be a stored upload

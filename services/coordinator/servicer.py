@@ -11,6 +11,7 @@ from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import jobtypes as jt
 from cocoa_coordinator import convert
 from cocoa_coordinator.dispatcher import Dispatcher
+from cocoa_coordinator.schedules import ScheduleService
 from cocoa_coordinator.service import BulkFilter, JobService, TypeCounts
 
 ACTIONS = {
@@ -29,9 +30,10 @@ BULK_ACTIONS = {
 
 
 class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
-    def __init__(self, jobs: JobService, dispatcher: Dispatcher) -> None:
+    def __init__(self, jobs: JobService, dispatcher: Dispatcher, schedules: ScheduleService) -> None:
         self.jobs = jobs
         self.dispatcher = dispatcher
+        self.schedules = schedules
 
     async def CreateJob(
         self, request: pb.CreateJobRequest, context: grpc.aio.ServicerContext
@@ -153,6 +155,43 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             stats.paused_at.FromDatetime(entry.paused_at)
         self.jobs.lifecycle.fill(stats)
         return stats
+
+    async def CreateSchedule(
+        self, request: pb.CreateScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Schedule:
+        schedule = await self.schedules.create(
+            name=request.name,
+            cron=request.cron,
+            timezone=request.timezone,
+            job_type=request.type,
+            data_json=request.data_json,
+            is_dynamic=request.is_dynamic,
+            priority=request.priority,
+            created_by_id=request.created_by_id or None,
+        )
+        return convert.schedule_to_pb(schedule)
+
+    async def ListSchedules(
+        self, request: pb.ListSchedulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSchedulesResponse:
+        return pb.ListSchedulesResponse(
+            schedules=[convert.schedule_to_pb(s) for s in await self.schedules.list()]
+        )
+
+    async def GetSchedule(
+        self, request: pb.ScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Schedule:
+        return convert.schedule_to_pb(await self.schedules.get(request.id))
+
+    async def DeleteSchedule(
+        self, request: pb.ScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Schedule:
+        return convert.schedule_to_pb(await self.schedules.delete(request.id))
+
+    async def SetSchedulePaused(
+        self, request: pb.SetSchedulePausedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Schedule:
+        return convert.schedule_to_pb(await self.schedules.set_paused(request.id, request.paused))
 
     async def ListJobTypes(
         self, request: pb.JobTypesRequest, context: grpc.aio.ServicerContext

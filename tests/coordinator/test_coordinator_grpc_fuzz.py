@@ -61,6 +61,13 @@ def requests(rng: random.Random, job_id: str) -> list[tuple[str, Any]]:
             limit=rng.choice(INTS), requested_by_id=text(rng))),
         ("SetQueuePaused", pb.SetQueuePausedRequest(
             type=text(rng), paused=rng.random() < 0.5, requested_by_id=text(rng))),
+        ("CreateSchedule", pb.CreateScheduleRequest(
+            name=text(rng), cron=rng.choice(["* * * * *", "0 2 * * *", text(rng), "*/0 * * * *", "@reboot"]),
+            timezone=rng.choice(["", "UTC", text(rng)]), type=text(rng), data_json=data_json(rng),
+            priority=rng.choice(INTS), created_by_id=text(rng))),
+        ("GetSchedule", pb.ScheduleRequest(id=some_id)),
+        ("SetSchedulePaused", pb.SetSchedulePausedRequest(id=some_id, paused=rng.random() < 0.5)),
+        ("DeleteSchedule", pb.ScheduleRequest(id=some_id)),
         ("ListItemErrors", pb.ListItemErrorsRequest(
             job_id=some_id, limit=rng.choice(INTS), after_seq=rng.choice(LONGS))),
     ]  # fmt: skip

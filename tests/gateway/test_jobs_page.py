@@ -551,3 +551,29 @@ async def test_the_queues_show_their_jobs_and_a_queue_can_be_paused_and_resumed(
     assert [q["paused"] for q in queues["queues"] if q["type"] == "geocoding"] == [True]
     await page.click("#queues button[data-queue=geocoding]")
     await page.wait_until(geocoding_row + "return row && row.cells[8].textContent === 'Pause';")
+
+
+async def test_a_geocoding_schedule_is_created_listed_paused_and_deleted_from_the_page(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    await page.sign_in(admin_token)
+    await page.click("#new-schedule summary")
+    await page.type_into("#schedule-form input[name=name]", "Nightly Durham")
+    await page.type_into("#schedule-form input[name=timezone]", "America/New_York")
+    await page.type_into("#schedule-form input[name=city]", "Durham")
+    await page.click("#schedule-form button[type=submit]")
+    assert (await page.outcome("#schedule-form")).startswith("Schedule created; next run ")
+    listed = await (await client.get("/api/v1/schedules", headers=bearer(admin_token))).json()
+    [schedule] = listed["schedules"]
+    assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "America/New_York")
+    assert json.loads(schedule["data"])["filters"] == {"city": "Durham"}
+    row = await page.wait_until(
+        "const row = document.querySelector('#schedules tr');"
+        "return row ? [...row.cells].map((c) => c.textContent) : null;"
+    )
+    assert row[:3] == ["Nightly Durham", "0 2 * * * (America/New_York)", 'geocoding {"city":"Durham"}']
+    await page.click(f"#schedules button[data-schedule='{schedule['id']}']")
+    await page.wait_until("return document.querySelector('#schedules tr').cells[3].textContent === 'paused';")
+    await page.click(f"#schedules button[data-delete-schedule='{schedule['id']}']")
+    assert await page.accept_confirmation() == "Delete the schedule Nightly Durham? The jobs it created stay."
+    await page.wait_until("return document.querySelectorAll('#schedules tr').length === 0;")
