@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import Message
@@ -135,12 +135,22 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "etaSeconds": eta_seconds(job),
         "failureReason": job.failure_reason or None,
         "retryOf": job.retry_of or None,
-        # A pending job that was delayed (runAt) or is backing off after a transient failure.
-        "notBefore": timestamp(job, "available_at") if job.status == cpb.JOB_STATUS_PENDING else None,
+        # A pending job that was delayed (runAt) or is backing off after a transient failure, until
+        # that time has come.
+        "notBefore": not_before(job),
         # Jobs that must complete before this one runs, and those of them that have not yet.
         "dependsOn": list(job.depends_on),
         "waitingFor": list(job.waiting_for),
     }
+
+
+def not_before(job: cpb.Job) -> str | None:
+    """When a pending job that is not due yet may run; None once that time has passed."""
+    if job.status != cpb.JOB_STATUS_PENDING or not job.HasField("available_at"):
+        return None
+    if job.available_at.ToDatetime(tzinfo=UTC) <= datetime.now(UTC):
+        return None
+    return timestamp(job, "available_at")
 
 
 def progress_json(job: cpb.Job) -> dict[str, Any]:

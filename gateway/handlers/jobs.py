@@ -19,6 +19,7 @@ from cocoa_gateway.handlers.geocoding import order_from_body
 routes = web.RouteTableDef()
 
 MAX_LIST_LIMIT = 200
+MAX_SEARCH = 200
 ACTIONS: dict[str, tuple[cpb.ControlAction.ValueType, str, str]] = {
     "pause": (cpb.CONTROL_ACTION_PAUSE, "Job paused", audit.PAUSE_JOB),
     "resume": (cpb.CONTROL_ACTION_RESUME, "Job resumed", audit.RESUME_JOB),
@@ -47,6 +48,9 @@ def _list_request(query: Any) -> cpb.ListJobsRequest:
             raise bad_request(
                 f"Invalid type: {job_type}. Expected one of {', '.join(jt.KNOWN_TYPES)}", "type"
             )
+    search = params.text(query, "search") or ""
+    if len(search) > MAX_SEARCH:
+        raise bad_request(f"search is at most {MAX_SEARCH} characters", "search")
     return cpb.ListJobsRequest(
         statuses=[views.STATUS_VALUES[s] for s in statuses],
         types=types,
@@ -54,6 +58,9 @@ def _list_request(query: Any) -> cpb.ListJobsRequest:
         limit=params.integer(query, "limit", default=50, minimum=1, maximum=MAX_LIST_LIMIT),
         offset=params.integer(query, "offset", default=0, minimum=0, maximum=params.INT32_MAX),
         include_errors=True,  # a listed job carries its errorLog like a fetched one
+        search=search,
+        created_after=params.field_time(query, "createdAfter"),
+        created_before=params.field_time(query, "createdBefore"),
     )
 
 
@@ -207,7 +214,7 @@ def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
         raise bad_request("Invalid action. Expected pause, resume, cancel, or retry.", "action")
     ids, where = body.get("ids"), body.get("filter")
     if (ids is None) == (where is None):
-        raise bad_request("Give either ids (the jobs) or filter (status, type, createdById)", "ids")
+        raise bad_request("Give either ids (the jobs) or filter (status, type, createdById, search)", "ids")
     request = cpb.BulkControlRequest(action=BULK_ACTIONS[action], requested_by_id=user_id)
     if ids is not None:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
@@ -217,15 +224,18 @@ def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
         request.ids.extend(params.ids(ids, "ids"))
         return request
     if not isinstance(where, dict) or not where:
-        raise bad_request("filter must be an object with status, type or createdById", "filter")
-    unknown = sorted(set(where) - {"status", "type", "createdById"})
+        raise bad_request("filter must be an object with status, type, createdById or search", "filter")
+    unknown = sorted(set(where) - {"status", "type", "createdById", "search"})
     if unknown:
-        raise bad_request(f"filter takes status, type and createdById, not {', '.join(unknown)}", "filter")
+        raise bad_request(
+            f"filter takes status, type, createdById and search, not {', '.join(unknown)}", "filter"
+        )
     # The list route's rules, so a filter means here what it means there.
     listed = _list_request({name: _filter_text(where, name) for name in where})
     request.statuses.extend(listed.statuses)
     request.types.extend(listed.types)
     request.created_by_id = listed.created_by_id
+    request.search = listed.search
     request.limit = params.json_int(body, "limit", default=MAX_BULK, minimum=1, maximum=MAX_BULK)
     return request
 

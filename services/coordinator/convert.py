@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa_common import errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.models import Job, JobItemError, JobSchedule
 from cocoa_coordinator.repository import NewItemError, ProgressUpdate
@@ -44,6 +46,28 @@ def item_error_to_pb(error: JobItemError) -> pb.ItemError:
     )
 
 
+JOB_TIMES = (
+    "created_at",
+    "started_at",
+    "completed_at",
+    "updated_at",
+    "heartbeat_at",
+    "lease_expires_at",
+    "cancel_requested_at",
+    "available_at",
+)
+
+
+def time_of(message: Message, name: str) -> datetime | None:
+    """A Timestamp field as an aware datetime, None when unset; 400 when out of range."""
+    if not message.HasField(name):
+        return None
+    try:
+        return getattr(message, name).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise errors.InvalidArgument(f"{name} is not a valid timestamp", field=name) from None
+
+
 def schedule_to_pb(schedule: JobSchedule) -> pb.Schedule:
     message = pb.Schedule(
         id=schedule.id,
@@ -59,11 +83,16 @@ def schedule_to_pb(schedule: JobSchedule) -> pb.Schedule:
         last_error=schedule.last_error or "",
         skipped_runs=schedule.skipped_runs,
     )
-    for name in ("paused_at", "next_run_at", "last_run_at", "created_at", "updated_at"):
-        value = getattr(schedule, name)
+    _copy_times(schedule, message, ("paused_at", "next_run_at", "last_run_at", "created_at", "updated_at"))
+    return message
+
+
+def _copy_times(row: object, message: Message, names: Sequence[str]) -> None:
+    """Each of these datetime attributes that is set, into the message's Timestamp of that name."""
+    for name in names:
+        value = getattr(row, name)
         if value is not None:
             getattr(message, name).FromDatetime(value)
-    return message
 
 
 def view_to_pb(view: JobView) -> pb.Job:
@@ -97,19 +126,7 @@ def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
         items_per_second=_rate(job),
         retry_of=job.retry_of or "",
     )
-    for name in (
-        "created_at",
-        "started_at",
-        "completed_at",
-        "updated_at",
-        "heartbeat_at",
-        "lease_expires_at",
-        "cancel_requested_at",
-        "available_at",
-    ):
-        value = getattr(job, name)
-        if value is not None:
-            getattr(message, name).FromDatetime(value)
+    _copy_times(job, message, JOB_TIMES)
     return message
 
 

@@ -50,6 +50,21 @@ class ProgressUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class JobQuery:
+    """Which jobs a list or a bulk action means; every part that is set must hold."""
+
+    statuses: Sequence[str] = ()
+    types: Sequence[str] = ()  # stored names (a type and its aliases)
+    created_by_id: str | None = None
+    search: str = ""  # a job id, or text in its input or failure reason (case-insensitive)
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def narrows(self) -> bool:
+        return bool(self.statuses or self.types or self.created_by_id or self.search)
+
+
+@dataclass(frozen=True, slots=True)
 class Dependency:
     """A job another job waits for, with its status (None once archived, which means completed)."""
 
@@ -102,14 +117,7 @@ class JobRepository:
         return await self.session.get(Job, job_id, populate_existing=True)
 
     async def list(
-        self,
-        *,
-        statuses: Sequence[str],
-        types: Sequence[str],
-        created_by_id: str | None,
-        limit: int,
-        offset: int,
-        unretried_only: bool = False,
+        self, query: JobQuery, *, limit: int, offset: int, unretried_only: bool = False
     ) -> tuple[list[Job], int]:
         """A page of jobs, newest first, and how many match; ``unretried_only`` leaves out jobs that
         have a retry already."""
@@ -117,12 +125,25 @@ class JobRepository:
         if unretried_only:
             retried = aliased(Job)
             conditions.append(~exists(select(1).select_from(retried).where(retried.retry_of == Job.id)))
-        if statuses:
-            conditions.append(Job.status.in_(statuses))
-        if types:
-            conditions.append(Job.type.in_(types))
-        if created_by_id:
-            conditions.append(Job.created_by_id == created_by_id)
+        if query.statuses:
+            conditions.append(Job.status.in_(query.statuses))
+        if query.types:
+            conditions.append(Job.type.in_(query.types))
+        if query.created_by_id:
+            conditions.append(Job.created_by_id == query.created_by_id)
+        if query.search:
+            # A scan of the live jobs, which archival keeps to recent weeks.
+            conditions.append(
+                or_(
+                    Job.id == query.search,
+                    Job.data.icontains(query.search, autoescape=True),
+                    Job.failure_reason.icontains(query.search, autoescape=True),
+                )
+            )
+        if query.created_after is not None:
+            conditions.append(Job.created_at >= query.created_after)
+        if query.created_before is not None:
+            conditions.append(Job.created_at < query.created_before)
         where = and_(*conditions) if conditions else and_(True)
         total = (await self.session.execute(select(func.count()).select_from(Job).where(where))).scalar_one()
         rows = await self.session.execute(
@@ -163,13 +184,13 @@ class JobRepository:
         return found
 
     async def release_dependents(self, job_id: str) -> None:
-        """A dependency completed: the pending jobs waiting for it count their wait from now (in
-        queue statistics), not from their creation. Those still waiting for another stay skipped."""
+        """A dependency completed (in this transaction): the pending jobs it was the last one
+        they waited for count their wait from now (in queue statistics), not from their creation."""
         now = utcnow()
         dependents = select(JobDependency.job_id).where(JobDependency.depends_on_id == job_id)
         await self.session.execute(
             update(Job)
-            .where(Job.id.in_(dependents), Job.status == jt.PENDING)
+            .where(Job.id.in_(dependents), Job.status == jt.PENDING, ~_waiting_for_dependency())
             .where(or_(Job.available_at.is_(None), Job.available_at < now))
             .values(available_at=now)
             .execution_options(synchronize_session=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from cocoa_common.models import Job, JobEvent, JobItemError
 from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.lifecycle import JobLifecycle
-from cocoa_coordinator.repository import Dependency, JobRepository
+from cocoa_coordinator.repository import Dependency, JobQuery, JobRepository
 
 MAX_DATA_BYTES = 1024 * 1024
 MAX_LIST_LIMIT = 200
@@ -32,6 +32,7 @@ BULK_APPLIES_TO: dict[str, tuple[str, ...]] = {
     "retry": RETRYABLE,
 }
 MAX_BULK = 200
+MAX_SEARCH = 200
 # Where each import's file is uploaded: its job names that upload by id.
 UPLOAD_ROUTES = {
     jt.VOTER_IMPORT: "POST /api/v1/voters/import",
@@ -57,14 +58,6 @@ class BulkResult:
     job: Job | None
     error: str = ""
     created: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BulkFilter:
-    statuses: Sequence[str] = ()
-    types: Sequence[str] = ()
-    created_by_id: str | None = None
-    limit: int = MAX_BULK
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,25 +252,13 @@ class JobService:
             return await _view(JobRepository(session), job_id, include_errors=include_errors)
 
     async def list(
-        self,
-        *,
-        statuses: Sequence[str],
-        types: Sequence[str],
-        created_by_id: str | None,
-        limit: int,
-        offset: int,
-        include_errors: bool = False,
+        self, query: JobQuery, *, limit: int, offset: int, include_errors: bool = False
     ) -> tuple[list[JobView], int]:
-        for status in statuses:
-            if status not in jt.STATUSES:
-                raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
-        type_names = self._type_names(types)
+        query = self._checked(query)
         limit, offset = errors.page_bounds(limit, offset, MAX_LIST_LIMIT)
         async with self.sessions() as session:
             repo = JobRepository(session)
-            jobs, total = await repo.list(
-                statuses=statuses, types=type_names, created_by_id=created_by_id, limit=limit, offset=offset
-            )
+            jobs, total = await repo.list(query, limit=limit, offset=offset)
             waits = await repo.dependencies([job.id for job in jobs])
             views = [
                 await _with_errors(
@@ -288,14 +269,20 @@ class JobService:
         return views, total
 
     @staticmethod
-    def _type_names(types: Sequence[str]) -> list[str]:
-        """Every stored name of these types (a type and its aliases); 400 for an unknown one."""
+    def _checked(query: JobQuery) -> JobQuery:
+        """The query with every stored name of its types (a type and its aliases); 400 for an
+        unknown status or type, or a search over MAX_SEARCH characters."""
+        for status in query.statuses:
+            if status not in jt.STATUSES:
+                raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
         names: list[str] = []
-        for job_type in types:
+        for job_type in query.types:
             if jt.canonical(job_type) is None:
                 raise errors.InvalidArgument(f"Invalid type: {job_type}", field="type")
             names.extend(jt.names_of(job_type))
-        return names
+        if len(query.search) > MAX_SEARCH:
+            raise errors.InvalidArgument(f"search is at most {MAX_SEARCH} characters", field="search")
+        return replace(query, types=names, search=query.search.strip())
 
     async def counts(self) -> dict[str, TypeCounts]:
         """Every known type (aliases folded in), with zeros where nothing is queued."""
@@ -360,7 +347,8 @@ class JobService:
         action: str,
         *,
         ids: Sequence[str] = (),
-        where: BulkFilter | None = None,
+        where: JobQuery | None = None,
+        limit: int = MAX_BULK,
         requested_by_id: str | None = None,
     ) -> tuple[list[BulkResult], int]:
         """``action`` on each job named in ``ids``, or on those ``where`` matches that it applies to
@@ -370,7 +358,7 @@ class JobService:
             raise errors.InvalidArgument(
                 "Invalid action. Expected pause, resume, cancel, or retry.", field="action"
             )
-        targets, remaining = await self._bulk_targets(action, ids, where)
+        targets, remaining = await self._bulk_targets(action, ids, where, limit)
         results = []
         for job_id in targets:
             try:
@@ -384,31 +372,26 @@ class JobService:
         return results, remaining
 
     async def _bulk_targets(
-        self, action: str, ids: Sequence[str], where: BulkFilter | None
+        self, action: str, ids: Sequence[str], where: JobQuery | None, limit: int
     ) -> tuple[list[str], int]:
         if ids:
             unique = list(dict.fromkeys(ids))
             if len(unique) > MAX_BULK:
                 raise errors.InvalidArgument(f"ids names at most {MAX_BULK} jobs", field="ids")
             return unique, 0
-        if where is None or not (where.statuses or where.types or where.created_by_id):
+        if where is None or not where.narrows():
             # Acting on every job takes saying so: a status filter (all the statuses, say).
             raise errors.InvalidArgument(
-                "Name the jobs (ids) or filter them by status, type or creator", field="ids"
+                "Name the jobs (ids) or filter them by status, type, creator or search", field="ids"
             )
+        where = self._checked(where)
         wanted = [s for s in BULK_APPLIES_TO[action] if not where.statuses or s in where.statuses]
-        for status in where.statuses:
-            if status not in jt.STATUSES:
-                raise errors.InvalidArgument(f"Invalid status: {status}", field="status")
         if not wanted:
             return [], 0
-        limit = where.limit if 0 < where.limit <= MAX_BULK else MAX_BULK
         async with self.sessions() as session:
             jobs, total = await JobRepository(session).list(
-                statuses=wanted,
-                types=self._type_names(where.types),
-                created_by_id=where.created_by_id,
-                limit=limit,
+                replace(where, statuses=wanted),
+                limit=limit if 0 < limit <= MAX_BULK else MAX_BULK,
                 offset=0,
                 unretried_only=action == "retry",  # else a retried job would match again and again
             )

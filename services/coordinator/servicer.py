@@ -11,8 +11,9 @@ from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import jobtypes as jt
 from cocoa_coordinator import convert
 from cocoa_coordinator.dispatcher import Dispatcher
+from cocoa_coordinator.repository import JobQuery
 from cocoa_coordinator.schedules import ScheduleService
-from cocoa_coordinator.service import BulkFilter, JobService, TypeCounts
+from cocoa_coordinator.service import JobService, TypeCounts
 
 ACTIONS = {
     pb.CONTROL_ACTION_PAUSE: "pause",
@@ -57,13 +58,16 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:
-        views, total = await self.jobs.list(
+        query = JobQuery(
             statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
             types=list(request.types),
             created_by_id=request.created_by_id or None,
-            limit=request.limit,
-            offset=request.offset,
-            include_errors=request.include_errors,
+            search=request.search,
+            created_after=convert.time_of(request, "created_after"),
+            created_before=convert.time_of(request, "created_before"),
+        )
+        views, total = await self.jobs.list(
+            query, limit=request.limit, offset=request.offset, include_errors=request.include_errors
         )
         return pb.ListJobsResponse(jobs=[convert.view_to_pb(v) for v in views], total=total)
 
@@ -82,16 +86,17 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def BulkControlJobs(
         self, request: pb.BulkControlRequest, context: grpc.aio.ServicerContext
     ) -> pb.BulkControlResponse:
-        where = BulkFilter(
+        where = JobQuery(
             statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
             types=list(request.types),
             created_by_id=request.created_by_id or None,
-            limit=request.limit,
+            search=request.search,
         )
         results, remaining = await self.jobs.bulk(
             BULK_ACTIONS.get(request.action, ""),
             ids=list(request.ids),
             where=where,
+            limit=request.limit,
             requested_by_id=request.requested_by_id or None,
         )
         return pb.BulkControlResponse(

@@ -119,7 +119,7 @@ async def test_an_empty_filter_is_refused_rather_than_acting_on_every_job(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await bulk(stub, pb.BULK_ACTION_CANCEL)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.details() == "Name the jobs (ids) or filter them by status, type or creator"
+    assert info.value.details() == "Name the jobs (ids) or filter them by status, type, creator or search"
 
 
 async def test_more_than_200_ids_are_refused(stub: pb_grpc.CoordinatorServiceStub) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import FormData
@@ -62,6 +62,15 @@ async def create_job(
     if jt.canonical(job_type) == jt.GEOCODING:
         data = {**GEOCODING_FILTERS, **data}
     response = await client.post("/api/v1/jobs", json={"type": job_type, "data": data}, headers=bearer(token))
+    assert response.status == 201, await response.text()
+    return (await response.json())["job"]
+
+
+async def delayed_job(client: TestClient, token: str) -> dict[str, Any]:
+    """A geocoding job that stays pending for an hour (created with runAt), so nothing runs it."""
+    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at}
+    response = await client.post("/api/v1/jobs", json=body, headers=bearer(token))
     assert response.status == 201, await response.text()
     return (await response.json())["job"]
 

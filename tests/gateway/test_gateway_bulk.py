@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import GEOCODING_FILTERS, Sessions, bearer
+from gateway_helpers import Sessions, bearer, delayed_job
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -16,20 +15,12 @@ from cocoa_common.models import AuditLog
 BULK = "/api/v1/jobs/bulk"
 
 
-async def _pending_job(client: TestClient, token: str) -> dict[str, Any]:
-    """A job delayed an hour, so it stays pending."""
-    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    body = {"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at}
-    response = await client.post("/api/v1/jobs", json=body, headers=bearer(token))
-    return (await response.json())["job"]
-
-
 async def _status(client: TestClient, token: str, job_id: str) -> str:
     return (await (await client.get(f"/api/v1/jobs/{job_id}", headers=bearer(token))).json())["status"]
 
 
 async def test_bulk_cancel_by_ids_reports_each_job(client: TestClient, admin_token: str) -> None:
-    jobs = [await _pending_job(client, admin_token) for _ in range(2)]
+    jobs = [await delayed_job(client, admin_token) for _ in range(2)]
     response = await client.post(
         BULK,
         json={"action": "cancel", "ids": [jobs[0]["id"], "cnosuchjob", jobs[1]["id"]]},
@@ -46,7 +37,7 @@ async def test_bulk_cancel_by_ids_reports_each_job(client: TestClient, admin_tok
 
 
 async def test_bulk_pause_by_filter_moves_the_matching_jobs(client: TestClient, admin_token: str) -> None:
-    jobs = [await _pending_job(client, admin_token) for _ in range(3)]
+    jobs = [await delayed_job(client, admin_token) for _ in range(3)]
     response = await client.post(
         BULK,
         json={"action": "pause", "filter": {"status": "pending", "type": ["geocoding"]}},
@@ -58,7 +49,7 @@ async def test_bulk_pause_by_filter_moves_the_matching_jobs(client: TestClient, 
 
 
 async def test_bulk_retry_names_each_new_job(client: TestClient, admin_token: str) -> None:
-    job = await _pending_job(client, admin_token)
+    job = await delayed_job(client, admin_token)
     await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
     response = await client.post(
         BULK, json={"action": "retry", "filter": {"status": "cancelled"}}, headers=bearer(admin_token)
@@ -78,7 +69,7 @@ async def test_bulk_retry_names_each_new_job(client: TestClient, admin_token: st
 
 async def test_a_bulk_limit_leaves_the_rest_for_another_call(client: TestClient, admin_token: str) -> None:
     for _ in range(3):
-        await _pending_job(client, admin_token)
+        await delayed_job(client, admin_token)
     response = await client.post(
         BULK,
         json={"action": "cancel", "filter": {"status": "pending"}, "limit": 2},
@@ -91,7 +82,7 @@ async def test_a_bulk_limit_leaves_the_rest_for_another_call(client: TestClient,
 async def test_bulk_control_is_audited_once_with_its_outcome(
     client: TestClient, admin_token: str, sessions: Sessions
 ) -> None:
-    job = await _pending_job(client, admin_token)
+    job = await delayed_job(client, admin_token)
     await client.post(BULK, json={"action": "cancel", "ids": [job["id"]]}, headers=bearer(admin_token))
     async with sessions() as session:
         rows = (
@@ -116,14 +107,14 @@ async def test_a_viewer_cannot_act_in_bulk(client: TestClient, viewer_token: str
     [
         ({"ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, or retry."),
         ({"action": "delete", "ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, or retry."),
-        ({"action": "cancel"}, "ids", "Give either ids (the jobs) or filter (status, type, createdById)"),
+        ({"action": "cancel"}, "ids", "Give either ids (the jobs) or filter (status, type, createdById, search)"),
         ({"action": "cancel", "ids": ["x"], "filter": {"status": "pending"}}, "ids",
-         "Give either ids (the jobs) or filter (status, type, createdById)"),
+         "Give either ids (the jobs) or filter (status, type, createdById, search)"),
         ({"action": "cancel", "ids": []}, "ids", "ids must be a non-empty array of job ids"),
         ({"action": "cancel", "ids": "x"}, "ids", "ids must be a non-empty array of job ids"),
         ({"action": "cancel", "ids": [f"j{i}" for i in range(201)]}, "ids", "ids names at most 200 jobs"),
-        ({"action": "cancel", "filter": {}}, "filter", "filter must be an object with status, type or createdById"),
-        ({"action": "cancel", "filter": {"city": "x"}}, "filter", "filter takes status, type and createdById, not city"),
+        ({"action": "cancel", "filter": {}}, "filter", "filter must be an object with status, type, createdById or search"),
+        ({"action": "cancel", "filter": {"city": "x"}}, "filter", "filter takes status, type, createdById and search, not city"),
         ({"action": "cancel", "filter": {"status": 3}}, "filter", "filter.status must be a string"),
         ({"action": "cancel", "filter": {"status": "gone"}}, "status",
          "Invalid status: gone. Expected one of pending, processing, paused, completed, failed, cancelled"),

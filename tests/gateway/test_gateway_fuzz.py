@@ -38,7 +38,7 @@ KEYS = {
     "/api/v1/gis/parcels/import": ["data", "format"],
 }
 QUERIES = {
-    "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset"],
+    "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset", "search", "createdAfter", "createdBefore"],
     "/api/v1/gis/households": ["search", "city", "state", "zipCode", "geocoded", "limit", "offset"],
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from gateway_helpers import GEOCODING_FILTERS, Sessions, bearer, household, seed_households
+from gateway_helpers import Sessions, bearer, delayed_job, household, seed_households
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -373,17 +373,10 @@ async def test_a_run_at_query_parameter_without_a_zone_is_400_naming_it(
     assert (await response.json())["field"] == "runAt"
 
 
-async def _job_for_later(client: TestClient, admin_token: str) -> str:
-    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    body = {"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at}
-    response = await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))
-    return str((await response.json())["job"]["id"])
-
-
 async def test_a_geocode_that_waits_for_another_job_is_queued_before_any_household_matches(
     geo_client: TestClient, admin_token: str
 ) -> None:
-    first = await _job_for_later(geo_client, admin_token)
+    first = (await delayed_job(geo_client, admin_token))["id"]
     response = await geo_client.post(
         "/api/v1/gis/households/geocode",
         params={"city": "Nowhere", "dependsOn": first},
@@ -401,7 +394,7 @@ async def test_a_geocode_that_waits_for_another_job_is_queued_before_any_househo
 async def test_a_geocoding_job_body_may_wait_for_another_job(
     geo_client: TestClient, admin_token: str
 ) -> None:
-    first = await _job_for_later(geo_client, admin_token)
+    first = (await delayed_job(geo_client, admin_token))["id"]
     body = {"filters": {"city": "Nowhere"}, "dependsOn": [first]}
     response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     assert response.status == 202

@@ -19,6 +19,7 @@ from gateway_helpers import (
     Sessions,
     bearer,
     chunked,
+    delayed_job,
     eventually,
     multipart_bytes,
     upload_form,
@@ -452,18 +453,11 @@ async def test_an_import_scheduled_too_far_ahead_is_400_and_keeps_nothing(
     assert stored_files(import_settings) == []
 
 
-async def _job_for_later(client: TestClient, admin_token: str) -> str:
-    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    body = {"type": "geocoding", "data": {"filters": {"city": "Durham"}}, "runAt": run_at}
-    response = await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))
-    return str((await response.json())["job"]["id"])
-
-
 @pytest.mark.parametrize("where", ["before", "after"])
 async def test_a_voter_import_can_wait_for_another_job_with_a_depends_on_field(
     import_client: TestClient, admin_token: str, where: str
 ) -> None:
-    first = await _job_for_later(import_client, admin_token)
+    first = (await delayed_job(import_client, admin_token))["id"]
     fields = {"format": "ncsbe"}
     form = upload_form(
         "ncvoter32.txt",
@@ -493,7 +487,7 @@ async def test_an_import_depending_on_no_such_job_is_400_and_keeps_nothing(
 async def test_a_parcel_import_body_may_wait_for_another_job(
     import_client: TestClient, admin_token: str
 ) -> None:
-    first = await _job_for_later(import_client, admin_token)
+    first = (await delayed_job(import_client, admin_token))["id"]
     body = {"data": parcels_document(), "dependsOn": [first]}
     response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
     assert response.status == 202, await response.text()

@@ -17,6 +17,7 @@ from gateway_helpers import (
     add_user,
     bearer,
     create_job,
+    delayed_job,
     parse_sse,
     wait_for_status,
 )
@@ -497,21 +498,10 @@ async def test_a_bad_run_at_is_400_naming_it(
     assert (body["error"], body["field"]) == (message, "runAt")
 
 
-async def _scheduled_job(client: TestClient, admin_token: str) -> dict[str, object]:
-    """A job that stays pending for an hour."""
-    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    response = await client.post(
-        "/api/v1/jobs",
-        json={"type": "geocoding", "data": GEOCODING_FILTERS, "runAt": run_at},
-        headers=bearer(admin_token),
-    )
-    return (await response.json())["job"]
-
-
 async def test_a_job_created_with_depends_on_waits_and_names_what_it_waits_for(
     client: TestClient, admin_token: str
 ) -> None:
-    first = await _scheduled_job(client, admin_token)
+    first = await delayed_job(client, admin_token)
     response = await client.post(
         "/api/v1/jobs",
         json={"type": "geocoding", "data": GEOCODING_FILTERS, "dependsOn": [first["id"]]},
@@ -527,7 +517,7 @@ async def test_a_job_created_with_depends_on_waits_and_names_what_it_waits_for(
 async def test_a_job_waiting_for_a_cancelled_job_is_cancelled_with_the_reason(
     client: TestClient, admin_token: str
 ) -> None:
-    first = await _scheduled_job(client, admin_token)
+    first = await delayed_job(client, admin_token)
     response = await client.post(
         "/api/v1/jobs",
         json={"type": "geocoding", "data": GEOCODING_FILTERS, "dependsOn": first["id"]},
@@ -570,3 +560,35 @@ async def test_a_malformed_depends_on_is_400_naming_it(
     assert response.status == 400
     body = await response.json()
     assert (body["error"], body["field"]) == (message, "dependsOn")
+
+
+async def test_the_list_searches_the_jobs_input(client: TestClient, admin_token: str) -> None:
+    durham = await create_job(client, admin_token, "geocoding", filters={"city": "Durham"})
+    await create_job(client, admin_token, "geocoding", filters={"city": "Raleigh"})
+    response = await client.get("/api/v1/jobs", params={"search": "durham"}, headers=bearer(admin_token))
+    body = await response.json()
+    assert (body["total"], [j["id"] for j in body["jobs"]]) == (1, [durham["id"]])
+
+
+async def test_the_list_takes_a_creation_time_range(client: TestClient, admin_token: str) -> None:
+    job = await create_job(client, admin_token)
+    created = datetime.fromisoformat(job["createdAt"])
+    after = (created - timedelta(seconds=1)).isoformat()
+    before = (created - timedelta(milliseconds=1)).isoformat()
+    inside = await client.get("/api/v1/jobs", params={"createdAfter": after}, headers=bearer(admin_token))
+    assert (await inside.json())["total"] == 1
+    outside = await client.get("/api/v1/jobs", params={"createdBefore": before}, headers=bearer(admin_token))
+    assert (await outside.json())["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"search": "x" * 201}, "search"), ({"createdAfter": "yesterday"}, "createdAfter"),
+     ({"createdBefore": "2026-12-01T00:00:00"}, "createdBefore")],
+)  # fmt: skip
+async def test_a_bad_search_or_time_is_400_naming_it(
+    client: TestClient, admin_token: str, query: dict[str, str], field: str
+) -> None:
+    response = await client.get("/api/v1/jobs", params=query, headers=bearer(admin_token))
+    assert response.status == 400
+    assert (await response.json())["field"] == field

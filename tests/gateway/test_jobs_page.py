@@ -9,13 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, WorkerFactory, bearer, create_job, household, seed_households
+from gateway_helpers import (
+    Sessions,
+    WorkerFactory,
+    bearer,
+    create_job,
+    delayed_job,
+    household,
+    seed_households,
+)
 from parcel_samples import collection, feature, polygon, square
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -493,11 +500,7 @@ async def test_a_voter_upload_can_be_scheduled_to_start_later(
 async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
     geo_page: JobsPage, geo_client: TestClient, admin_token: str
 ) -> None:
-    run_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    body = {"type": "geocoding", "data": {"filters": {"city": "Durham"}}, "runAt": run_at}
-    first = (await (await geo_client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))).json())[
-        "job"
-    ]
+    first = await delayed_job(geo_client, admin_token)
     await geo_page.sign_in(admin_token)
     await geo_page.click("#start-geocoding summary")
     await geo_page.type_into("#geocode-form input[name=city]", "durham")
@@ -577,3 +580,16 @@ async def test_a_geocoding_schedule_is_created_listed_paused_and_deleted_from_th
     await page.click(f"#schedules button[data-delete-schedule='{schedule['id']}']")
     assert await page.accept_confirmation() == "Delete the schedule Nightly Durham? The jobs it created stay."
     await page.wait_until("return document.querySelectorAll('#schedules tr').length === 0;")
+
+
+async def test_the_search_box_narrows_the_list(page: JobsPage, client: TestClient, admin_token: str) -> None:
+    await create_job(client, admin_token, "geocoding", filters={"city": "Durham"})
+    await create_job(client, admin_token, "geocoding", filters={"city": "Raleigh"})
+    await page.sign_in(admin_token)
+    await page.listed(2)
+    await page.type_into("#filter-search", "raleigh")
+    await page.listed(1)
+    await page.select(0)
+    assert "Raleigh" in await page.wait_until(
+        "return document.getElementById('detail-data').textContent || null"
+    )
