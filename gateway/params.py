@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from cocoa_common import jobtypes as jt
 from cocoa_common import jsontext
 from cocoa_gateway.errors import ApiError, bad_request
 
@@ -122,6 +123,16 @@ def json_int(body: Mapping[str, Any], name: str, *, default: int, minimum: int, 
     if isinstance(value, bool) or not isinstance(value, int):
         raise _range_error(name, minimum, maximum)
     return check_range(value, name, minimum, maximum)
+
+
+def json_priority(body: Mapping[str, Any]) -> int:
+    """A job's ``priority`` in a JSON body: higher runs first, 0 when absent."""
+    return json_int(body, "priority", default=0, minimum=jt.MIN_PRIORITY, maximum=jt.MAX_PRIORITY)
+
+
+def field_priority(fields: Mapping[str, str]) -> int:
+    """The same from a query parameter or a form field."""
+    return integer(fields, "priority", default=0, minimum=jt.MIN_PRIORITY, maximum=jt.MAX_PRIORITY)
 
 
 def json_bool(body: Mapping[str, Any], name: str, *, default: bool) -> bool:

@@ -135,6 +135,7 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "etaSeconds": eta_seconds(job),
         "failureReason": job.failure_reason or None,
         "retryOf": job.retry_of or None,
+        "priority": job.priority,  # higher runs first
         # A pending job that was delayed (runAt) or is backing off after a transient failure, until
         # that time has come.
         "notBefore": not_before(job),
@@ -282,6 +283,7 @@ def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[
         "type": schedule.type,
         "data": schedule.data_json,
         "isDynamic": schedule.is_dynamic,
+        "priority": schedule.priority,
         "createdBy": users.get(schedule.created_by_id) if schedule.created_by_id else None,
         "paused": schedule.HasField("paused_at"),
         "pausedAt": timestamp(schedule, "paused_at"),

@@ -105,6 +105,7 @@ async def create_geocoding_job(
     is_dynamic: bool = False,
     run_at: Timestamp | None = None,
     depends_on: Sequence[str] = (),
+    priority: int = 0,
 ) -> cpb.CreateJobResponse:
     """Create the job; ``created`` is False when the Idempotency-Key matched an earlier one."""
     b = backends(request)
@@ -116,6 +117,7 @@ async def create_geocoding_job(
         idempotency_key=params.idempotency_key(request),
         run_at=run_at,
         depends_on=depends_on,
+        priority=priority,
     )
     return await b.coordinator.CreateJob(create, timeout=b.deadline_s)
 
@@ -166,6 +168,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     order = _order_from_query(request.query)
     run_at = params.field_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
     depends_on = params.ids(params.listed(request.query, "dependsOn"), "dependsOn")
+    priority = params.field_priority(request.query)
     await check_provider(request, order.provider_id)
     matching = await count_households(request, order)
     # A job that waits for an import geocodes the households that match when it runs.
@@ -173,7 +176,12 @@ async def geocode_households(request: web.Request) -> web.Response:
         raise ApiError(404, NO_MATCH, filters=order.filters)
     estimated = min(matching, order.limit)
     created = await create_geocoding_job(
-        request, "geocode_households", job_data(order), run_at=run_at, depends_on=depends_on
+        request,
+        "geocode_households",
+        job_data(order),
+        run_at=run_at,
+        depends_on=depends_on,
+        priority=priority,
     )
     job_id = created.job.id
     if created.created:
@@ -218,6 +226,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
     order, mode = order_from_body(body)
     run_at = params.json_time(body, "runAt")
     depends_on = params.json_ids(body, "dependsOn")
+    priority = params.json_priority(body)
     await check_provider(request, order.provider_id)
     # A dynamic job waits for households still to come, and one that depends on an import geocodes
     # what matches when it runs, so only a static job that runs now needs matches now.
@@ -225,7 +234,13 @@ async def create_geocoding(request: web.Request) -> web.Response:
         raise ApiError(404, NO_MATCH, filters=order.filters)
     data = job_data(order, mode=mode)
     created = await create_geocoding_job(
-        request, "geocoding", data, is_dynamic=mode == "dynamic", run_at=run_at, depends_on=depends_on
+        request,
+        "geocoding",
+        data,
+        is_dynamic=mode == "dynamic",
+        run_at=run_at,
+        depends_on=depends_on,
+        priority=priority,
     )
     job = created.job
     if created.created:

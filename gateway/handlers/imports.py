@@ -159,9 +159,14 @@ def _depends_on(fields: Mapping[str, str]) -> list[str]:
     return params.ids(params.listed(fields, "dependsOn"), "dependsOn")
 
 
+def _priority(fields: Mapping[str, str]) -> dict[str, int]:
+    """The ``priority`` form field or query parameter, as UploadHeader arguments when given."""
+    return {"priority": params.field_priority(fields)} if params.text(fields, "priority") else {}
+
+
 def _voter_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        late_names = ("format", "importType", "mapping", "sha256", "runAt", "dependsOn")
+        late_names = ("format", "importType", "mapping", "sha256", "runAt", "dependsOn", "priority")
         if not any(late.get(name) for name in late_names):
             return None
         options = _mapping(late.get("mapping"))
@@ -172,6 +177,7 @@ def _voter_trailing() -> TrailingHeader:
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
             depends_on=_depends_on(late),
+            **_priority(late),
         )
 
     return header
@@ -196,6 +202,7 @@ async def import_voters(request: web.Request) -> web.Response:
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt"),
         depends_on=_depends_on(upload.fields),
+        **_priority(upload.fields),
     )
     queued = await _queue(request, header, upload, _voter_trailing())
     import_type = str(queued.data.get("importType") or upload.get("importType") or "full")
@@ -251,6 +258,8 @@ def _json_body_file(body: Mapping[str, Any]) -> Upload:
         fields["source"] = source
     if depends_on := params.json_ids(body, "dependsOn"):
         fields["dependsOn"] = ",".join(depends_on)
+    if body.get("priority") is not None:
+        fields["priority"] = str(params.json_priority(body))
     return Upload(f"body.{fmt}", _one_chunk(payload), fields)
 
 
@@ -271,7 +280,8 @@ def _source_options(source: str | None) -> dict[str, Any]:
 
 def _parcel_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        if not any(late.get(name) for name in ("format", "source", "sha256", "runAt", "dependsOn")):
+        late_names = ("format", "source", "sha256", "runAt", "dependsOn", "priority")
+        if not any(late.get(name) for name in late_names):
             return None
         options = _source_options(late.get("source"))
         return ipb.UploadHeader(
@@ -280,6 +290,7 @@ def _parcel_trailing() -> TrailingHeader:
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
             depends_on=_depends_on(late),
+            **_priority(late),
         )
 
     return header
@@ -305,6 +316,7 @@ async def import_parcels(request: web.Request) -> web.Response:
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt") or params.field_time(request.query, "runAt"),
         depends_on=_depends_on(upload.fields) or _depends_on(request.query),
+        **(_priority(upload.fields) or _priority(request.query)),
     )
     queued = await _queue(request, header, upload, _parcel_trailing())
     if queued.created:

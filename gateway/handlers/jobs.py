@@ -103,6 +103,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         idempotency_key=idempotency_key,
         run_at=params.json_time(body, "runAt"),
         depends_on=params.json_ids(body, "dependsOn"),
+        priority=params.json_priority(body),
     )
 
 
@@ -206,6 +207,25 @@ async def retry_job(request: web.Request) -> web.Response:
     users = await lookups.creators(request, [response.job])
     body = {"success": True, "job": views.job_json(response.job, users)}
     return web.json_response(body, status=201 if response.created else 200)
+
+
+@routes.post("/api/v1/jobs/{id}/priority")
+async def set_job_priority(request: web.Request) -> web.Response:
+    """``{"priority": n}``: where a pending or paused job stands in its queue (higher runs first);
+    another status is a 400 naming it."""
+    require_admin(request)
+    body = await params.json_object(request)
+    if body.get("priority") is None:
+        raise bad_request("priority is required", "priority")
+    priority = params.json_priority(body)
+    b = backends(request)
+    before = await get_job(request, include_errors=False)
+    change = cpb.SetJobPriorityRequest(id=before.id, priority=priority)
+    job = await b.coordinator.SetJobPriority(change, timeout=b.deadline_s)
+    details = {"from": before.priority, "to": job.priority}
+    await audit.record_audit(request, audit.SET_PRIORITY, resource="job", resource_id=job.id, details=details)
+    users = await lookups.creators(request, [job])
+    return web.json_response({"success": True, "job": views.job_json(job, users)})
 
 
 def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:

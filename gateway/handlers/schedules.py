@@ -39,6 +39,7 @@ def _create_request(body: dict[str, Any], user_id: str) -> cpb.CreateScheduleReq
         type=job_type,
         data_json=data_json,
         is_dynamic=params.json_bool(body, "isDynamic", default=False),
+        priority=params.json_priority(body),
         created_by_id=user_id,
     )
 

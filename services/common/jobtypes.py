@@ -38,6 +38,9 @@ SCHEDULED = "scheduled"
 WAITING = "waiting"
 # How many jobs one job may wait for.
 MAX_DEPENDENCIES = 20
+# A job's priority (higher runs first, 0 by default) lies within these bounds.
+MIN_PRIORITY = -1000
+MAX_PRIORITY = 1000
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
 
@@ -56,6 +59,13 @@ def check_run_at(run_at: datetime | None) -> None:
     """Refuse a delayed job's start time further ahead than MAX_DELAY."""
     if run_at is not None and run_at - utcnow() > MAX_DELAY:
         raise errors.InvalidArgument("runAt must be at most 30 days from now", field="runAt")
+
+
+def check_priority(priority: int) -> None:
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise errors.InvalidArgument(
+            f"priority must be an integer between {MIN_PRIORITY} and {MAX_PRIORITY}", field="priority"
+        )
 
 
 def canonical(job_type: str) -> str | None:

@@ -248,6 +248,10 @@ class JobRepository:
     async def resume(self, job_id: str) -> Job | None:
         return await self._move(job_id, (jt.PAUSED,), status=jt.PENDING)
 
+    async def set_priority(self, job_id: str, priority: int) -> Job | None:
+        """Only a job still to be claimed: a running one's order no longer matters."""
+        return await self._move(job_id, (jt.PENDING, jt.PAUSED), priority=priority)
+
     async def cancel(self, job_id: str) -> Job | None:
         now = utcnow()
         return await self._move(

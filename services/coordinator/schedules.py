@@ -85,6 +85,7 @@ class ScheduleService:
         if not cron or len(cron) > MAX_CRON:
             raise errors.InvalidArgument(f"cron must be 1 to {MAX_CRON} characters", field="cron")
         timezone = timezone.strip() or "UTC"
+        jt.check_priority(priority)
         now = utcnow()
         first = next_time(cron, timezone, now)
         _, data, _ = await self.jobs.check_input(job_type, data_json)  # what each time will create

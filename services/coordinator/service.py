@@ -106,6 +106,7 @@ class JobService:
                 return existing, False
         now = utcnow()
         jt.check_run_at(run_at)
+        jt.check_priority(priority)
         depends_on = await self._check_dependencies(depends_on)
         job = Job(
             id=new_id(),
@@ -338,6 +339,24 @@ class JobService:
         self.lifecycle.moved(moved)
         if action in ("pause", "cancel") and held_lease:
             self._on_stop(job_id, held_lease, action)
+        self.hub.publish(job_id)
+        self._on_change()
+        return moved
+
+    async def set_priority(self, job_id: str, priority: int) -> Job:
+        """Change where a pending or paused job stands in its queue (BullMQ's changePriority)."""
+        jt.check_priority(priority)
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            moved = await repo.set_priority(job_id, priority)
+            if moved is None:
+                current = await repo.get(job_id)
+                if current is None:
+                    raise errors.NotFound("Job not found")
+                raise errors.InvalidTransition(
+                    f"Cannot change the priority of job with status: {current.status}"
+                )
+            await repo.add_event(job_id, "reprioritized")
         self.hub.publish(job_id)
         self._on_change()
         return moved

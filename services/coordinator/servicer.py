@@ -77,6 +77,12 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         job = await self.jobs.control(request.id, ACTIONS.get(request.action, ""))
         return pb.ControlJobResponse(job=convert.view_to_pb(await self.jobs.view(job)))
 
+    async def SetJobPriority(
+        self, request: pb.SetJobPriorityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Job:
+        job = await self.jobs.set_priority(request.id, request.priority)
+        return convert.view_to_pb(await self.jobs.view(job))
+
     async def RetryJob(
         self, request: pb.RetryJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateJobResponse:

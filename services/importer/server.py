@@ -59,6 +59,7 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
             created_by_id=upload.created_by_id,
             idempotency_key=upload.idempotency_key,
             depends_on=upload.depends_on,
+            priority=upload.priority,
         )
         if upload.run_at is not None:
             request.run_at.FromDatetime(upload.run_at)

@@ -42,6 +42,7 @@ class UploadRequest:
     expected_sha256: str = ""  # the sender's checksum of the file, when it gives one
     run_at: datetime | None = None  # the job is delayed until then
     depends_on: tuple[str, ...] = ()  # jobs the import job waits for
+    priority: int = 0  # the import job's (higher runs first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class ImporterService:
         if request.expected_sha256 and not _SHA256.fullmatch(request.expected_sha256):
             raise errors.InvalidArgument("sha256 must be 64 hexadecimal digits", field="sha256")
         jt.check_run_at(request.run_at)
+        jt.check_priority(request.priority)
         if len(set(request.depends_on)) > jt.MAX_DEPENDENCIES:
             raise errors.InvalidArgument(
                 f"dependsOn names at most {jt.MAX_DEPENDENCIES} jobs", field="dependsOn"

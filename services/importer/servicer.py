@@ -48,6 +48,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         late: dict[str, str] = {}
         late_run_at: list[datetime | None] = []
         late_depends_on: list[tuple[str, ...]] = []
+        late_priority: list[int] = []
 
         async def data() -> AsyncIterator[bytes]:
             async for chunk in request_iterator:
@@ -57,6 +58,8 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                         late_run_at.append(jt.run_at_of(chunk.header.run_at, True))
                     if chunk.header.depends_on:
                         late_depends_on.append(tuple(chunk.header.depends_on))
+                    if chunk.header.HasField("priority"):
+                        late_priority.append(chunk.header.priority)
                     continue
                 yield chunk.data
 
@@ -69,6 +72,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 expected_sha256=late.get("sha256", first.expected_sha256),
                 run_at=late_run_at[-1] if late_run_at else first.run_at,
                 depends_on=late_depends_on[-1] if late_depends_on else first.depends_on,
+                priority=late_priority[-1] if late_priority else first.priority,
             )
 
         accepted = await self.service.upload(request, data(), amend)
@@ -111,6 +115,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         expected_sha256=header.sha256,
         run_at=jt.run_at_of(header.run_at, header.HasField("run_at")),
         depends_on=tuple(header.depends_on),
+        priority=header.priority,
     )
 
 

@@ -20,7 +20,7 @@ NASTY: list[Any] = [
     "9223372036854775808", "-9223372036854775809", "\u202e", "%00", "true", "1e3",
 ]  # fmt: skip
 KEYS = {
-    "/api/v1/jobs": ["type", "data", "isDynamic", "runAt", "dependsOn"],
+    "/api/v1/jobs": ["type", "data", "isDynamic", "runAt", "dependsOn", "priority"],
     "/api/v1/jobs/geocoding": [
         "filters",
         "limit",
@@ -29,13 +29,15 @@ KEYS = {
         "mode",
         "runAt",
         "dependsOn",
+        "priority",
     ],
     "/api/v1/jobs/{id}/control": ["action"],
+    "/api/v1/jobs/{id}/priority": ["priority"],
     "/api/v1/jobs/{id}/retry": [],  # takes no body: whatever is sent must not matter
     "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit"],
-    "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic"],
+    "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic", "priority"],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
-    "/api/v1/gis/parcels/import": ["data", "format"],
+    "/api/v1/gis/parcels/import": ["data", "format", "priority"],
 }
 QUERIES = {
     "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset", "search", "createdAfter", "createdBefore"],
@@ -43,7 +45,7 @@ QUERIES = {
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
-                                       "providerId", "skipGeocoded", "runAt", "dependsOn"],
+                                       "providerId", "skipGeocoded", "runAt", "dependsOn", "priority"],
 }  # fmt: skip
 FILTER_KEYS = ["city", "state", "zipCode", "county", "precinctNumber", "unknown"]
 

@@ -413,3 +413,37 @@ async def test_a_geocode_depending_on_no_such_job_is_400_naming_depends_on(
     )
     assert response.status == 400
     assert (await response.json())["field"] == "dependsOn"
+
+
+async def test_a_households_geocode_takes_a_priority(geo_client: TestClient, admin_token: str) -> None:
+    first = (await delayed_job(geo_client, admin_token))["id"]
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Nowhere", "dependsOn": first, "priority": "12"},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 202
+    job_id = (await response.json())["jobId"]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["priority"] == 12
+
+
+async def test_a_geocoding_job_body_takes_a_priority(geo_client: TestClient, admin_token: str) -> None:
+    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", "priority": -4}
+    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    assert response.status == 202
+    job_id = (await response.json())["jobId"]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["priority"] == -4
+
+
+async def test_a_households_geocode_with_a_bad_priority_is_400_naming_it(
+    geo_client: TestClient, admin_token: str
+) -> None:
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Durham", "priority": "urgent"},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 400
+    assert (await response.json())["field"] == "priority"

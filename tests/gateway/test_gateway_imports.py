@@ -484,6 +484,41 @@ async def test_an_import_depending_on_no_such_job_is_400_and_keeps_nothing(
     assert stored_files(import_settings) == []
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_takes_a_priority_field(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    fields = {"priority": "25"}
+    form = upload_form(
+        "ncvoter32.txt",
+        NC_FILE,
+        before={"format": "ncsbe", **(fields if where == "before" else {})},
+        after=fields if where == "after" else None,
+    )
+    status, body = await post_voters(import_client, admin_token, form)
+    assert status == 202, body
+    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    assert job["priority"] == 25
+
+
+async def test_an_import_with_an_out_of_range_priority_is_400_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "ncsbe"}, after={"priority": "9999"})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["field"]) == (400, "priority")
+    assert stored_files(import_settings) == []
+
+
+async def test_a_parcel_import_body_takes_a_priority(import_client: TestClient, admin_token: str) -> None:
+    body = {"data": parcels_document(), "priority": 4}
+    response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
+    assert response.status == 202, await response.text()
+    job_id = (await response.json())["jobId"]
+    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["priority"] == 4
+
+
 async def test_a_parcel_import_body_may_wait_for_another_job(
     import_client: TestClient, admin_token: str
 ) -> None:

@@ -49,6 +49,7 @@ EXTRA_KEYS = {
     "etaSeconds",
     "failureReason",
     "retryOf",
+    "priority",
     "notBefore",
     "dependsOn",
     "waitingFor",

@@ -21,7 +21,7 @@ NIGHTLY = {
     "data": GEOCODING_FILTERS,
 }
 SCHEDULE_KEYS = {
-    "id", "name", "cron", "timezone", "type", "data", "isDynamic", "createdBy", "paused", "pausedAt",
+    "id", "name", "cron", "timezone", "type", "data", "isDynamic", "priority", "createdBy", "paused", "pausedAt",
     "nextRunAt", "lastRunAt", "lastJobId", "lastError", "skippedRuns", "createdAt", "updatedAt",
 }  # fmt: skip
 
@@ -99,6 +99,7 @@ async def test_a_viewer_cannot_create_a_schedule(client: TestClient, viewer_toke
         ({"data": [1]}, "data"),
         ({"type": "voter_import", "data": {}}, "data.uploadId"),
         ({"isDynamic": "yes"}, "isDynamic"),
+        ({"priority": 1001}, "priority"),
     ],
 )
 async def test_a_bad_schedule_is_400_naming_the_field(
@@ -107,3 +108,7 @@ async def test_a_bad_schedule_is_400_naming_the_field(
     response = await client.post(SCHEDULES, json={**NIGHTLY, **changes}, headers=bearer(admin_token))
     assert response.status == 400
     assert (await response.json()).get("field") == field
+
+
+async def test_a_schedule_keeps_the_priority_its_jobs_get(client: TestClient, admin_token: str) -> None:
+    assert (await _create(client, admin_token, priority=-3))["priority"] == -3

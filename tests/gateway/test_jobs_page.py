@@ -281,8 +281,8 @@ async def test_cancel_asks_first_and_leaves_only_retry_enabled(
     await page.click("[data-action=cancel]")
     assert await page.accept_confirmation() == "Cancel this job?"
     await page.detail("Status", "cancelled")
-    for action in ("pause", "resume", "cancel"):
-        assert not await page.enabled(f"[data-action={action}]")
+    for css in ("[data-action=pause]", "[data-action=resume]", "[data-action=cancel]", "#set-priority"):
+        assert not await page.enabled(css)
     assert await page.enabled("#retry")
 
 
@@ -512,6 +512,40 @@ async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
     await geo_page.detail("Runs after", f"{first['id']} (not completed yet)")
     rows = await geo_page.listed(2)
     assert rows[0][1] == f"pending waiting for {first['id']}"
+
+
+async def test_a_waiting_job_s_priority_is_set_from_its_details(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    job = await delayed_job(client, admin_token)
+    await page.sign_in(admin_token)
+    await page.listed(1)
+    await page.select(0)
+    await page.detail("Priority", "0")
+    await page.type_into("#priority-value", "-5")
+    await page.click("#set-priority")
+    await page.detail("Priority", "-5")
+    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    assert fetched["priority"] == -5
+    # The list refreshes after the details.
+    await page.wait_until(
+        "return document.querySelector('#jobs tr').cells[1].textContent.endsWith('priority -5')"
+    )
+
+
+async def test_the_geocoding_form_sends_its_priority(
+    geo_page: JobsPage, geo_client: TestClient, admin_token: str
+) -> None:
+    first = await delayed_job(geo_client, admin_token)
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#start-geocoding summary")
+    await geo_page.type_into("#geocode-form input[name=city]", "durham")
+    await geo_page.type_into("#geocode-form input[name=dependsOn]", first["id"])
+    await geo_page.type_into("#geocode-form input[name=priority]", "30")
+    await geo_page.click("#geocode-form button[type=submit]")
+    job_id = (await geo_page.outcome("#geocode-form")).split()[1]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert job["priority"] == 30
 
 
 async def test_cancel_matching_cancels_the_jobs_the_filter_shows_and_says_how_many(
