@@ -145,6 +145,17 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
     }
 
 
+def history_event_json(event: cpb.JobEvent, users: Mapping[str, UserRef]) -> dict[str, Any]:
+    """One event of ``GET /jobs/{id}/history``."""
+    return {
+        "id": event.seq,
+        "kind": event.kind,
+        "at": timestamp(event, "created_at"),
+        "detail": event.detail or None,
+        "by": users.get(event.by_id) if event.by_id else None,
+    }
+
+
 def not_before(job: cpb.Job) -> str | None:
     """When a pending job that is not due yet may run; None once that time has passed."""
     if job.status != cpb.JOB_STATUS_PENDING or not job.HasField("available_at"):

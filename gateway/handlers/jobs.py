@@ -1,4 +1,5 @@
-"""``/api/v1/jobs``: list, create, read, cancel, progress, control, retry, bulk moves, item errors, events."""
+"""``/api/v1/jobs``: list, create, read, cancel, progress, control, priority, retry, bulk moves, item
+errors, history, events."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ routes = web.RouteTableDef()
 
 MAX_LIST_LIMIT = 200
 MAX_SEARCH = 200
+MAX_HISTORY = 500
 ACTIONS: dict[str, tuple[cpb.ControlAction.ValueType, str, str]] = {
     "pause": (cpb.CONTROL_ACTION_PAUSE, "Job paused", audit.PAUSE_JOB),
     "resume": (cpb.CONTROL_ACTION_RESUME, "Job resumed", audit.RESUME_JOB),
@@ -161,10 +163,10 @@ async def read_job(request: web.Request) -> web.Response:
     return web.json_response(views.job_json(job, await lookups.creators(request, [job])))
 
 
-async def _control(request: web.Request, action: str) -> cpb.Job:
+async def _control(request: web.Request, action: str, user_id: str) -> cpb.Job:
     value, _, audit_action = ACTIONS[action]
     b = backends(request)
-    control = cpb.ControlJobRequest(id=request.match_info["id"], action=value)
+    control = cpb.ControlJobRequest(id=request.match_info["id"], action=value, requested_by_id=user_id)
     response = await b.coordinator.ControlJob(control, timeout=b.deadline_s)
     details = {"status": views.status_name(response.job)}
     await audit.record_audit(
@@ -175,19 +177,19 @@ async def _control(request: web.Request, action: str) -> cpb.Job:
 
 @routes.delete("/api/v1/jobs/{id}")
 async def cancel_job(request: web.Request) -> web.Response:
-    require_admin(request)
-    await _control(request, "cancel")
+    user = require_admin(request)
+    await _control(request, "cancel", user.user_id)
     return web.json_response({"success": True, "message": "Job cancelled successfully"})
 
 
 @routes.post("/api/v1/jobs/{id}/control")
 async def control_job(request: web.Request) -> web.Response:
     """pause | resume | cancel; an illegal move is a 400 naming the current status."""
-    require_admin(request)
+    user = require_admin(request)
     action = (await params.json_object(request)).get("action")
     if not isinstance(action, str) or action not in ACTIONS:
         raise bad_request(INVALID_ACTION, "action")
-    await _control(request, action)
+    await _control(request, action, user.user_id)
     return web.json_response({"success": True, "message": ACTIONS[action][1]})
 
 
@@ -213,14 +215,14 @@ async def retry_job(request: web.Request) -> web.Response:
 async def set_job_priority(request: web.Request) -> web.Response:
     """``{"priority": n}``: where a pending or paused job stands in its queue (higher runs first);
     another status is a 400 naming it."""
-    require_admin(request)
+    user = require_admin(request)
     body = await params.json_object(request)
     if body.get("priority") is None:
         raise bad_request("priority is required", "priority")
     priority = params.json_priority(body)
     b = backends(request)
     before = await get_job(request, include_errors=False)
-    change = cpb.SetJobPriorityRequest(id=before.id, priority=priority)
+    change = cpb.SetJobPriorityRequest(id=before.id, priority=priority, requested_by_id=user.user_id)
     job = await b.coordinator.SetJobPriority(change, timeout=b.deadline_s)
     details = {"from": before.priority, "to": job.priority}
     await audit.record_audit(request, audit.SET_PRIORITY, resource="job", resource_id=job.id, details=details)
@@ -324,6 +326,25 @@ async def job_item_errors(request: web.Request) -> web.StreamResponse:
     if item_errors.wants_csv(request):
         return await item_errors.stream_csv(request, job)
     return web.json_response(await item_errors.page(request, job))
+
+
+@routes.get("/api/v1/jobs/{id}/history")
+async def job_history(request: web.Request) -> web.Response:
+    """The job's lifecycle events, oldest first, without its progress reports."""
+    current_user(request)
+    limit = params.integer(request.query, "limit", default=MAX_HISTORY, minimum=1, maximum=MAX_HISTORY)
+    b = backends(request)
+    ask = cpb.JobHistoryRequest(id=request.match_info["id"], limit=limit)
+    history = await b.coordinator.GetJobHistory(ask, timeout=b.deadline_s)
+    users = await lookups.users(request, {e.by_id for e in history.events if e.by_id})
+    return web.json_response(
+        {
+            "success": True,
+            "jobId": request.match_info["id"],
+            "events": [views.history_event_json(e, users) for e in history.events],
+            "truncated": history.truncated,
+        }
+    )
 
 
 @routes.get("/api/v1/jobs/{id}/events")

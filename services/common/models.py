@@ -147,15 +147,29 @@ class ArchivedJobItemError(_ItemErrorColumns, Base):
     __table_args__ = (Index("ix_archived_job_item_errors_job", "job_id", "id"),)
 
 
+MAX_EVENT_DETAIL = 500
+
+
 class JobEvent(Base):
     __tablename__ = "job_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(String(MAX_EVENT_DETAIL))  # a worker, a reason
+    by_id: Mapped[str | None] = mapped_column(String(32))  # the user who asked for the move
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_job_events_job", "job_id", "id"),)
+    __table_args__ = (
+        Index("ix_job_events_job", "job_id", "id"),
+        Index(
+            "ix_job_events_history",
+            "job_id",
+            "id",
+            postgresql_where=text("kind <> 'progress'"),
+            sqlite_where=text("kind <> 'progress'"),
+        ),
+    )
 
 
 class JobDependency(Base):

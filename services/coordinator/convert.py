@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa_common import errors
 from cocoa_common import jobtypes as jt
-from cocoa_common.models import Job, JobItemError, JobSchedule
+from cocoa_common.models import Job, JobEvent, JobItemError, JobSchedule
 from cocoa_coordinator.repository import NewItemError, ProgressUpdate
 from cocoa_coordinator.service import JobView
 
@@ -43,6 +43,18 @@ def item_error_to_pb(error: JobItemError) -> pb.ItemError:
         message=error.message,
         detail_json=error.detail,
         created_at=timestamp(error.created_at),
+    )
+
+
+def event_to_pb(event: JobEvent, job: pb.Job | None = None) -> pb.JobEvent:
+    """A lifecycle event; a watcher's carries the job as it is after it, a history's does not."""
+    return pb.JobEvent(
+        seq=event.id,
+        kind=event.kind,
+        job=job,
+        created_at=timestamp(event.created_at),
+        detail=event.detail or "",
+        by_id=event.by_id or "",
     )
 
 

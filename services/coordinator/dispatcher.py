@@ -35,7 +35,14 @@ from cocoa_coordinator.lifecycle import (
     WORKER_SHUTDOWN,
     JobLifecycle,
 )
-from cocoa_coordinator.repository import Claim, JobRepository, NewItemError, ProgressUpdate
+from cocoa_coordinator.repository import (
+    PROGRESS_EVENT,
+    Claim,
+    JobRepository,
+    NewItemError,
+    ProgressUpdate,
+    event_detail,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +145,7 @@ class Dispatcher:
                     job_id, lease_id, "coordinator restarted", count_attempt=False
                 )
                 if job is not None:
-                    await repo.add_event(job_id, "requeued")
+                    await repo.add_event(job_id, "requeued", event_detail("requeued", job))
                     logger.info("recovered job %s (now %s)", job_id, job.status)
                 if job is not None and moved:
                     requeued.append(job)
@@ -224,7 +231,8 @@ class Dispatcher:
             repo = JobRepository(session)
             job, moved = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True)
             if job is not None:
-                await repo.add_event(job_id, "failed" if job.status == jt.FAILED else "requeued")
+                kind = "failed" if job.status == jt.FAILED else "requeued"
+                await repo.add_event(job_id, kind, event_detail(kind, job))
         if job is not None and moved:
             if job.status == jt.PENDING:
                 self.lifecycle.requeued(job, cause)
@@ -262,7 +270,7 @@ class Dispatcher:
                     self.settings.heartbeat_timeout_s,
                 )
                 if stored:
-                    await repo.add_event(pending.job_id, "progress")
+                    await repo.add_event(pending.job_id, PROGRESS_EVENT)
         except Exception:
             self._restore(lease_id, pending)  # the database hiccupped: keep it for the next flush
             raise
@@ -305,7 +313,8 @@ class Dispatcher:
                 )
             job, moved = await self._close_lease(repo, job_id, lease_id, message)
             if job is not None:
-                await repo.add_event(job_id, _finish_event(job, message.outcome))
+                kind = _finish_event(job, message.outcome)
+                await repo.add_event(job_id, kind, event_detail(kind, job))
             if job is not None and moved and job.status == jt.COMPLETED:
                 await repo.release_dependents(job_id)
         if job is not None and moved:
@@ -394,7 +403,7 @@ class Dispatcher:
             pending_since = job.updated_at  # read now: the claim refreshes this same object
             claim = await repo.claim(job.id, conn.worker_id, self.settings.heartbeat_timeout_s)
             if claim is not None:
-                await repo.add_event(job.id, "started")
+                await repo.add_event(job.id, "started", event_detail("started", claim.job))
         if claim is None:
             return True
         self.lifecycle.started(claim.job, (claim.job.updated_at - pending_since).total_seconds())
@@ -455,7 +464,7 @@ class Dispatcher:
                 repo = JobRepository(session)
                 failed = await repo.fail(job.id, f"Timed out after {job.timeout_seconds:g}s")
                 if failed is not None:
-                    await repo.add_event(job.id, "failed")
+                    await repo.add_event(job.id, "failed", failed.failure_reason)
             if failed is not None:
                 self.lifecycle.moved(failed)
             if failed is not None and job.lease_id:
@@ -476,7 +485,7 @@ class Dispatcher:
                 for job_id, dependency_id, dependency_status in orphans:
                     job = await repo.cancel_orphan(job_id, f"Dependency {dependency_id} {dependency_status}")
                     if job is not None:
-                        await repo.add_event(job_id, jt.CANCELLED)
+                        await repo.add_event(job_id, jt.CANCELLED, job.failure_reason)
                         cancelled.append(job)
             for job in cancelled:
                 self.lifecycle.moved(job)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
 from cocoa_common.models import (
+    MAX_EVENT_DETAIL,
     ArchivedJob,
     ArchivedJobItemError,
     Job,
@@ -47,6 +48,28 @@ class ProgressUpdate:
     total_items: int | None
     checkpoint: str | None  # JSON text; None keeps the stored one
     output_stats: str | None
+
+
+# A worker's progress report: an event watchers wake for, left out of the history.
+PROGRESS_EVENT = "progress"
+
+
+def event_detail(kind: str, job: Job) -> str | None:
+    """What a dispatch event meant, read off the job as the event left it."""
+    if kind == "started":
+        return f"attempt {job.attempt} on worker {job.worker_id}"
+    if kind == "requeued" and job.status != jt.PENDING:
+        return f"its worker let go of it while {job.status}"
+    if kind == "requeued":
+        reason = job.failure_reason or "taken back from its worker"
+        if job.available_at is not None:
+            return f"{reason}; next attempt after {job.available_at:%Y-%m-%d %H:%M:%S} UTC"
+        return reason
+    if kind == jt.FAILED:
+        return job.failure_reason
+    if kind == jt.COMPLETED:
+        return f"{job.processed_items} items processed, {job.failed_items} failed"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,11 +549,30 @@ class JobRepository:
         stmt = select(func.count()).select_from(JobItemError).where(JobItemError.job_id == job_id)
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def add_event(self, job_id: str, kind: str) -> int:
-        result = await self.session.execute(
-            insert(JobEvent).values(job_id=job_id, kind=kind, created_at=utcnow()).returning(JobEvent.id)
-        )
+    async def add_event(
+        self, job_id: str, kind: str, detail: str | None = None, *, by_id: str | None = None
+    ) -> int:
+        """Record a lifecycle event (it wakes watchers and joins the job's history); ``detail``
+        says what the kind alone cannot (which worker, why), ``by_id`` who asked for it."""
+        values: dict[str, object] = {"job_id": job_id, "kind": kind, "created_at": utcnow()}
+        if detail:
+            values["detail"] = detail[:MAX_EVENT_DETAIL]
+        if by_id:
+            values["by_id"] = by_id[:32]
+        result = await self.session.execute(insert(JobEvent).values(**values).returning(JobEvent.id))
         return int(result.scalar_one())
+
+    async def history(self, job_id: str, limit: int) -> tuple[list[JobEvent], bool]:
+        """The job's latest ``limit`` lifecycle events, oldest first (progress reports left out:
+        one a second while it runs), and whether older ones were left out too."""
+        rows = await self.session.execute(
+            select(JobEvent)
+            .where(JobEvent.job_id == job_id, JobEvent.kind != PROGRESS_EVENT)
+            .order_by(JobEvent.id.desc())
+            .limit(limit + 1)
+        )
+        events = list(rows.scalars())
+        return events[:limit][::-1], len(events) > limit
 
     async def status_counts(self) -> list[tuple[str, str, int, datetime | None]]:
         """(type as stored, status, jobs, since when the oldest has been waiting) for every live type

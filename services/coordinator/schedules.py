@@ -177,6 +177,7 @@ class ScheduleService:
                     # One job per due time, even if two passes raced to create it.
                     idempotency_key=f"schedule:{schedule.id}:{schedule.next_run_at.isoformat()}",
                     priority=schedule.priority,
+                    origin=f"schedule {schedule.name!r} ({schedule.id})",
                 )
                 values |= {"last_job_id": job.id, "last_run_at": now, "last_error": None}
             except errors.CocoaError as exc:  # its upload was removed, say: reported, tried next time

@@ -33,6 +33,7 @@ BULK_APPLIES_TO: dict[str, tuple[str, ...]] = {
 }
 MAX_BULK = 200
 MAX_SEARCH = 200
+MAX_HISTORY = 500
 # Where each import's file is uploaded: its job names that upload by id.
 UPLOAD_ROUTES = {
     jt.VOTER_IMPORT: "POST /api/v1/voters/import",
@@ -98,7 +99,10 @@ class JobService:
         retry_of: str | None = None,
         run_at: datetime | None = None,
         depends_on: Sequence[str] = (),
+        origin: str | None = None,
     ) -> tuple[Job, bool]:
+        """A new pending job (or the one an idempotency key or retry made first, with False);
+        ``origin`` says in its history what made it when no user did (a schedule)."""
         canonical, data, upload_id = await self.check_input(job_type, data_json)
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
@@ -135,7 +139,8 @@ class JobService:
                 await repo.add_dependencies(job.id, depends_on)
                 if upload_id is not None and not await repo.name_upload_reader(upload_id, job.id):
                     raise _upload_removed(upload_id)  # by the retention sweep, since the check above
-                await repo.add_event(job.id, "created")
+                detail = _created_detail(job, depends_on, origin)
+                await repo.add_event(job.id, "created", detail, by_id=created_by_id)
         except IntegrityError:
             # Two requests raced with one idempotency key, or to retry one job: the first one wins.
             existing = await self._created_first(created_by_id, idempotency_key, retry_of)
@@ -319,7 +324,7 @@ class JobService:
             self._on_change()  # its pending jobs can go now
         return canonical
 
-    async def control(self, job_id: str, action: str) -> Job:
+    async def control(self, job_id: str, action: str, *, requested_by_id: str | None = None) -> Job:
         if action not in CONTROL_ACTIONS:
             raise errors.InvalidArgument("Invalid action. Expected pause, resume, or cancel.", field="action")
         async with self.sessions.begin() as session:
@@ -333,9 +338,8 @@ class JobService:
                 current = await repo.get(job_id)
                 status = current.status if current else "unknown"
                 raise errors.InvalidTransition(f"Cannot {action} job with status: {status}")
-            await repo.add_event(
-                job_id, {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
-            )
+            kind = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+            await repo.add_event(job_id, kind, by_id=requested_by_id)
         self.lifecycle.moved(moved)
         if action in ("pause", "cancel") and held_lease:
             self._on_stop(job_id, held_lease, action)
@@ -343,11 +347,13 @@ class JobService:
         self._on_change()
         return moved
 
-    async def set_priority(self, job_id: str, priority: int) -> Job:
+    async def set_priority(self, job_id: str, priority: int, *, requested_by_id: str | None = None) -> Job:
         """Change where a pending or paused job stands in its queue (BullMQ's changePriority)."""
         jt.check_priority(priority)
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
+            before = await repo.get(job_id)
+            old_priority = before.priority if before is not None else 0  # the move refreshes `before`
             moved = await repo.set_priority(job_id, priority)
             if moved is None:
                 current = await repo.get(job_id)
@@ -356,7 +362,8 @@ class JobService:
                 raise errors.InvalidTransition(
                     f"Cannot change the priority of job with status: {current.status}"
                 )
-            await repo.add_event(job_id, "reprioritized")
+            detail = f"priority {old_priority} → {priority}"
+            await repo.add_event(job_id, "reprioritized", detail, by_id=requested_by_id)
         self.hub.publish(job_id)
         self._on_change()
         return moved
@@ -385,7 +392,8 @@ class JobService:
                     retried, created = await self.retry(job_id, created_by_id=requested_by_id)
                     results.append(BulkResult(job_id, retried, created=created))
                 else:
-                    results.append(BulkResult(job_id, await self.control(job_id, action)))
+                    moved = await self.control(job_id, action, requested_by_id=requested_by_id)
+                    results.append(BulkResult(job_id, moved))
             except errors.CocoaError as exc:
                 results.append(BulkResult(job_id, None, exc.message))
         return results, remaining
@@ -435,6 +443,15 @@ class JobService:
         next_seq = page[-1].id if more and page else 0
         return page, next_seq, total
 
+    async def history(self, job_id: str, limit: int = 0) -> tuple[list[JobEvent], bool]:
+        """The job's lifecycle events, oldest first, and whether older ones were left out."""
+        limit = MAX_HISTORY if limit <= 0 else min(limit, MAX_HISTORY)
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            if await repo.get(job_id) is None:
+                raise errors.NotFound("Job not found")
+            return await repo.history(job_id, limit)
+
     async def watch(self, job_id: str, after_seq: int = 0) -> AsyncIterator[tuple[JobEvent, JobView]]:
         """Every persisted event after ``after_seq`` with the job as it is now (its latest item
         errors included, as GetJob gives them), until it is terminal."""
@@ -459,6 +476,20 @@ class JobService:
                     return
                 if not events:
                     await self.hub.wait(poked, timeout=5.0)
+
+
+def _created_detail(job: Job, depends_on: Sequence[str], origin: str | None) -> str | None:
+    """How a new job came to be and what holds it back, for its history."""
+    parts = [origin] if origin else []
+    if job.retry_of:
+        parts.append(f"retry of {job.retry_of}")
+    if job.priority:
+        parts.append(f"priority {job.priority}")
+    if job.available_at is not None:
+        parts.append(f"not before {job.available_at:%Y-%m-%d %H:%M:%S} UTC")
+    if depends_on:
+        parts.append("after " + ", ".join(depends_on))
+    return "; ".join(parts) or None
 
 
 async def _view(repo: JobRepository, job_id: str, *, include_errors: bool) -> JobView:

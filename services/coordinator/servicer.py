@@ -74,13 +74,16 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def ControlJob(
         self, request: pb.ControlJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.ControlJobResponse:
-        job = await self.jobs.control(request.id, ACTIONS.get(request.action, ""))
+        action = ACTIONS.get(request.action, "")
+        job = await self.jobs.control(request.id, action, requested_by_id=request.requested_by_id or None)
         return pb.ControlJobResponse(job=convert.view_to_pb(await self.jobs.view(job)))
 
     async def SetJobPriority(
         self, request: pb.SetJobPriorityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Job:
-        job = await self.jobs.set_priority(request.id, request.priority)
+        job = await self.jobs.set_priority(
+            request.id, request.priority, requested_by_id=request.requested_by_id or None
+        )
         return convert.view_to_pb(await self.jobs.view(job))
 
     async def RetryJob(
@@ -123,12 +126,13 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.JobEvent]:
         async for event, view in self.jobs.watch(request.id, request.after_seq):
-            yield pb.JobEvent(
-                seq=event.id,
-                kind=event.kind,
-                job=convert.view_to_pb(view),
-                created_at=convert.timestamp(event.created_at),
-            )
+            yield convert.event_to_pb(event, job=convert.view_to_pb(view))
+
+    async def GetJobHistory(
+        self, request: pb.JobHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.JobHistory:
+        events, truncated = await self.jobs.history(request.id, request.limit)
+        return pb.JobHistory(events=[convert.event_to_pb(e) for e in events], truncated=truncated)
 
     async def ListItemErrors(
         self, request: pb.ListItemErrorsRequest, context: grpc.aio.ServicerContext

@@ -95,6 +95,19 @@ async def test_a_transient_failure_retries_from_the_checkpoint_after_a_backoff(
     assert json.loads(done.output_stats_json)["runs"] == [0, 5]  # resumed where the first attempt stopped
 
 
+async def test_the_history_says_why_the_job_was_requeued_and_when_it_runs_again(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker({"geocoding": failing_first})
+    job = await create(stub, items=10, batch=1)
+    await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED)
+    events = (await stub.GetJobHistory(pb.JobHistoryRequest(id=job.id))).events
+    assert [e.kind for e in events] == ["created", "started", "requeued", "started", "completed"]
+    assert events[2].detail.startswith(f"transient failure, retried after {BACKOFF_S:g}s: OperationalError")
+    assert "; next attempt after " in events[2].detail
+    assert events[3].detail.startswith("attempt 2 on worker ")
+
+
 async def test_a_backing_off_job_is_not_dispatched_before_its_time(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
 ) -> None:

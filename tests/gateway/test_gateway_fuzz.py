@@ -44,6 +44,7 @@ QUERIES = {
     "/api/v1/gis/households": ["search", "city", "state", "zipCode", "geocoded", "limit", "offset"],
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
+    "/api/v1/jobs/{id}/history": ["limit"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
                                        "providerId", "skipGeocoded", "runAt", "dependsOn", "priority"],
 }  # fmt: skip

@@ -271,6 +271,23 @@ async def test_pause_and_resume_buttons_move_the_job(
     assert fetched["status"] == "pending"
 
 
+async def test_the_details_show_the_job_s_history_newest_first(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    await create_job(client, admin_token)
+    await page.sign_in(admin_token)
+    await page.listed(1)
+    await page.select(0)
+    await page.click("[data-action=pause]")
+    await page.detail("Status", "paused")
+    rows = await page.wait_until(
+        "const rows = [...document.querySelectorAll('#detail-history tr')].map("
+        "  (r) => [...r.cells].map((c) => c.textContent));"
+        "return rows.length === 2 ? rows : null;"
+    )
+    assert [row[1:] for row in rows] == [["paused", "", "Admin User"], ["created", "", "Admin User"]]
+
+
 async def test_cancel_asks_first_and_leaves_only_retry_enabled(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
