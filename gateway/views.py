@@ -284,6 +284,21 @@ def queue_json(stats: cpb.TypeStats, users: Mapping[str, UserRef]) -> dict[str, 
     }
 
 
+def worker_json(worker: cpb.WorkerInfo) -> dict[str, Any]:
+    """A connected worker process and the jobs it holds."""
+    return {
+        "id": worker.worker_id,
+        "service": worker.service,
+        "types": list(worker.job_types),
+        "capacity": worker.capacity,
+        "jobIds": list(worker.job_ids),
+        "connectedAt": timestamp(worker, "connected_at"),
+        "lastSeenAt": timestamp(worker, "last_seen_at"),
+        "address": worker.peer or None,
+        "draining": worker.draining,
+    }
+
+
 def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[str, Any]:
     """A recurring job's schedule: its cron time, the job it creates, and how its last time went."""
     return {

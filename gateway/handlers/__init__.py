@@ -17,6 +17,7 @@ from cocoa_gateway.handlers import (
     pages,
     queues,
     schedules,
+    workers,
 )
 
 ROUTE_MODULES: tuple[ModuleType, ...] = (
@@ -29,4 +30,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     jobs,
     queues,
     schedules,
+    workers,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,6 +15,9 @@ from cocoa_common import jobtypes as jt
 from cocoa_common.models import Job, JobEvent, JobItemError, JobSchedule
 from cocoa_coordinator.repository import NewItemError, ProgressUpdate
 from cocoa_coordinator.service import JobView
+
+if TYPE_CHECKING:  # the dispatcher imports this module
+    from cocoa_coordinator.dispatcher import WorkerConnection
 
 STATUS_TO_PB: dict[str, pb.JobStatus.ValueType] = {
     jt.PENDING: pb.JOB_STATUS_PENDING,
@@ -165,3 +169,17 @@ def item_errors_from_pb(errors: Sequence[pb.ItemError]) -> list[NewItemError]:
         NewItemError(item_ref=e.item_ref, code=e.code, message=e.message, detail=e.detail_json or "{}")
         for e in errors
     ]
+
+
+def worker_to_pb(conn: WorkerConnection) -> pb.WorkerInfo:
+    return pb.WorkerInfo(
+        worker_id=conn.worker_id,
+        service=conn.service,
+        job_types=sorted(conn.types),
+        capacity=conn.capacity,
+        job_ids=sorted(conn.leases.values()),
+        connected_at=timestamp(conn.connected_at),
+        last_seen_at=timestamp(conn.last_seen_at()),
+        peer=conn.peer,
+        draining=conn.draining,
+    )

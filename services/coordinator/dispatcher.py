@@ -14,11 +14,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa_common import errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Job
@@ -65,9 +66,16 @@ class WorkerConnection:
     leases: dict[str, str] = field(default_factory=dict)  # lease id -> job id
     last_seen: float = field(default_factory=time.monotonic)
     open: bool = True
+    peer: str = ""  # its address, as gRPC gives it
+    connected_at: datetime = field(default_factory=utcnow)
+    draining: bool = False  # finishes what it holds, takes nothing new (ops scaling it down)
 
     def free_slots(self) -> int:
-        return self.capacity - len(self.leases)
+        return 0 if self.draining else self.capacity - len(self.leases)
+
+    def last_seen_at(self) -> datetime:
+        heard = utcnow() - timedelta(seconds=time.monotonic() - self.last_seen)
+        return max(heard, self.connected_at)  # the hello itself was heard at connection
 
     def send(self, message: pb.CoordinatorMessage) -> None:
         if self.open:
@@ -154,14 +162,16 @@ class Dispatcher:
 
     # ---- worker streams -------------------------------------------------------
 
-    async def serve(self, messages: AsyncIterator[pb.WorkerMessage]) -> AsyncIterator[pb.CoordinatorMessage]:
+    async def serve(
+        self, messages: AsyncIterator[pb.WorkerMessage], peer: str = ""
+    ) -> AsyncIterator[pb.CoordinatorMessage]:
         """Run one worker's Connect stream: hello first, then updates in, assignments out."""
         first = await anext(messages, None)
         if first is None or not first.HasField("hello"):
             return
         hello = first.hello
         types = frozenset(c for t in hello.job_types if (c := jt.canonical(t)))
-        conn = WorkerConnection(hello.worker_id, hello.service, types, max(1, hello.capacity))
+        conn = WorkerConnection(hello.worker_id, hello.service, types, max(1, hello.capacity), peer=peer)
         async with self._lock:
             old = self.workers.get(conn.worker_id)
             self.workers[conn.worker_id] = conn
@@ -500,14 +510,31 @@ class Dispatcher:
                 conn.stop(job_id, lease_id, reason)
 
     def worker_capacity(self) -> dict[str, tuple[int, int]]:
-        """(connected workers, their combined slots) per type they run."""
+        """(connected workers, their combined slots) per type they run; a draining worker's slots
+        take no new job, so they do not count."""
         capacity: dict[str, tuple[int, int]] = {}
         for conn in self.workers.values():
             if conn.open:
                 for job_type in conn.types:
                     workers, slots = capacity.get(job_type, (0, 0))
-                    capacity[job_type] = (workers + 1, slots + conn.capacity)
+                    capacity[job_type] = (workers + 1, slots + (0 if conn.draining else conn.capacity))
         return capacity
+
+    def connected_workers(self) -> list[WorkerConnection]:
+        """The open worker streams, oldest connection first."""
+        return sorted((c for c in self.workers.values() if c.open), key=lambda c: c.connected_at)
+
+    def set_draining(self, worker_id: str, draining: bool) -> WorkerConnection:
+        """Drain a worker (it keeps its jobs until they end and gets no new one) or take that back.
+        The mark lives as long as the stream: a restarted worker comes back taking jobs."""
+        conn = self.workers.get(worker_id)
+        if conn is None or not conn.open:
+            raise errors.NotFound("Worker not found")
+        if conn.draining != draining:
+            conn.draining = draining
+            logger.info("worker %s %s", worker_id, "draining" if draining else "takes jobs again")
+            self.wake()
+        return conn
 
     def connected_types(self) -> list[str]:
         return sorted({t for conn in self.workers.values() if conn.open for t in conn.types})

@@ -156,6 +156,18 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         )
         return self._type_stats(name, (await self.jobs.counts())[name])
 
+    async def ListWorkers(
+        self, request: pb.ListWorkersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWorkersResponse:
+        return pb.ListWorkersResponse(
+            workers=[convert.worker_to_pb(c) for c in self.dispatcher.connected_workers()]
+        )
+
+    async def SetWorkerDraining(
+        self, request: pb.SetWorkerDrainingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WorkerInfo:
+        return convert.worker_to_pb(self.dispatcher.set_draining(request.worker_id, request.draining))
+
     def _type_stats(self, name: str, entry: TypeCounts) -> pb.TypeStats:
         workers, slots = self.dispatcher.worker_capacity().get(name, (0, 0))
         stats = pb.TypeStats(
@@ -218,5 +230,5 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def Connect(
         self, request_iterator: AsyncIterator[pb.WorkerMessage], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.CoordinatorMessage]:
-        async for message in self.dispatcher.serve(request_iterator):
+        async for message in self.dispatcher.serve(request_iterator, peer=context.peer() or ""):
             yield message

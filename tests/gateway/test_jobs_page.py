@@ -113,13 +113,24 @@ class JobsPage:
 
     async def listed(self, count: int) -> list[list[str]]:
         """The job rows (type, status, ...) once there are ``count`` of them."""
+        return await self.rows("#jobs", count)
+
+    async def rows(self, table_body: str, count: int) -> list[list[str]]:
+        """The cells' text of the rows of ``table_body`` once there are ``count`` of them."""
         rows: list[list[str]] = await self.wait_until(
-            "const rows = [...document.querySelectorAll('#jobs tr')].map("
+            "const rows = [...document.querySelectorAll(arguments[0] + ' tr')].map("
             "  (r) => [...r.cells].map((c) => c.textContent));"
-            "return rows.length === arguments[0] ? rows : null;",
+            "return rows.length === arguments[1] ? rows : null;",
+            table_body,
             count,
         )
         return rows
+
+    async def open_only_job(self, token: str) -> None:
+        """Sign in and show the details of the one job listed."""
+        await self.sign_in(token)
+        await self.listed(1)
+        await self.select(0)
 
     async def select(self, row: int) -> None:
         await self.click(f"#jobs tr:nth-child({row + 1})")
@@ -244,9 +255,7 @@ async def test_selecting_a_job_shows_its_details_and_input(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
     job = await create_job(client, admin_token, items=7)
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.detail("Id", job["id"])
     await page.detail("Status", "pending")
     await page.detail("Created by", "Admin User <admin@example.com>")
@@ -258,9 +267,7 @@ async def test_pause_and_resume_buttons_move_the_job(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
     job = await create_job(client, admin_token)
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.detail("Status", "pending")
     await page.click("[data-action=pause]")
     await page.detail("Status", "paused")
@@ -275,16 +282,10 @@ async def test_the_details_show_the_job_s_history_newest_first(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
     await create_job(client, admin_token)
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.click("[data-action=pause]")
     await page.detail("Status", "paused")
-    rows = await page.wait_until(
-        "const rows = [...document.querySelectorAll('#detail-history tr')].map("
-        "  (r) => [...r.cells].map((c) => c.textContent));"
-        "return rows.length === 2 ? rows : null;"
-    )
+    rows = await page.rows("#detail-history", 2)
     assert [row[1:] for row in rows] == [["paused", "", "Admin User"], ["created", "", "Admin User"]]
 
 
@@ -292,9 +293,7 @@ async def test_cancel_asks_first_and_leaves_only_retry_enabled(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
     await create_job(client, admin_token)
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.click("[data-action=cancel]")
     assert await page.accept_confirmation() == "Cancel this job?"
     await page.detail("Status", "cancelled")
@@ -308,9 +307,7 @@ async def test_retry_opens_the_new_job_linked_to_the_cancelled_one(
 ) -> None:
     source = await create_job(client, admin_token)
     await client.delete(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.detail("Status", "cancelled")
     await page.click("#retry")
     await page.detail("Retry of", source["id"])
@@ -323,9 +320,7 @@ async def test_a_running_job_updates_live_until_it_completes(
     page: JobsPage, client: TestClient, admin_token: str, start_worker: WorkerFactory
 ) -> None:
     job = await create_job(client, admin_token, items=40, batch=2, delay=0.05)
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.detail("Id", job["id"])
     await start_worker()
     await page.detail("Status", "completed")
@@ -343,9 +338,7 @@ async def test_a_job_s_item_errors_are_listed(
             break
         await asyncio.sleep(0.05)
         response = await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     errors = await page.wait_until(
         "const rows = [...document.querySelectorAll('#detail-errors tr')].map((r) => r.cells[1].textContent);"
         "return rows.length === 2 ? rows : null;"
@@ -535,9 +528,7 @@ async def test_a_waiting_job_s_priority_is_set_from_its_details(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
     job = await delayed_job(client, admin_token)
-    await page.sign_in(admin_token)
-    await page.listed(1)
-    await page.select(0)
+    await page.open_only_job(admin_token)
     await page.detail("Priority", "0")
     await page.type_into("#priority-value", "-5")
     await page.click("#set-priority")
@@ -605,6 +596,25 @@ async def test_the_queues_show_their_jobs_and_a_queue_can_be_paused_and_resumed(
     assert [q["paused"] for q in queues["queues"] if q["type"] == "geocoding"] == [True]
     await page.click("#queues button[data-queue=geocoding]")
     await page.wait_until(geocoding_row + "return row && row.cells[8].textContent === 'Pause';")
+
+
+async def test_the_workers_are_listed_and_one_can_be_drained(
+    page: JobsPage, client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    runtime = await start_worker()
+    await page.sign_in(admin_token)
+    worker_row = f"const row = [...document.querySelectorAll('#workers tr')].find((r) => r.cells[0].textContent === '{runtime.worker_id}');"
+    cells = await page.wait_until(
+        worker_row + "return row ? [...row.cells].map((c) => c.textContent) : null;"
+    )
+    assert cells[1:4] == ["test", "geocoding, voter_import", "0 of 2"]
+    await page.click(f"#workers button[data-worker='{runtime.worker_id}']")
+    assert (await page.accept_confirmation()).startswith(f"Drain worker {runtime.worker_id}?")
+    await page.wait_until(
+        worker_row + "return row && row.cells[5].textContent === 'draining Take jobs again';"
+    )
+    workers = await (await client.get("/api/v1/workers", headers=bearer(admin_token))).json()
+    assert [w["draining"] for w in workers["workers"]] == [True]
 
 
 async def test_a_geocoding_schedule_is_created_listed_paused_and_deleted_from_the_page(
