@@ -196,13 +196,24 @@ async def control_job(request: web.Request) -> web.Response:
 @routes.post("/api/v1/jobs/{id}/retry")
 async def retry_job(request: web.Request) -> web.Response:
     """201 with a new job made from a failed or cancelled one; 200 with the retry made first when
-    the job was retried before; 400 naming the status of a job that cannot be retried."""
+    the job was retried before; 400 naming the status of a job that cannot be retried. An optional
+    JSON body ``{"fromCheckpoint": true}`` carries on where the job stopped."""
     user = require_admin(request)
+    raw = await request.read()
+    options = params.parse_json_object(raw) if raw.strip() else {}
     b = backends(request)
-    retry = cpb.RetryJobRequest(id=request.match_info["id"], created_by_id=user.user_id)
+    retry = cpb.RetryJobRequest(
+        id=request.match_info["id"],
+        created_by_id=user.user_id,
+        from_checkpoint=params.json_bool(options, "fromCheckpoint", default=False),
+    )
     response = await b.coordinator.RetryJob(retry, timeout=b.deadline_s)
     if response.created:
-        details = {"type": response.job.type, "retryOf": response.job.retry_of}
+        details = {
+            "type": response.job.type,
+            "retryOf": response.job.retry_of,
+            "fromCheckpoint": retry.from_checkpoint,
+        }
         await audit.record_audit(
             request, audit.RETRY_JOB, resource="job", resource_id=response.job.id, details=details
         )

@@ -74,6 +74,8 @@ class _JobColumns:
     total_items: Mapped[int | None] = mapped_column(BigInteger)
     processed_items: Mapped[int] = mapped_column(BigInteger, default=0)
     failed_items: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Successes a retry took over from its source's checkpoint; its rate counts only the rest.
+    resumed_items: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     data: Mapped[str] = mapped_column(Text, default="{}")
     output_stats: Mapped[str] = mapped_column(Text, default="{}")
     checkpoint: Mapped[str | None] = mapped_column(Text)

@@ -147,11 +147,13 @@ def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
 
 
 def _rate(job: Job) -> float:
-    if job.started_at is None or not job.processed_items:
+    """Successes per second since the job started (those a resumed retry took over do not count)."""
+    done_here = job.processed_items - (job.resumed_items or 0)
+    if job.started_at is None or done_here <= 0:
         return 0.0
     end = job.completed_at or job.updated_at
     seconds = (end - job.started_at).total_seconds()
-    return job.processed_items / seconds if seconds > 0 else 0.0
+    return done_here / seconds if seconds > 0 else 0.0
 
 
 def progress_from_pb(message: pb.Progress) -> ProgressUpdate:

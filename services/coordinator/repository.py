@@ -549,6 +549,16 @@ class JobRepository:
         stmt = select(func.count()).select_from(JobItemError).where(JobItemError.job_id == job_id)
         return int((await self.session.execute(stmt)).scalar_one())
 
+    async def copy_item_errors(self, source_id: str, job_id: str) -> None:
+        """Give a job that resumes another's work that job's item-error ledger, in its order."""
+        columns = ("item_ref", "code", "message", "detail", "created_at")
+        copied = (
+            select(literal(job_id), *(getattr(JobItemError, c) for c in columns))
+            .where(JobItemError.job_id == source_id)
+            .order_by(JobItemError.id)
+        )
+        await self.session.execute(insert(JobItemError).from_select(["job_id", *columns], copied))
+
     async def add_event(
         self, job_id: str, kind: str, detail: str | None = None, *, by_id: str | None = None
     ) -> int:

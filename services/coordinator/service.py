@@ -100,9 +100,11 @@ class JobService:
         run_at: datetime | None = None,
         depends_on: Sequence[str] = (),
         origin: str | None = None,
+        resume: Job | None = None,
     ) -> tuple[Job, bool]:
         """A new pending job (or the one an idempotency key or retry made first, with False);
-        ``origin`` says in its history what made it when no user did (a schedule)."""
+        ``origin`` says in its history what made it when no user did (a schedule); with ``resume``
+        it carries on from that job's checkpoint, with its counts and item errors."""
         canonical, data, upload_id = await self.check_input(job_type, data_json)
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
@@ -132,10 +134,14 @@ class JobService:
             created_at=now,
             updated_at=now,
         )
+        if resume is not None:
+            _take_over(job, resume)
         try:
             async with self.sessions.begin() as session:
                 repo = JobRepository(session)
                 await repo.add(job)
+                if resume is not None:
+                    await repo.copy_item_errors(resume.id, job.id)
                 await repo.add_dependencies(job.id, depends_on)
                 if upload_id is not None and not await repo.name_upload_reader(upload_id, job.id):
                     raise _upload_removed(upload_id)  # by the retention sweep, since the check above
@@ -222,10 +228,13 @@ class JobService:
         async with self.sessions() as session:
             return await JobRepository(session).find_retry(retry_of)
 
-    async def retry(self, job_id: str, *, created_by_id: str | None = None) -> tuple[Job, bool]:
+    async def retry(
+        self, job_id: str, *, created_by_id: str | None = None, from_checkpoint: bool = False
+    ) -> tuple[Job, bool]:
         """A new job with a failed or cancelled job's type, input and priority, starting afresh
-        (imports upsert, so a rerun creates nothing twice). A job is retried at most once: asking
-        again answers that first retry, so a double click makes one job."""
+        (imports upsert, so a rerun creates nothing twice), or ``from_checkpoint`` where the job
+        stopped. A job is retried at most once: asking again answers that first retry, so a double
+        click makes one job."""
         async with self.sessions() as session:
             repo = JobRepository(session)
             source = await repo.get(job_id)
@@ -237,6 +246,11 @@ class JobService:
             depends_on = await _latest_retries(repo, source.id)
         if existing is not None:
             return existing, False
+        if from_checkpoint and not source.checkpoint:
+            raise errors.InvalidArgument(
+                f"Job {source.id} stopped before its first checkpoint: retry it from the start",
+                field="fromCheckpoint",
+            )
         return await self.create(
             source.type,
             source.data,
@@ -245,6 +259,7 @@ class JobService:
             priority=source.priority,
             retry_of=source.id,
             depends_on=depends_on,
+            resume=source if from_checkpoint else None,
         )
 
     async def view(self, job: Job) -> JobView:
@@ -478,10 +493,24 @@ class JobService:
                     await self.hub.wait(poked, timeout=5.0)
 
 
+def _take_over(job: Job, source: Job) -> None:
+    """Start ``job`` where ``source`` stopped: its checkpoint, counts and output so far."""
+    job.checkpoint = source.checkpoint
+    job.processed_items = source.processed_items
+    job.failed_items = source.failed_items
+    job.total_items = source.total_items
+    job.output_stats = source.output_stats
+    job.resumed_items = source.processed_items
+
+
 def _created_detail(job: Job, depends_on: Sequence[str], origin: str | None) -> str | None:
     """How a new job came to be and what holds it back, for its history."""
     parts = [origin] if origin else []
-    if job.retry_of:
+    if job.retry_of and job.checkpoint:
+        done = job.processed_items + job.failed_items
+        of = f" of {job.total_items}" if job.total_items is not None else ""
+        parts.append(f"retry of {job.retry_of} from its checkpoint ({done}{of} items done)")
+    elif job.retry_of:
         parts.append(f"retry of {job.retry_of}")
     if job.priority:
         parts.append(f"priority {job.priority}")

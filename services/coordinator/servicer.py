@@ -89,7 +89,9 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def RetryJob(
         self, request: pb.RetryJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateJobResponse:
-        job, created = await self.jobs.retry(request.id, created_by_id=request.created_by_id or None)
+        job, created = await self.jobs.retry(
+            request.id, created_by_id=request.created_by_id or None, from_checkpoint=request.from_checkpoint
+        )
         return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 
     async def BulkControlJobs(

@@ -166,3 +166,62 @@ async def test_retry_of_an_import_whose_file_was_removed_is_refused_with_the_rea
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "removed after its retention period" in info.value.details()
     assert (await stub.ListJobs(pb.ListJobsRequest())).total == 1
+
+
+async def cancelled_midway(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, **data: object
+) -> pb.Job:
+    """A job cancelled after some of its batches were checkpointed."""
+    await start_worker()
+    job = await create(stub, **data)
+    for _ in range(200):  # 200 × 0.025 s
+        if (await stub.GetJob(pb.GetJobRequest(id=job.id))).processed_items >= 4:
+            break
+        await asyncio.sleep(0.025)
+    await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
+    return await wait_for_status(stub, job.id, S.JOB_STATUS_CANCELLED)
+
+
+async def test_a_retry_from_the_checkpoint_carries_on_where_the_job_stopped(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    source = await cancelled_midway(stub, start_worker, items=30, batch=1, delay=0.05)
+    stopped_at = json.loads(source.checkpoint_json)["next"]
+    retry = await stub.RetryJob(pb.RetryJobRequest(id=source.id, from_checkpoint=True))
+    assert (retry.job.processed_items, retry.job.total_items) == (source.processed_items, 30)
+    done = await wait_for_status(stub, retry.job.id, S.JOB_STATUS_COMPLETED)
+    assert done.processed_items == 30
+    assert json.loads(done.output_stats_json)["runs"] == [0, stopped_at]
+
+
+async def test_a_retry_from_the_checkpoint_takes_over_the_item_errors(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    source = await cancelled_midway(stub, start_worker, items=30, batch=1, delay=0.05, fail_every=2)
+    retry = (await stub.RetryJob(pb.RetryJobRequest(id=source.id, from_checkpoint=True))).job
+    done = await wait_for_status(stub, retry.id, S.JOB_STATUS_COMPLETED)
+    ledger = await stub.ListItemErrors(pb.ListItemErrorsRequest(job_id=retry.id, limit=100))
+    assert (done.failed_items, ledger.total) == (15, 15)
+    assert [e.item_ref for e in ledger.errors] == [f"item-{i}" for i in range(1, 30, 2)]
+
+
+async def test_a_job_without_a_checkpoint_cannot_be_retried_from_one(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    source = await cancelled(stub)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.RetryJob(pb.RetryJobRequest(id=source.id, from_checkpoint=True))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == (
+        f"Job {source.id} stopped before its first checkpoint: retry it from the start"
+    )
+
+
+async def test_a_resumed_retry_s_history_says_how_far_its_source_got(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    source = await cancelled_midway(stub, start_worker, items=30, batch=1, delay=0.05)
+    retry = (await stub.RetryJob(pb.RetryJobRequest(id=source.id, from_checkpoint=True))).job
+    created = (await stub.GetJobHistory(pb.JobHistoryRequest(id=retry.id))).events[0]
+    done = source.processed_items + source.failed_items
+    assert created.detail == f"retry of {source.id} from its checkpoint ({done} of 30 items done); priority 3"

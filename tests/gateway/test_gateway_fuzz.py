@@ -33,7 +33,7 @@ KEYS = {
     ],
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/priority": ["priority"],
-    "/api/v1/jobs/{id}/retry": [],  # takes no body: whatever is sent must not matter
+    "/api/v1/jobs/{id}/retry": ["fromCheckpoint"],
     "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit"],
     "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic", "priority"],
     "/api/v1/gis/geocode": ["addresses", "providerId"],

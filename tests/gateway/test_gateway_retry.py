@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, bearer, create_job
+from gateway_helpers import Sessions, WorkerFactory, bearer, create_job, wait_for_status
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -68,4 +69,52 @@ async def test_retry_is_audited_once_with_its_source(
     async with sessions() as session:
         rows = (await session.execute(select(AuditLog).where(AuditLog.action == "retry_job"))).scalars().all()
     assert [(r.resource_id, r.user_id) for r in rows] == [(job["id"], user_id)]
-    assert json.loads(rows[0].details or "{}") == {"type": source["type"], "retryOf": source["id"]}
+    assert json.loads(rows[0].details or "{}") == {
+        "type": source["type"],
+        "retryOf": source["id"],
+        "fromCheckpoint": False,
+    }
+
+
+async def test_a_retry_from_the_checkpoint_carries_on_with_the_counts(
+    client: TestClient, admin_token: str, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    source = await create_job(client, admin_token, items=40, batch=1, delay=0.05)
+    for _ in range(200):  # 200 × 0.025 s
+        fetched = await (await client.get(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))).json()
+        if fetched["processedItems"] >= 3:
+            break
+        await asyncio.sleep(0.025)
+    await client.delete(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))
+    stopped = await wait_for_status(client, admin_token, source["id"], "cancelled")
+    response = await client.post(
+        f"/api/v1/jobs/{source['id']}/retry", json={"fromCheckpoint": True}, headers=bearer(admin_token)
+    )
+    assert response.status == 201
+    job = (await response.json())["job"]
+    assert (job["retryOf"], job["processedItems"]) == (source["id"], stopped["processedItems"])
+    done = await wait_for_status(client, admin_token, job["id"], "completed")
+    assert done["processedItems"] == 40
+
+
+async def test_a_retry_from_a_checkpoint_the_job_never_saved_is_400_naming_it(
+    client: TestClient, admin_token: str
+) -> None:
+    source = await cancelled_job(client, admin_token)
+    response = await client.post(
+        f"/api/v1/jobs/{source['id']}/retry", json={"fromCheckpoint": True}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    assert (await response.json())["field"] == "fromCheckpoint"
+
+
+async def test_a_from_checkpoint_that_is_not_a_boolean_is_400_naming_it(
+    client: TestClient, admin_token: str
+) -> None:
+    source = await cancelled_job(client, admin_token)
+    response = await client.post(
+        f"/api/v1/jobs/{source['id']}/retry", json={"fromCheckpoint": "yes"}, headers=bearer(admin_token)
+    )
+    assert response.status == 400
+    assert (await response.json())["field"] == "fromCheckpoint"

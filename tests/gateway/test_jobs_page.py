@@ -300,6 +300,7 @@ async def test_cancel_asks_first_and_leaves_only_retry_enabled(
     for css in ("[data-action=pause]", "[data-action=resume]", "[data-action=cancel]", "#set-priority"):
         assert not await page.enabled(css)
     assert await page.enabled("#retry")
+    assert not await page.enabled("#retry-resume")  # it never ran: no checkpoint to carry on from
 
 
 async def test_retry_opens_the_new_job_linked_to_the_cancelled_one(

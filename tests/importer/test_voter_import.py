@@ -404,6 +404,27 @@ async def test_a_cancelled_import_keeps_its_batches_and_a_rerun_adds_only_the_re
     assert sum(h.person_count for h in households) == sum(1 for v in voters if v.household_id)
 
 
+async def test_a_cancelled_import_retried_from_its_checkpoint_finishes_with_exact_counts(
+    system: ImportSystem,
+) -> None:
+    many = sample_voters(3000, seed=14)
+    job_id = await _upload_in_small_batches(system, many)
+    stopped = await stop_midway(system, job_id, 200, cpb.CONTROL_ACTION_CANCEL)
+    retry = cpb.RetryJobRequest(id=job_id, from_checkpoint=True)
+    resumed = (await system.jobs.RetryJob(retry)).job
+    assert (resumed.processed_items, resumed.checkpoint_json) == (
+        stopped.processed_items,
+        stopped.checkpoint_json,
+    )
+    done = await system.wait(resumed.id, (cpb.JOB_STATUS_COMPLETED,))
+    assert (done.processed_items, done.failed_items) == (3000, 0)
+    stats = json.loads(done.output_stats_json)
+    # The counts go on from the checkpoint's; rows the cancelled job stored after its last
+    # checkpoint are read again and found unchanged.
+    assert stats["recordsCreated"] + stats["recordsUnchanged"] == 3000
+    assert (await counts(system.settings.database_url))["voters"] == 3000
+
+
 async def test_check_upload_refuses_a_header_as_upload_would_and_stores_nothing(system: ImportSystem) -> None:
     header = ipb.UploadHeader(kind="voter_import", filename="a.txt", format="ncsbe", import_type="sometimes")
     with pytest.raises(grpc.aio.AioRpcError) as info:
