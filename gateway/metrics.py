@@ -41,6 +41,9 @@ class QueueCollector(Collector):
             "1 while the type's queue is paused (nothing is dispatched)",
             labels=["type"],
         )
+        limit = GaugeMetricFamily(
+            "cocoa_queue_concurrency", "How many of the type's jobs may run at once", labels=["type"]
+        )
         workers = GaugeMetricFamily("cocoa_workers", "Connected worker processes", labels=["type"])
         slots = GaugeMetricFamily(
             "cocoa_worker_slots", "Jobs the connected workers can hold", labels=["type"]
@@ -65,6 +68,7 @@ class QueueCollector(Collector):
                 jobs.add_metric([entry.type, status], count)
             oldest.add_metric([entry.type], entry.oldest_pending_age_seconds)
             paused.add_metric([entry.type], 1 if entry.HasField("paused_at") else 0)
+            limit.add_metric([entry.type], entry.concurrency)
             workers.add_metric([entry.type], entry.workers)
             slots.add_metric([entry.type], entry.worker_slots)
             started.add_metric([entry.type], entry.jobs_started)
@@ -74,7 +78,7 @@ class QueueCollector(Collector):
                 requeued.add_metric([entry.type, reason], count)
             _add_histogram(waits, entry.type, entry.queue_wait_seconds)
             _add_histogram(runs, entry.type, entry.run_seconds)
-        yield from (jobs, oldest, paused, workers, slots, started, finished, requeued, waits, runs)
+        yield from (jobs, oldest, paused, limit, workers, slots, started, finished, requeued, waits, runs)
 
 
 def _add_histogram(family: HistogramMetricFamily, job_type: str, histogram: cpb.Histogram) -> None:

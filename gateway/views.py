@@ -281,6 +281,8 @@ def queue_json(stats: cpb.TypeStats, users: Mapping[str, UserRef]) -> dict[str, 
         "oldestPendingSeconds": round(stats.oldest_pending_age_seconds, 3),
         "workers": stats.workers,
         "workerSlots": stats.worker_slots,
+        "concurrency": stats.concurrency,
+        "concurrencySet": stats.concurrency_set,
     }
 
 

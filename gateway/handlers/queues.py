@@ -1,15 +1,19 @@
-"""``/api/v1/queues``: each job type's queue at a glance, and pausing or resuming one."""
+"""``/api/v1/queues``: each job type's queue at a glance, pausing or resuming one, and its
+concurrency limit."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
-from cocoa_gateway import audit, lookups, views
+from cocoa_gateway import audit, lookups, params, views
 from cocoa_gateway.auth import current_user, require_admin
 from cocoa_gateway.backends import backends
+from cocoa_gateway.errors import bad_request
 
 routes = web.RouteTableDef()
+
+MAX_CONCURRENCY = 1000
 
 
 @routes.get("/api/v1/queues")
@@ -45,3 +49,29 @@ async def pause_queue(request: web.Request) -> web.Response:
 @routes.post("/api/v1/queues/{type}/resume")
 async def resume_queue(request: web.Request) -> web.Response:
     return await _set_paused(request, False)
+
+
+@routes.post("/api/v1/queues/{type}/concurrency")
+async def set_queue_concurrency(request: web.Request) -> web.Response:
+    """``{"concurrency": n}`` (1..1000) jobs of the type may run at once from now on;
+    ``{"concurrency": null}`` goes back to JOB_CONCURRENCY's value."""
+    require_admin(request)
+    body = await params.json_object(request)
+    if "concurrency" not in body:
+        raise bad_request(
+            "concurrency is required (a number, or null for the configured default)", "concurrency"
+        )
+    concurrency = body["concurrency"]
+    if concurrency is not None:
+        concurrency = params.json_int(body, "concurrency", default=0, minimum=1, maximum=MAX_CONCURRENCY)
+    b = backends(request)
+    before = await b.coordinator.GetStats(cpb.StatsRequest(), timeout=b.deadline_s)
+    change = cpb.SetQueueConcurrencyRequest(type=request.match_info["type"], concurrency=concurrency or 0)
+    stats = await b.coordinator.SetQueueConcurrency(change, timeout=b.deadline_s)
+    old = next((t.concurrency for t in before.types if t.type == stats.type), None)
+    details = {"from": old, "to": stats.concurrency, "default": not stats.concurrency_set}
+    await audit.record_audit(
+        request, audit.SET_QUEUE_CONCURRENCY, resource="queue", resource_id=stats.type, details=details
+    )
+    users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
+    return web.json_response({"success": True, "queue": views.queue_json(stats, users)})

@@ -189,13 +189,14 @@ class JobDependency(Base):
 
 class JobQueue(Base):
     """One row per job type: whether its queue is paused (no job of the type is dispatched; running
-    jobs go on), by whom and since when."""
+    jobs go on), by whom and since when, and its concurrency limit when ops set one."""
 
     __tablename__ = "job_queues"
 
     type: Mapped[str] = mapped_column(String(40), primary_key=True)  # canonical job type
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_by_id: Mapped[str | None] = mapped_column(String(32))
+    concurrency: Mapped[int | None] = mapped_column(Integer)  # None: JOB_CONCURRENCY's value
 
 
 class JobSchedule(Base):

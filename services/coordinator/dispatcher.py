@@ -401,9 +401,11 @@ class Dispatcher:
         claim: Claim | None = None
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
-            if await repo.queue_paused(job_type):
+            paused, concurrency = await repo.queue_gate(job_type)
+            if paused:
                 return False
-            if await repo.held_count(names) >= self.settings.concurrency_for(job_type):
+            limit = concurrency if concurrency is not None else self.settings.concurrency_for(job_type)
+            if await repo.held_count(names) >= limit:
                 return False
             job = await repo.next_pending(names, skip_locked=self._skip_locked)
             if job is None:

@@ -238,9 +238,19 @@ class JobRepository:
     async def queues(self) -> list[JobQueue]:
         return list((await self.session.execute(select(JobQueue).order_by(JobQueue.type))).scalars())
 
-    async def queue_paused(self, job_type: str) -> bool:
-        paused_at = await self.session.scalar(select(JobQueue.paused_at).where(JobQueue.type == job_type))
-        return paused_at is not None
+    async def queue_gate(self, job_type: str) -> tuple[bool, int | None]:
+        """Whether the type's queue is paused, and the concurrency limit ops set on it (if any)."""
+        row = (
+            await self.session.execute(
+                select(JobQueue.paused_at, JobQueue.concurrency).where(JobQueue.type == job_type)
+            )
+        ).first()
+        return (False, None) if row is None else (row[0] is not None, row[1])
+
+    async def set_queue_concurrency(self, job_type: str, concurrency: int | None) -> None:
+        await self.session.execute(
+            update(JobQueue).where(JobQueue.type == job_type).values(concurrency=concurrency)
+        )
 
     async def set_queue_paused(self, job_type: str, paused: bool, by_id: str | None) -> JobQueue | None:
         """Pause or resume a type's queue; a second pause keeps the first one's time and author."""

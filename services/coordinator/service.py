@@ -34,6 +34,7 @@ BULK_APPLIES_TO: dict[str, tuple[str, ...]] = {
 MAX_BULK = 200
 MAX_SEARCH = 200
 MAX_HISTORY = 500
+MAX_CONCURRENCY = 1000
 # Where each import's file is uploaded: its job names that upload by id.
 UPLOAD_ROUTES = {
     jt.VOTER_IMPORT: "POST /api/v1/voters/import",
@@ -49,6 +50,7 @@ class TypeCounts:
     oldest_pending_s: float = 0.0
     paused_at: datetime | None = None  # the type's queue is paused: none of its jobs is dispatched
     paused_by_id: str | None = None
+    concurrency: int | None = None  # set by ops at run time; None: JOB_CONCURRENCY's value
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,7 @@ class JobService:
         for name, entry in counts.items():
             if (queue := queues.get(name)) is not None:
                 entry.paused_at, entry.paused_by_id = queue.paused_at, queue.paused_by_id
+                entry.concurrency = queue.concurrency
         for stored_type, status, n, oldest in rows:
             entry = counts.get(jt.canonical(stored_type) or "")
             if entry is None or status not in entry.by_status:
@@ -337,6 +340,21 @@ class JobService:
             await JobRepository(session).set_queue_paused(canonical, paused, by_id)
         if not paused:
             self._on_change()  # its pending jobs can go now
+        return canonical
+
+    async def set_queue_concurrency(self, job_type: str, concurrency: int | None) -> str:
+        """How many jobs of a type (or alias) may run at once; None goes back to JOB_CONCURRENCY's
+        value. Running jobs are not stopped when it is lowered; fewer start until it is met."""
+        canonical = jt.canonical(job_type)
+        if canonical is None:
+            raise errors.NotFound(f"Unknown queue: {job_type[:60]}")
+        if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise errors.InvalidArgument(
+                f"concurrency must be an integer between 1 and {MAX_CONCURRENCY}", field="concurrency"
+            )
+        async with self.sessions.begin() as session:
+            await JobRepository(session).set_queue_concurrency(canonical, concurrency)
+        self._on_change()  # a raised limit lets more start now
         return canonical
 
     async def control(self, job_id: str, action: str, *, requested_by_id: str | None = None) -> Job:

@@ -158,6 +158,12 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         )
         return self._type_stats(name, (await self.jobs.counts())[name])
 
+    async def SetQueueConcurrency(
+        self, request: pb.SetQueueConcurrencyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TypeStats:
+        name = await self.jobs.set_queue_concurrency(request.type, request.concurrency or None)
+        return self._type_stats(name, (await self.jobs.counts())[name])
+
     async def ListWorkers(
         self, request: pb.ListWorkersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListWorkersResponse:
@@ -179,6 +185,8 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             workers=workers,
             worker_slots=slots,
             paused_by_id=entry.paused_by_id or "",
+            concurrency=entry.concurrency or self.jobs.settings.concurrency_for(name),
+            concurrency_set=entry.concurrency is not None,
         )
         if entry.paused_at is not None:
             stats.paused_at.FromDatetime(entry.paused_at)

@@ -120,3 +120,12 @@ async def test_a_paused_queue_is_reported(client: TestClient, admin_token: str) 
     samples = await scrape(client, admin_token)
     assert samples[("cocoa_queue_paused", (("type", "geocoding"),))] == 1
     assert samples[("cocoa_queue_paused", (("type", "voter_import"),))] == 0
+
+
+async def test_each_queue_s_concurrency_is_reported(client: TestClient, admin_token: str) -> None:
+    await client.post(
+        "/api/v1/queues/geocoding/concurrency", json={"concurrency": 3}, headers=bearer(admin_token)
+    )
+    samples = await scrape(client, admin_token)
+    assert samples[("cocoa_queue_concurrency", (("type", "geocoding"),))] == 3
+    assert samples[("cocoa_queue_concurrency", (("type", "voter_import"),))] == 1

@@ -104,10 +104,13 @@ class JobsPage:
         )
         await self.call(element.click)
 
-    async def accept_confirmation(self) -> str:
+    async def accept_confirmation(self, answer: str | None = None) -> str:
+        """Accept the confirm() or prompt() that opens (typing ``answer`` into a prompt); its text."""
         wait = WebDriverWait(self.driver, WAIT_S, poll_frequency=0.1)
         alert = await self.call(wait.until, expected_conditions.alert_is_present())
         text = alert.text
+        if answer is not None:
+            await self.call(alert.send_keys, answer)
         await self.call(alert.accept)
         return text
 
@@ -616,6 +619,19 @@ async def test_the_workers_are_listed_and_one_can_be_drained(
     )
     workers = await (await client.get("/api/v1/workers", headers=bearer(admin_token))).json()
     assert [w["draining"] for w in workers["workers"]] == [True]
+
+
+async def test_a_queue_s_concurrency_is_changed_from_the_page(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    await page.sign_in(admin_token)
+    geocoding_row = "const row = [...document.querySelectorAll('#queues tr')].find((r) => r.cells[0].textContent === 'geocoding');"
+    await page.wait_until(geocoding_row + "return row && row.cells[9].textContent === '1 Change';")
+    await page.click("#queues button[data-concurrency=geocoding]")
+    assert (await page.accept_confirmation("4")).startswith("How many geocoding jobs may run at once")
+    await page.wait_until(geocoding_row + "return row && row.cells[9].textContent === '4 (set) Change';")
+    queues = await (await client.get("/api/v1/queues", headers=bearer(admin_token))).json()
+    assert [q["concurrency"] for q in queues["queues"] if q["type"] == "geocoding"] == [4]
 
 
 async def test_a_geocoding_schedule_is_created_listed_paused_and_deleted_from_the_page(
