@@ -248,7 +248,11 @@ def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
     ids, where = body.get("ids"), body.get("filter")
     if (ids is None) == (where is None):
         raise bad_request("Give either ids (the jobs) or filter (status, type, createdById, search)", "ids")
-    request = cpb.BulkControlRequest(action=BULK_ACTIONS[action], requested_by_id=user_id)
+    request = cpb.BulkControlRequest(
+        action=BULK_ACTIONS[action],
+        requested_by_id=user_id,
+        from_checkpoint=params.json_bool(body, "fromCheckpoint", default=False),
+    )
     if ids is not None:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             raise bad_request("ids must be a non-empty array of job ids", "ids")
@@ -309,6 +313,8 @@ async def bulk_control(request: web.Request) -> web.Response:
         "succeeded": succeeded,
         "failed": len(results) - succeeded,
     }
+    if bulk.from_checkpoint:
+        details["fromCheckpoint"] = True
     await audit.record_audit(request, audit.BULK_CONTROL, resource="job", details=details)
     return web.json_response(
         {

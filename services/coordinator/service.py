@@ -409,20 +409,26 @@ class JobService:
         where: JobQuery | None = None,
         limit: int = MAX_BULK,
         requested_by_id: str | None = None,
+        from_checkpoint: bool = False,
     ) -> tuple[list[BulkResult], int]:
         """``action`` on each job named in ``ids``, or on those ``where`` matches that it applies to
         (newest first, at most MAX_BULK), each in its own transaction: a job that cannot move is
-        reported and the rest go on. Returns the results and how many matched beyond the limit."""
+        reported and the rest go on. Returns the results and how many matched beyond the limit.
+        ``from_checkpoint`` makes each retry carry on where its job stopped."""
         if action not in BULK_APPLIES_TO:
             raise errors.InvalidArgument(
                 "Invalid action. Expected pause, resume, cancel, or retry.", field="action"
             )
+        if from_checkpoint and action != "retry":
+            raise errors.InvalidArgument("fromCheckpoint applies to retry only", field="fromCheckpoint")
         targets, remaining = await self._bulk_targets(action, ids, where, limit)
         results = []
         for job_id in targets:
             try:
                 if action == "retry":
-                    retried, created = await self.retry(job_id, created_by_id=requested_by_id)
+                    retried, created = await self.retry(
+                        job_id, created_by_id=requested_by_id, from_checkpoint=from_checkpoint
+                    )
                     results.append(BulkResult(job_id, retried, created=created))
                 else:
                     moved = await self.control(job_id, action, requested_by_id=requested_by_id)

@@ -109,6 +109,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             where=where,
             limit=request.limit,
             requested_by_id=request.requested_by_id or None,
+            from_checkpoint=request.from_checkpoint,
         )
         return pb.BulkControlResponse(
             results=[

@@ -174,10 +174,12 @@ async def cancelled_midway(
     """A job cancelled after some of its batches were checkpointed."""
     await start_worker()
     job = await create(stub, **data)
-    for _ in range(200):  # 200 × 0.025 s
+    for _ in range(400):  # 400 × 0.025 s
         if (await stub.GetJob(pb.GetJobRequest(id=job.id))).processed_items >= 4:
             break
         await asyncio.sleep(0.025)
+    else:
+        raise AssertionError(f"job {job.id} saved no checkpoint within 10 s")
     await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
     return await wait_for_status(stub, job.id, S.JOB_STATUS_CANCELLED)
 
@@ -225,3 +227,28 @@ async def test_a_resumed_retry_s_history_says_how_far_its_source_got(
     created = (await stub.GetJobHistory(pb.JobHistoryRequest(id=retry.id))).events[0]
     done = source.processed_items + source.failed_items
     assert created.detail == f"retry of {source.id} from its checkpoint ({done} of 30 items done); priority 3"
+
+
+async def test_a_bulk_retry_from_checkpoints_resumes_each_job_that_has_one(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    resumable = await cancelled_midway(stub, start_worker, items=30, batch=1, delay=0.05)
+    never_ran = await cancelled(stub)
+    bulk = pb.BulkControlRequest(
+        action=pb.BULK_ACTION_RETRY, ids=[resumable.id, never_ran.id], from_checkpoint=True
+    )
+    results = {r.id: r for r in (await stub.BulkControlJobs(bulk)).results}
+    assert results[resumable.id].ok
+    assert results[resumable.id].job.processed_items == resumable.processed_items
+    assert not results[never_ran.id].ok
+    assert "stopped before its first checkpoint" in results[never_ran.id].error
+
+
+async def test_from_checkpoint_is_refused_for_a_bulk_action_other_than_retry(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    source = await cancelled(stub)
+    bulk = pb.BulkControlRequest(action=pb.BULK_ACTION_CANCEL, ids=[source.id], from_checkpoint=True)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.BulkControlJobs(bulk)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -34,7 +34,7 @@ KEYS = {
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/priority": ["priority"],
     "/api/v1/jobs/{id}/retry": ["fromCheckpoint"],
-    "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit"],
+    "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit", "fromCheckpoint"],
     "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic", "priority"],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
     "/api/v1/gis/parcels/import": ["data", "format", "priority"],

@@ -81,11 +81,13 @@ async def test_a_retry_from_the_checkpoint_carries_on_with_the_counts(
 ) -> None:
     await start_worker()
     source = await create_job(client, admin_token, items=40, batch=1, delay=0.05)
-    for _ in range(200):  # 200 × 0.025 s
+    for _ in range(400):  # 400 × 0.025 s
         fetched = await (await client.get(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))).json()
         if fetched["processedItems"] >= 3:
             break
         await asyncio.sleep(0.025)
+    else:
+        raise AssertionError("the job saved no checkpoint within 10 s")
     await client.delete(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))
     stopped = await wait_for_status(client, admin_token, source["id"], "cancelled")
     response = await client.post(

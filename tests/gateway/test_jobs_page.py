@@ -159,6 +159,13 @@ class JobsPage:
         await self.call(element.clear)
         await self.call(element.send_keys, text)
 
+    async def fill_geocoding_form(self, token: str, fields: dict[str, str]) -> None:
+        """Sign in, open the geocoding form and type ``fields`` (input name -> text) into it."""
+        await self.sign_in(token)
+        await self.click("#start-geocoding summary")
+        for name, text in fields.items():
+            await self.type_into(f"#geocode-form input[name={name}]", text)
+
     async def upload_voters(self, path: Path, voter_format: str) -> None:
         """Fill in and send the voter-file form (opening its panel if it is closed)."""
         await self.script("document.getElementById('start-voters').open = true")
@@ -421,10 +428,7 @@ async def test_the_geocoding_form_starts_a_job_for_the_matching_households(
     geo_page: JobsPage, admin_token: str, sessions: Sessions
 ) -> None:
     await seed_households(sessions, [household(f"oak-{i}", house_number=str(i)) for i in range(3)])
-    await geo_page.sign_in(admin_token)
-    await geo_page.click("#start-geocoding summary")
-    await geo_page.type_into("#geocode-form input[name=city]", "oakland")
-    await geo_page.type_into("#geocode-form input[name=limit]", "2")
+    await geo_page.fill_geocoding_form(admin_token, {"city": "oakland", "limit": "2"})
     await geo_page.wait_until("return document.querySelectorAll('#geocode-provider option').length > 1")
     await geo_page.choose("#geocode-provider", "local")
     await geo_page.click("#geocode-form button[type=submit]")
@@ -461,9 +465,7 @@ async def test_geocoding_without_a_filter_shows_the_reason(geo_page: JobsPage, a
 
 
 async def test_a_viewer_is_told_why_a_job_does_not_start(geo_page: JobsPage, viewer_token: str) -> None:
-    await geo_page.sign_in(viewer_token)
-    await geo_page.click("#start-geocoding summary")
-    await geo_page.type_into("#geocode-form input[name=state]", "CA")
+    await geo_page.fill_geocoding_form(viewer_token, {"state": "CA"})
     await geo_page.click("#geocode-form button[type=submit]")
     assert await geo_page.outcome("#geocode-form") == FORBIDDEN
 
@@ -472,9 +474,7 @@ async def test_geocoding_can_be_scheduled_to_start_later(
     geo_page: JobsPage, geo_client: TestClient, admin_token: str, sessions: Sessions
 ) -> None:
     await seed_households(sessions, [household("oak-1")])
-    await geo_page.sign_in(admin_token)
-    await geo_page.click("#start-geocoding summary")
-    await geo_page.type_into("#geocode-form input[name=city]", "oakland")
+    await geo_page.fill_geocoding_form(admin_token, {"city": "oakland"})
     later = await geo_page.script(
         "const t = new Date(Date.now() + 3 * 3600 * 1000); t.setSeconds(0, 0);"
         "const local = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);"
@@ -515,10 +515,7 @@ async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
     geo_page: JobsPage, geo_client: TestClient, admin_token: str
 ) -> None:
     first = await delayed_job(geo_client, admin_token)
-    await geo_page.sign_in(admin_token)
-    await geo_page.click("#start-geocoding summary")
-    await geo_page.type_into("#geocode-form input[name=city]", "durham")
-    await geo_page.type_into("#geocode-form input[name=dependsOn]", first["id"])
+    await geo_page.fill_geocoding_form(admin_token, {"city": "durham", "dependsOn": first["id"]})
     await geo_page.click("#geocode-form button[type=submit]")
     job_id = (await geo_page.outcome("#geocode-form")).split()[1]
     job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
@@ -549,11 +546,8 @@ async def test_the_geocoding_form_sends_its_priority(
     geo_page: JobsPage, geo_client: TestClient, admin_token: str
 ) -> None:
     first = await delayed_job(geo_client, admin_token)
-    await geo_page.sign_in(admin_token)
-    await geo_page.click("#start-geocoding summary")
-    await geo_page.type_into("#geocode-form input[name=city]", "durham")
-    await geo_page.type_into("#geocode-form input[name=dependsOn]", first["id"])
-    await geo_page.type_into("#geocode-form input[name=priority]", "30")
+    fields = {"city": "durham", "dependsOn": first["id"], "priority": "30"}
+    await geo_page.fill_geocoding_form(admin_token, fields)
     await geo_page.click("#geocode-form button[type=submit]")
     job_id = (await geo_page.outcome("#geocode-form")).split()[1]
     job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
