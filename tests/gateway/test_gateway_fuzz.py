@@ -33,6 +33,8 @@ KEYS = {
     ],
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/priority": ["priority"],
+    "/api/v1/queues/geocoding/concurrency": ["concurrency"],
+    "/api/v1/workers/{id}/drain": [],  # takes no body
     "/api/v1/jobs/{id}/retry": ["fromCheckpoint"],
     "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit", "fromCheckpoint"],
     "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic", "priority"],
