@@ -13,7 +13,7 @@ from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa_common import errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.models import Job, JobEvent, JobItemError, JobSchedule
-from cocoa_coordinator.repository import NewItemError, ProgressUpdate
+from cocoa_coordinator.repository import JobQuery, NewItemError, ProgressUpdate
 from cocoa_coordinator.service import JobView
 
 if TYPE_CHECKING:  # the dispatcher imports this module
@@ -47,6 +47,16 @@ def item_error_to_pb(error: JobItemError) -> pb.ItemError:
         message=error.message,
         detail_json=error.detail,
         created_at=timestamp(error.created_at),
+    )
+
+
+def job_query_of(request: pb.ListJobsRequest | pb.BulkControlRequest) -> JobQuery:
+    """The job filter a list and a bulk action share: statuses, types, creator, search."""
+    return JobQuery(
+        statuses=[STATUS_FROM_PB.get(s, "") for s in request.statuses],
+        types=list(request.types),
+        created_by_id=request.created_by_id or None,
+        search=request.search,
     )
 
 

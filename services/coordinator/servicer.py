@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import grpc
 
@@ -11,7 +12,6 @@ from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import jobtypes as jt
 from cocoa_coordinator import convert
 from cocoa_coordinator.dispatcher import Dispatcher
-from cocoa_coordinator.repository import JobQuery
 from cocoa_coordinator.schedules import ScheduleService
 from cocoa_coordinator.service import JobService, TypeCounts
 
@@ -58,11 +58,8 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:
-        query = JobQuery(
-            statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
-            types=list(request.types),
-            created_by_id=request.created_by_id or None,
-            search=request.search,
+        query = replace(
+            convert.job_query_of(request),
             created_after=convert.time_of(request, "created_after"),
             created_before=convert.time_of(request, "created_before"),
         )
@@ -97,16 +94,10 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def BulkControlJobs(
         self, request: pb.BulkControlRequest, context: grpc.aio.ServicerContext
     ) -> pb.BulkControlResponse:
-        where = JobQuery(
-            statuses=[convert.STATUS_FROM_PB.get(s, "") for s in request.statuses],
-            types=list(request.types),
-            created_by_id=request.created_by_id or None,
-            search=request.search,
-        )
         results, remaining = await self.jobs.bulk(
             BULK_ACTIONS.get(request.action, ""),
             ids=list(request.ids),
-            where=where,
+            where=convert.job_query_of(request),
             limit=request.limit,
             requested_by_id=request.requested_by_id or None,
             from_checkpoint=request.from_checkpoint,
