@@ -54,6 +54,11 @@ class ProgressUpdate:
 PROGRESS_EVENT = "progress"
 
 
+def utc_text(when: datetime) -> str:
+    """A time as event details write it."""
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC"
+
+
 def event_detail(kind: str, job: Job) -> str | None:
     """What a dispatch event meant, read off the job as the event left it."""
     if kind == "started":
@@ -63,7 +68,7 @@ def event_detail(kind: str, job: Job) -> str | None:
     if kind == "requeued":
         reason = job.failure_reason or "taken back from its worker"
         if job.available_at is not None:
-            return f"{reason}; next attempt after {job.available_at:%Y-%m-%d %H:%M:%S} UTC"
+            return f"{reason}; next attempt after {utc_text(job.available_at)}"
         return reason
     if kind == jt.FAILED:
         return job.failure_reason

@@ -17,7 +17,7 @@ from cocoa_common.models import Job, JobEvent, JobItemError
 from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.lifecycle import JobLifecycle
-from cocoa_coordinator.repository import Dependency, JobQuery, JobRepository
+from cocoa_coordinator.repository import Dependency, JobQuery, JobRepository, utc_text
 
 MAX_DATA_BYTES = 1024 * 1024
 MAX_LIST_LIMIT = 200
@@ -539,7 +539,7 @@ def _created_detail(job: Job, depends_on: Sequence[str], origin: str | None) -> 
     if job.priority:
         parts.append(f"priority {job.priority}")
     if job.available_at is not None:
-        parts.append(f"not before {job.available_at:%Y-%m-%d %H:%M:%S} UTC")
+        parts.append(f"not before {utc_text(job.available_at)}")
     if depends_on:
         parts.append("after " + ", ".join(depends_on))
     return "; ".join(parts) or None

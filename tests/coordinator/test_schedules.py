@@ -48,6 +48,12 @@ def make_due(database_url: str, schedule_id: str, ago: timedelta = timedelta(sec
         )
 
 
+async def run_when_due(coordinator: CoordinatorApp, database_url: str, schedule_id: str) -> None:
+    """Make the schedule due and let the coordinator run its due schedules once."""
+    make_due(database_url, schedule_id)
+    await coordinator.schedules.run_due()
+
+
 async def get(stub: pb_grpc.CoordinatorServiceStub, schedule_id: str) -> pb.Schedule:
     return await stub.GetSchedule(pb.ScheduleRequest(id=schedule_id))
 
@@ -71,8 +77,7 @@ async def test_a_due_schedule_creates_its_job_and_moves_to_its_next_time(
     stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
 ) -> None:
     schedule = await create(stub)
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     after = await get(stub, schedule.id)
     job = await stub.GetJob(pb.GetJobRequest(id=after.last_job_id))
     assert (job.type, job.priority, job.created_by_id) == ("geocoding", 4, "u1")
@@ -98,11 +103,9 @@ async def test_a_time_is_skipped_while_the_last_job_is_unfinished(
     stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
 ) -> None:
     schedule = await create(stub)
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     first = (await get(stub, schedule.id)).last_job_id
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     after = await get(stub, schedule.id)
     assert (after.last_job_id, after.skipped_runs) == (first, 1)
     jobs = (await stub.ListJobs(pb.ListJobsRequest(limit=10))).jobs
@@ -113,12 +116,10 @@ async def test_a_time_after_the_last_job_finished_creates_the_next_job(
     stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
 ) -> None:
     schedule = await create(stub)
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     first = (await get(stub, schedule.id)).last_job_id
     await stub.ControlJob(pb.ControlJobRequest(id=first, action=pb.CONTROL_ACTION_CANCEL))
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     assert (await get(stub, schedule.id)).last_job_id not in ("", first)
 
 
@@ -140,8 +141,7 @@ async def test_a_paused_schedule_creates_nothing_and_resumes_from_now(
     schedule = await create(stub)
     paused = await stub.SetSchedulePaused(pb.SetSchedulePausedRequest(id=schedule.id, paused=True))
     assert paused.HasField("paused_at")
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     assert (await get(stub, schedule.id)).last_job_id == ""
     resumed = await stub.SetSchedulePaused(pb.SetSchedulePausedRequest(id=schedule.id, paused=False))
     assert not resumed.HasField("paused_at")
@@ -158,8 +158,7 @@ async def test_a_time_whose_job_cannot_be_created_says_why_and_the_schedule_goes
     schedule = await create(stub, type="voter_import", data_json=json.dumps({"uploadId": upload_id}))
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("UPDATE uploads SET deleted_at = now() WHERE id = %s", (upload_id,))
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     after = await get(stub, schedule.id)
     assert after.last_error.startswith(f"The file of upload '{upload_id}' was removed")
     assert after.last_job_id == ""
@@ -177,8 +176,7 @@ async def test_deleting_a_schedule_keeps_the_jobs_it_created(
     stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
 ) -> None:
     schedule = await create(stub)
-    make_due(database_url, schedule.id)
-    await coordinator.schedules.run_due()
+    await run_when_due(coordinator, database_url, schedule.id)
     job_id = (await get(stub, schedule.id)).last_job_id
     await stub.DeleteSchedule(pb.ScheduleRequest(id=schedule.id))
     with pytest.raises(grpc.aio.AioRpcError) as info:
