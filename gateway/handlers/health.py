@@ -28,7 +28,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _check(name: str, probe: Awaitable[object], *, required: bool) -> str:
     try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT_S)
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            await probe
     except Exception as exc:
         reason = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
         # Probes run every few seconds: only a dependency readiness hangs on is worth a warning.

@@ -5,11 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from cocoa_common import logs
 from cocoa_common.grpc_server import install_stop_signals
 from cocoa_common.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel ``tasks`` and wait until each has ended. Unlike ``await task`` under
+    ``suppress(CancelledError)``, this never swallows a cancel aimed at the caller itself."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("task %s ended with %r", task.get_name(), task.exception())
 
 
 class Service(Protocol):

@@ -9,7 +9,6 @@ progress and the heartbeat at once, and it is where a pause or cancel takes effe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import grpc_server
 from cocoa_common.ids import new_id
+from cocoa_common.process import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -337,12 +337,7 @@ class WorkerRuntime:
 
     async def _abandon_jobs(self) -> None:
         """Without a stream nobody can take our reports: stop every job; the coordinator requeues them."""
-        entries = list(self.running.values())
-        for _, task in entries:
-            task.cancel()
-        for _, task in entries:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*(task for _, task in self.running.values()))
         self.running.clear()
 
 

@@ -23,6 +23,7 @@ from cocoa_common import errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Job
+from cocoa_common.process import cancel_and_wait
 from cocoa_common.settings import Settings
 from cocoa_coordinator import convert
 from cocoa_coordinator.archive import archive_finished
@@ -125,11 +126,7 @@ class Dispatcher:
             self._tasks.append(asyncio.create_task(loop(), name=loop.__name__))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         await self._flush()
         for conn in list(self.workers.values()):
             conn.open = False
@@ -364,8 +361,11 @@ class Dispatcher:
 
     async def _schedule_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as
+            # the wake-up does, and stop() would then wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.dispatch_pending()

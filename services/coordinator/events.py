@@ -41,4 +41,5 @@ class EventHub:
     async def wait(poked: asyncio.Future[None], timeout: float) -> None:
         """Until the job is poked (perhaps already) or ``timeout`` seconds pass."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(poked), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for, which can swallow a cancel on 3.11
+                await asyncio.shield(poked)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import aiohttp
@@ -13,6 +12,7 @@ import redis.asyncio as aioredis
 from cocoa.geocoder.v1 import geocoder_pb2_grpc as pb_grpc
 from cocoa_common import db, grpc_server
 from cocoa_common import jobtypes as jt
+from cocoa_common.process import cancel_and_wait
 from cocoa_common.settings import Settings
 from cocoa_common.worker import WorkerRuntime
 from cocoa_geocoder.chain import ProviderChain
@@ -37,9 +37,7 @@ class GeocoderApp:
 
     async def stop(self, grace: float = 5.0) -> None:
         await self.worker.shutdown(grace)
-        self.worker_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.worker_task
+        await cancel_and_wait(self.worker_task)
         await self.server.stop(grace)
         await self.chain.close()
         await self._http.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
@@ -15,6 +14,7 @@ from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
 from cocoa_common import db, errors, grpc_server
 from cocoa_common import jobtypes as jt
 from cocoa_common.grpc_server import error_field
+from cocoa_common.process import cancel_and_wait
 from cocoa_common.settings import Settings
 from cocoa_common.worker import Handler, WorkerRuntime
 from cocoa_importer.parcel_job import ParcelImportJob
@@ -42,10 +42,7 @@ class ImporterApp:
     async def stop(self, grace: float = 5.0) -> None:
         self.retention_task.cancel()
         await self.worker.shutdown(grace)
-        self.worker_task.cancel()
-        for task in (self.retention_task, self.worker_task):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self.retention_task, self.worker_task)
         await self.server.stop(grace)
         await self._channel.close()
         await self.service.sessions.kw["bind"].dispose()

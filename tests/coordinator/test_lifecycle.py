@@ -353,6 +353,24 @@ async def test_a_restarted_coordinator_requeues_running_jobs_and_they_finish_onc
     assert runs[1] > 0  # resumed from its checkpoint, not from the start
 
 
+async def test_the_coordinator_stops_promptly_when_woken_just_as_it_stops(settings: Settings) -> None:
+    # The wake-up and the stop race: each turn lets the wake-up get one loop step further.
+    loop = asyncio.get_running_loop()
+    for turns in range(6):
+        app = await start_coordinator(settings, "127.0.0.1:0")
+        await asyncio.sleep(0.05)  # the dispatch loop is waiting to be woken
+        app.dispatcher.wake()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        started = loop.time()
+        try:
+            async with asyncio.timeout(5):
+                await app.dispatcher.stop()
+        finally:
+            await app.stop(grace=0.1)
+        assert loop.time() - started < 1.0, f"stop took {loop.time() - started:.1f}s after {turns} turns"
+
+
 async def test_watch_delivers_a_terminal_event_committed_right_after_an_empty_read(
     stub: pb_grpc.CoordinatorServiceStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
