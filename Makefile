@@ -32,8 +32,12 @@ services: ## make sure the local PostgreSQL and Redis are up (tests use them)
 run: protos ## start every service on SQLite with demo data (Ctrl-C stops all)
 	$(BIN)/python -m cocoa_jobs.run
 
+# Most tests wait on PostgreSQL, gRPC and timers rather than the CPU, so three processes share
+# two cores well; a file's tests stay in one process (--dist loadfile).
+TEST_WORKERS ?= 3
+
 test: protos services ## run the whole test suite against PostgreSQL and Redis
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: protos ## ruff lint and format check
 	$(BIN)/ruff check .

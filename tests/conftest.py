@@ -1,11 +1,11 @@
-"""Shared fixtures: a real PostgreSQL database per test (cloned from a migrated template), Redis,
-and settings pointing at them."""
+"""Shared fixtures: a real PostgreSQL database per test (cloned from a migrated template) and
+settings pointing at it."""
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -15,7 +15,6 @@ from cocoa_common.migrate import upgrade
 from cocoa_common.settings import Settings
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 _counter = itertools.count()
 
 
@@ -69,17 +68,6 @@ def settings(database_url: str) -> Settings:
         progress_flush_s=0.2,
         geocoder_providers=("local", "zip_centroid"),
     )
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[object]:
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 UploadRecorder = Callable[..., str]
