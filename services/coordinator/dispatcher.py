@@ -114,6 +114,9 @@ class Dispatcher:
         self._seen: set[str] = set()  # leases heard from since the last flush
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        self._streams = 0  # worker streams whose cleanup has not run yet
+        self._no_streams = asyncio.Event()
+        self._no_streams.set()
         self._skip_locked = False
 
     # ---- lifecycle ------------------------------------------------------------
@@ -133,9 +136,14 @@ class Dispatcher:
             conn.outbox.put_nowait(None)
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Wait for the leases of closed streams to be released (before the database goes away)."""
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=timeout)
+        """Wait for the leases of closed streams to be released (before the database goes away).
+        A stream cancelled by the server's stop runs its cleanup a few loop turns later, so wait
+        for every stream to have started its release, then for the releases."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._no_streams.wait()
+                while self._background:
+                    await asyncio.wait(set(self._background))
 
     def wake(self) -> None:
         self._wake.set()
@@ -185,6 +193,8 @@ class Dispatcher:
         )
         reader = asyncio.create_task(self._read(conn, messages))
         self.wake()
+        self._streams += 1
+        self._no_streams.clear()
         try:
             while True:
                 message = await conn.outbox.get()
@@ -192,15 +202,20 @@ class Dispatcher:
                     return
                 yield message
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            if self.workers.get(conn.worker_id) is conn:
-                del self.workers[conn.worker_id]
-            # A separate task, so the release survives the cancellation of this RPC.
-            task = asyncio.create_task(self._drop(conn, "worker disconnected"))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            try:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+                if self.workers.get(conn.worker_id) is conn:
+                    del self.workers[conn.worker_id]
+                # A separate task, so the release survives the cancellation of this RPC.
+                task = asyncio.create_task(self._drop(conn, "worker disconnected"))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            finally:
+                self._streams -= 1
+                if self._streams == 0:
+                    self._no_streams.set()
 
     async def _read(self, conn: WorkerConnection, messages: AsyncIterator[pb.WorkerMessage]) -> None:
         try:
