@@ -209,3 +209,28 @@ def idempotency_key(request: web.Request) -> str:
             f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters", "Idempotency-Key"
         )
     return key
+
+
+# A job's own limits: REST name -> CreateJobRequest / RetryJobRequest / UploadHeader field, bounds.
+_LIMITS = {
+    "maxAttempts": ("max_attempts", jt.MAX_ATTEMPTS_LIMIT),
+    "timeoutSeconds": ("timeout_seconds", jt.MAX_TIMEOUT_S),
+}
+
+
+def json_limits(body: Mapping[str, Any]) -> dict[str, int]:
+    """``maxAttempts`` and ``timeoutSeconds`` in a JSON body, as request arguments when given."""
+    return {
+        field: json_int(body, name, default=0, minimum=1, maximum=maximum)
+        for name, (field, maximum) in _LIMITS.items()
+        if body.get(name) is not None
+    }
+
+
+def field_limits(fields: Mapping[str, str]) -> dict[str, int]:
+    """The same from query parameters or form fields."""
+    return {
+        field: integer(fields, name, default=0, minimum=1, maximum=maximum)
+        for name, (field, maximum) in _LIMITS.items()
+        if text(fields, name)
+    }

@@ -136,6 +136,8 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "failureReason": job.failure_reason or None,
         "retryOf": job.retry_of or None,
         "priority": job.priority,  # higher runs first
+        "maxAttempts": job.max_attempts,
+        "timeoutSeconds": job.timeout_seconds,  # how long an attempt may run
         # A pending job that was delayed (runAt) or is backing off after a transient failure, until
         # that time has come.
         "notBefore": not_before(job),

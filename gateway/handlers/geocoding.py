@@ -106,6 +106,7 @@ async def create_geocoding_job(
     run_at: Timestamp | None = None,
     depends_on: Sequence[str] = (),
     priority: int = 0,
+    limits: Mapping[str, int] | None = None,
 ) -> cpb.CreateJobResponse:
     """Create the job; ``created`` is False when the Idempotency-Key matched an earlier one."""
     b = backends(request)
@@ -118,6 +119,7 @@ async def create_geocoding_job(
         run_at=run_at,
         depends_on=depends_on,
         priority=priority,
+        **(limits or {}),
     )
     return await b.coordinator.CreateJob(create, timeout=b.deadline_s)
 
@@ -169,6 +171,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     run_at = params.field_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
     depends_on = params.ids(params.listed(request.query, "dependsOn"), "dependsOn")
     priority = params.field_priority(request.query)
+    limits = params.field_limits(request.query)
     await check_provider(request, order.provider_id)
     matching = await count_households(request, order)
     # A job that waits for an import geocodes the households that match when it runs.
@@ -182,6 +185,7 @@ async def geocode_households(request: web.Request) -> web.Response:
         run_at=run_at,
         depends_on=depends_on,
         priority=priority,
+        limits=limits,
     )
     job_id = created.job.id
     if created.created:
@@ -227,6 +231,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
     run_at = params.json_time(body, "runAt")
     depends_on = params.json_ids(body, "dependsOn")
     priority = params.json_priority(body)
+    limits = params.json_limits(body)
     await check_provider(request, order.provider_id)
     # A dynamic job waits for households still to come, and one that depends on an import geocodes
     # what matches when it runs, so only a static job that runs now needs matches now.
@@ -241,6 +246,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
         run_at=run_at,
         depends_on=depends_on,
         priority=priority,
+        limits=limits,
     )
     job = created.job
     if created.created:

@@ -159,14 +159,20 @@ def _depends_on(fields: Mapping[str, str]) -> list[str]:
     return params.ids(params.listed(fields, "dependsOn"), "dependsOn")
 
 
-def _priority(fields: Mapping[str, str]) -> dict[str, int]:
-    """The ``priority`` form field or query parameter, as UploadHeader arguments when given."""
-    return {"priority": params.field_priority(fields)} if params.text(fields, "priority") else {}
+# Form fields (or query parameters) that set the import job's priority and limits.
+JOB_OPTION_FIELDS = ("priority", "maxAttempts", "timeoutSeconds")
+
+
+def _job_options(fields: Mapping[str, str]) -> dict[str, int]:
+    """The ``priority``, ``maxAttempts`` and ``timeoutSeconds`` form fields or query parameters,
+    as UploadHeader arguments, for those given."""
+    priority = {"priority": params.field_priority(fields)} if params.text(fields, "priority") else {}
+    return {**priority, **params.field_limits(fields)}
 
 
 def _voter_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        late_names = ("format", "importType", "mapping", "sha256", "runAt", "dependsOn", "priority")
+        late_names = ("format", "importType", "mapping", "sha256", "runAt", "dependsOn", *JOB_OPTION_FIELDS)
         if not any(late.get(name) for name in late_names):
             return None
         options = _mapping(late.get("mapping"))
@@ -177,7 +183,7 @@ def _voter_trailing() -> TrailingHeader:
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
             depends_on=_depends_on(late),
-            **_priority(late),
+            **_job_options(late),
         )
 
     return header
@@ -202,7 +208,7 @@ async def import_voters(request: web.Request) -> web.Response:
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt"),
         depends_on=_depends_on(upload.fields),
-        **_priority(upload.fields),
+        **_job_options(upload.fields),
     )
     queued = await _queue(request, header, upload, _voter_trailing())
     import_type = str(queued.data.get("importType") or upload.get("importType") or "full")
@@ -260,6 +266,10 @@ def _json_body_file(body: Mapping[str, Any]) -> Upload:
         fields["dependsOn"] = ",".join(depends_on)
     if body.get("priority") is not None:
         fields["priority"] = str(params.json_priority(body))
+    limits = params.json_limits(body)
+    for name, field in (("maxAttempts", "max_attempts"), ("timeoutSeconds", "timeout_seconds")):
+        if field in limits:
+            fields[name] = str(limits[field])
     return Upload(f"body.{fmt}", _one_chunk(payload), fields)
 
 
@@ -280,7 +290,7 @@ def _source_options(source: str | None) -> dict[str, Any]:
 
 def _parcel_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        late_names = ("format", "source", "sha256", "runAt", "dependsOn", "priority")
+        late_names = ("format", "source", "sha256", "runAt", "dependsOn", *JOB_OPTION_FIELDS)
         if not any(late.get(name) for name in late_names):
             return None
         options = _source_options(late.get("source"))
@@ -290,7 +300,7 @@ def _parcel_trailing() -> TrailingHeader:
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
             depends_on=_depends_on(late),
-            **_priority(late),
+            **_job_options(late),
         )
 
     return header
@@ -316,7 +326,7 @@ async def import_parcels(request: web.Request) -> web.Response:
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt") or params.field_time(request.query, "runAt"),
         depends_on=_depends_on(upload.fields) or _depends_on(request.query),
-        **(_priority(upload.fields) or _priority(request.query)),
+        **{**_job_options(request.query), **_job_options(upload.fields)},
     )
     queued = await _queue(request, header, upload, _parcel_trailing())
     if queued.created:

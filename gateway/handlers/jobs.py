@@ -106,6 +106,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         run_at=params.json_time(body, "runAt"),
         depends_on=params.json_ids(body, "dependsOn"),
         priority=params.json_priority(body),
+        **params.json_limits(body),
     )
 
 
@@ -197,7 +198,8 @@ async def control_job(request: web.Request) -> web.Response:
 async def retry_job(request: web.Request) -> web.Response:
     """201 with a new job made from a failed or cancelled one; 200 with the retry made first when
     the job was retried before; 400 naming the status of a job that cannot be retried. An optional
-    JSON body ``{"fromCheckpoint": true}`` carries on where the job stopped."""
+    JSON body ``{"fromCheckpoint": true}`` carries on where the job stopped; ``maxAttempts`` and
+    ``timeoutSeconds`` there replace the limits the retry takes over from the job."""
     user = require_admin(request)
     raw = await request.read()
     options = params.parse_json_object(raw) if raw.strip() else {}
@@ -206,6 +208,7 @@ async def retry_job(request: web.Request) -> web.Response:
         id=request.match_info["id"],
         created_by_id=user.user_id,
         from_checkpoint=params.json_bool(options, "fromCheckpoint", default=False),
+        **params.json_limits(options),
     )
     response = await b.coordinator.RetryJob(retry, timeout=b.deadline_s)
     if response.created:

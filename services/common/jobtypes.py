@@ -41,6 +41,10 @@ MAX_DEPENDENCIES = 20
 # A job's priority (higher runs first, 0 by default) lies within these bounds.
 MIN_PRIORITY = -1000
 MAX_PRIORITY = 1000
+# A job's own limits, when it is created with them (else the coordinator's JOB_MAX_ATTEMPTS and
+# JOB_TIMEOUTS / JOB_TIMEOUT_SECONDS).
+MAX_ATTEMPTS_LIMIT = 25
+MAX_TIMEOUT_S = 30 * 24 * 3600
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
 
@@ -65,6 +69,17 @@ def check_priority(priority: int) -> None:
     if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise errors.InvalidArgument(
             f"priority must be an integer between {MIN_PRIORITY} and {MAX_PRIORITY}", field="priority"
+        )
+
+
+def check_limits(max_attempts: int | None, timeout_seconds: float | None) -> None:
+    if max_attempts is not None and not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
+        raise errors.InvalidArgument(
+            f"maxAttempts must be an integer between 1 and {MAX_ATTEMPTS_LIMIT}", field="maxAttempts"
+        )
+    if timeout_seconds is not None and not 1 <= timeout_seconds <= MAX_TIMEOUT_S:
+        raise errors.InvalidArgument(
+            f"timeoutSeconds must be an integer between 1 and {MAX_TIMEOUT_S}", field="timeoutSeconds"
         )
 
 

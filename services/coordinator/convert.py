@@ -146,6 +146,7 @@ def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
         idempotency_key=job.idempotency_key or "",
         attempt=job.attempt,
         max_attempts=job.max_attempts,
+        timeout_seconds=job.timeout_seconds,
         failure_reason=job.failure_reason or "",
         worker_id=job.worker_id or "",
         recent_errors=[item_error_to_pb(e) for e in recent_errors],

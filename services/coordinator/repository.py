@@ -498,7 +498,7 @@ class JobRepository:
                 (jt.PROCESSING,),
                 status=jt.FAILED,
                 completed_at=utcnow(),
-                failure_reason=f"Gave up after {job.attempt} attempts: {reason}",
+                failure_reason=f"Gave up after {_attempts(job.attempt)}: {reason}",
             )
             return failed, failed is not None
         requeued = await self._move(
@@ -726,3 +726,7 @@ def _waiting_for_dependency() -> ColumnElement[bool]:
 
 def dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"

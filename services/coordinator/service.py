@@ -103,10 +103,13 @@ class JobService:
         depends_on: Sequence[str] = (),
         origin: str | None = None,
         resume: Job | None = None,
+        max_attempts: int | None = None,
+        timeout_seconds: float | None = None,
     ) -> tuple[Job, bool]:
         """A new pending job (or the one an idempotency key or retry made first, with False);
         ``origin`` says in its history what made it when no user did (a schedule); with ``resume``
-        it carries on from that job's checkpoint, with its counts and item errors."""
+        it carries on from that job's checkpoint, with its counts and item errors. Without its own
+        ``max_attempts`` and ``timeout_seconds``, it takes the settings' for its type."""
         canonical, data, upload_id = await self.check_input(job_type, data_json)
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
@@ -115,6 +118,7 @@ class JobService:
         now = utcnow()
         jt.check_run_at(run_at)
         jt.check_priority(priority)
+        jt.check_limits(max_attempts, timeout_seconds)
         depends_on = await self._check_dependencies(depends_on)
         job = Job(
             id=new_id(),
@@ -129,8 +133,8 @@ class JobService:
             retry_of=retry_of,
             available_at=run_at if run_at is not None and run_at > now else None,
             attempt=0,
-            max_attempts=self.settings.max_attempts,
-            timeout_seconds=self.settings.timeout_for(canonical),
+            max_attempts=max_attempts or self.settings.max_attempts,
+            timeout_seconds=timeout_seconds or self.settings.timeout_for(canonical),
             processed_items=0,
             failed_items=0,
             created_at=now,
@@ -231,12 +235,18 @@ class JobService:
             return await JobRepository(session).find_retry(retry_of)
 
     async def retry(
-        self, job_id: str, *, created_by_id: str | None = None, from_checkpoint: bool = False
+        self,
+        job_id: str,
+        *,
+        created_by_id: str | None = None,
+        from_checkpoint: bool = False,
+        max_attempts: int | None = None,
+        timeout_seconds: float | None = None,
     ) -> tuple[Job, bool]:
-        """A new job with a failed or cancelled job's type, input and priority, starting afresh
-        (imports upsert, so a rerun creates nothing twice), or ``from_checkpoint`` where the job
-        stopped. A job is retried at most once: asking again answers that first retry, so a double
-        click makes one job."""
+        """A new job with a failed or cancelled job's type, input, priority and limits (unless
+        given new ones), starting afresh (imports upsert, so a rerun creates nothing twice), or
+        ``from_checkpoint`` where the job stopped. A job is retried at most once: asking again
+        answers that first retry, so a double click makes one job."""
         async with self.sessions() as session:
             repo = JobRepository(session)
             source = await repo.get(job_id)
@@ -248,6 +258,7 @@ class JobService:
             depends_on = await _latest_retries(repo, source.id)
         if existing is not None:
             return existing, False
+        jt.check_limits(max_attempts, timeout_seconds)
         if from_checkpoint and not source.checkpoint:
             raise errors.InvalidArgument(
                 f"Job {source.id} stopped before its first checkpoint: retry it from the start",
@@ -262,6 +273,8 @@ class JobService:
             retry_of=source.id,
             depends_on=depends_on,
             resume=source if from_checkpoint else None,
+            max_attempts=max_attempts or source.max_attempts,
+            timeout_seconds=timeout_seconds or source.timeout_seconds,
         )
 
     async def view(self, job: Job) -> JobView:

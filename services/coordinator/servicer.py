@@ -48,6 +48,8 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             priority=request.priority,
             run_at=jt.run_at_of(request.run_at, request.HasField("run_at")),
             depends_on=list(request.depends_on),
+            max_attempts=request.max_attempts or None,
+            timeout_seconds=request.timeout_seconds or None,
         )
         return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 
@@ -87,7 +89,11 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         self, request: pb.RetryJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateJobResponse:
         job, created = await self.jobs.retry(
-            request.id, created_by_id=request.created_by_id or None, from_checkpoint=request.from_checkpoint
+            request.id,
+            created_by_id=request.created_by_id or None,
+            from_checkpoint=request.from_checkpoint,
+            max_attempts=request.max_attempts or None,
+            timeout_seconds=request.timeout_seconds or None,
         )
         return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 

@@ -57,6 +57,8 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
             idempotency_key=upload.idempotency_key,
             depends_on=upload.depends_on,
             priority=upload.priority,
+            max_attempts=upload.max_attempts or 0,
+            timeout_seconds=upload.timeout_seconds or 0,
         )
         if upload.run_at is not None:
             request.run_at.FromDatetime(upload.run_at)

@@ -43,6 +43,8 @@ class UploadRequest:
     run_at: datetime | None = None  # the job is delayed until then
     depends_on: tuple[str, ...] = ()  # jobs the import job waits for
     priority: int = 0  # the import job's (higher runs first)
+    max_attempts: int | None = None  # the import job's own; else the coordinator's
+    timeout_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class ImporterService:
             raise errors.InvalidArgument("sha256 must be 64 hexadecimal digits", field="sha256")
         jt.check_run_at(request.run_at)
         jt.check_priority(request.priority)
+        jt.check_limits(request.max_attempts, request.timeout_seconds)
         if len(set(request.depends_on)) > jt.MAX_DEPENDENCIES:
             raise errors.InvalidArgument(
                 f"dependsOn names at most {jt.MAX_DEPENDENCIES} jobs", field="dependsOn"

@@ -48,7 +48,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         late: dict[str, str] = {}
         late_run_at: list[datetime | None] = []
         late_depends_on: list[tuple[str, ...]] = []
-        late_priority: list[int] = []
+        late_options: dict[str, int] = {}  # priority and limits
 
         async def data() -> AsyncIterator[bytes]:
             async for chunk in request_iterator:
@@ -58,8 +58,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                         late_run_at.append(jt.run_at_of(chunk.header.run_at, True))
                     if chunk.header.depends_on:
                         late_depends_on.append(tuple(chunk.header.depends_on))
-                    if chunk.header.HasField("priority"):
-                        late_priority.append(chunk.header.priority)
+                    late_options.update(_job_options(chunk.header))
                     continue
                 yield chunk.data
 
@@ -72,7 +71,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 expected_sha256=late.get("sha256", first.expected_sha256),
                 run_at=late_run_at[-1] if late_run_at else first.run_at,
                 depends_on=late_depends_on[-1] if late_depends_on else first.depends_on,
-                priority=late_priority[-1] if late_priority else first.priority,
+                **{name: late_options.get(name, getattr(first, name)) for name in JOB_OPTIONS},
             )
 
         accepted = await self.service.upload(request, data(), amend)
@@ -115,8 +114,16 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         expected_sha256=header.sha256,
         run_at=jt.run_at_of(header.run_at, header.HasField("run_at")),
         depends_on=tuple(header.depends_on),
-        priority=header.priority,
+        **_job_options(header),
     )
+
+
+# UploadHeader fields that set the import job's priority and limits, when present.
+JOB_OPTIONS = ("priority", "max_attempts", "timeout_seconds")
+
+
+def _job_options(header: pb.UploadHeader) -> dict[str, int]:
+    return {name: getattr(header, name) for name in JOB_OPTIONS if header.HasField(name)}
 
 
 def _options(raw: str) -> dict[str, object]:

@@ -131,6 +131,17 @@ async def test_transient_failures_that_persist_fail_the_job_after_max_attempts(
     assert failed.failure_reason.startswith(f"Gave up after {attempts} attempts: transient failure")
 
 
+async def test_a_job_created_with_one_attempt_fails_at_its_first_transient_failure(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker({"geocoding": always_unreachable})
+    request = pb.CreateJobRequest(type="geocoding", data_json='{"items":4}', max_attempts=1)
+    job = (await stub.CreateJob(request)).job
+    failed = await wait_for_status(stub, job.id, pb.JOB_STATUS_FAILED)
+    assert failed.attempt == 1
+    assert failed.failure_reason.startswith("Gave up after 1 attempt: transient failure")
+
+
 async def test_an_error_that_is_not_transient_fails_the_job_at_once(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
 ) -> None:

@@ -20,7 +20,16 @@ NASTY: list[Any] = [
     "9223372036854775808", "-9223372036854775809", "\u202e", "%00", "true", "1e3",
 ]  # fmt: skip
 KEYS = {
-    "/api/v1/jobs": ["type", "data", "isDynamic", "runAt", "dependsOn", "priority"],
+    "/api/v1/jobs": [
+        "type",
+        "data",
+        "isDynamic",
+        "runAt",
+        "dependsOn",
+        "priority",
+        "maxAttempts",
+        "timeoutSeconds",
+    ],
     "/api/v1/jobs/geocoding": [
         "filters",
         "limit",
@@ -30,16 +39,18 @@ KEYS = {
         "runAt",
         "dependsOn",
         "priority",
+        "maxAttempts",
+        "timeoutSeconds",
     ],
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/priority": ["priority"],
     "/api/v1/queues/geocoding/concurrency": ["concurrency"],
     "/api/v1/workers/{id}/drain": [],  # takes no body
-    "/api/v1/jobs/{id}/retry": ["fromCheckpoint"],
+    "/api/v1/jobs/{id}/retry": ["fromCheckpoint", "maxAttempts", "timeoutSeconds"],
     "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit", "fromCheckpoint"],
     "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic", "priority"],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
-    "/api/v1/gis/parcels/import": ["data", "format", "priority"],
+    "/api/v1/gis/parcels/import": ["data", "format", "priority", "maxAttempts", "timeoutSeconds"],
 }
 QUERIES = {
     "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset", "search", "createdAfter", "createdBefore"],
@@ -48,7 +59,8 @@ QUERIES = {
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/jobs/{id}/history": ["limit"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
-                                       "providerId", "skipGeocoded", "runAt", "dependsOn", "priority"],
+                                       "providerId", "skipGeocoded", "runAt", "dependsOn", "priority", "maxAttempts",
+                                       "timeoutSeconds"],
 }  # fmt: skip
 FILTER_KEYS = ["city", "state", "zipCode", "county", "precinctNumber", "unknown"]
 

@@ -437,6 +437,39 @@ async def test_a_geocoding_job_body_takes_a_priority(geo_client: TestClient, adm
     assert job["priority"] == -4
 
 
+async def test_a_households_geocode_takes_its_own_limits(geo_client: TestClient, admin_token: str) -> None:
+    first = (await delayed_job(geo_client, admin_token))["id"]
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Nowhere", "dependsOn": first, "maxAttempts": "6", "timeoutSeconds": "900"},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 202
+    job_id = (await response.json())["jobId"]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert (job["maxAttempts"], job["timeoutSeconds"]) == (6, 900)
+
+
+async def test_a_geocoding_job_body_takes_its_own_limits(geo_client: TestClient, admin_token: str) -> None:
+    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", "maxAttempts": 1, "timeoutSeconds": 60}
+    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    assert response.status == 202
+    job_id = (await response.json())["jobId"]
+    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert (job["maxAttempts"], job["timeoutSeconds"]) == (1, 60)
+
+
+async def test_a_households_geocode_with_a_bad_timeout_is_400_naming_it(
+    geo_client: TestClient, admin_token: str
+) -> None:
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Durham", "timeoutSeconds": "forever"},
+        headers=bearer(admin_token),
+    )
+    assert (response.status, (await response.json())["field"]) == (400, "timeoutSeconds")
+
+
 async def test_a_households_geocode_with_a_bad_priority_is_400_naming_it(
     geo_client: TestClient, admin_token: str
 ) -> None:

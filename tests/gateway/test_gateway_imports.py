@@ -501,6 +501,32 @@ async def test_a_voter_import_takes_a_priority_field(
     assert job["priority"] == 25
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_takes_its_own_limits(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    fields = {"maxAttempts": "4", "timeoutSeconds": "7200"}
+    form = upload_form(
+        "ncvoter32.txt",
+        NC_FILE,
+        before={"format": "ncsbe", **(fields if where == "before" else {})},
+        after=fields if where == "after" else None,
+    )
+    status, body = await post_voters(import_client, admin_token, form)
+    assert status == 202, body
+    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    assert (job["maxAttempts"], job["timeoutSeconds"]) == (4, 7200)
+
+
+async def test_an_import_with_an_out_of_range_limit_is_400_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "ncsbe", "maxAttempts": "99"})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["field"]) == (400, "maxAttempts")
+    assert stored_files(import_settings) == []
+
+
 async def test_an_import_with_an_out_of_range_priority_is_400_and_keeps_nothing(
     import_client: TestClient, admin_token: str, import_settings: Settings
 ) -> None:
@@ -519,6 +545,15 @@ async def test_a_parcel_import_body_takes_a_priority(import_client: TestClient, 
     job_id = (await response.json())["jobId"]
     job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
     assert job["priority"] == 4
+
+
+async def test_a_parcel_import_body_takes_its_own_limits(import_client: TestClient, admin_token: str) -> None:
+    body = {"data": parcels_document(), "maxAttempts": 2, "timeoutSeconds": 300}
+    response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
+    assert response.status == 202, await response.text()
+    job_id = (await response.json())["jobId"]
+    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert (job["maxAttempts"], job["timeoutSeconds"]) == (2, 300)
 
 
 async def test_a_parcel_import_body_may_wait_for_another_job(

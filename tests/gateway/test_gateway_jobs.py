@@ -45,6 +45,8 @@ EXTRA_KEYS = {
     "outputStats",
     "updatedAt",
     "attempt",
+    "maxAttempts",
+    "timeoutSeconds",
     "cancelRequested",
     "etaSeconds",
     "failureReason",
