@@ -314,6 +314,8 @@ def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[
         "data": schedule.data_json,
         "isDynamic": schedule.is_dynamic,
         "priority": schedule.priority,
+        "maxAttempts": schedule.max_attempts or None,  # of each job it creates; null: the defaults
+        "timeoutSeconds": schedule.timeout_seconds or None,
         "createdBy": users.get(schedule.created_by_id) if schedule.created_by_id else None,
         "paused": schedule.HasField("paused_at"),
         "pausedAt": timestamp(schedule, "paused_at"),

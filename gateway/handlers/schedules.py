@@ -40,6 +40,7 @@ def _create_request(body: dict[str, Any], user_id: str) -> cpb.CreateScheduleReq
         data_json=data_json,
         is_dynamic=params.json_bool(body, "isDynamic", default=False),
         priority=params.json_priority(body),
+        **params.json_limits(body),
         created_by_id=user_id,
     )
 

@@ -213,6 +213,8 @@ class JobSchedule(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     is_dynamic: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int | None] = mapped_column(Integer)  # the jobs' own; NULL: the settings'
+    timeout_seconds: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[str | None] = mapped_column(String(32))
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -104,6 +104,8 @@ def schedule_to_pb(schedule: JobSchedule) -> pb.Schedule:
         data_json=schedule.data,
         is_dynamic=schedule.is_dynamic,
         priority=schedule.priority,
+        max_attempts=schedule.max_attempts or 0,
+        timeout_seconds=schedule.timeout_seconds or 0,
         created_by_id=schedule.created_by_id or "",
         last_job_id=schedule.last_job_id or "",
         last_error=schedule.last_error or "",

@@ -77,6 +77,8 @@ class ScheduleService:
         is_dynamic: bool = False,
         priority: int = 0,
         created_by_id: str | None = None,
+        max_attempts: int | None = None,
+        timeout_seconds: int | None = None,
     ) -> JobSchedule:
         name = name.strip()
         if not name or len(name) > MAX_NAME:
@@ -86,6 +88,7 @@ class ScheduleService:
             raise errors.InvalidArgument(f"cron must be 1 to {MAX_CRON} characters", field="cron")
         timezone = timezone.strip() or "UTC"
         jt.check_priority(priority)
+        jt.check_limits(max_attempts, timeout_seconds)
         now = utcnow()
         first = next_time(cron, timezone, now)
         _, data, _ = await self.jobs.check_input(job_type, data_json)  # what each time will create
@@ -105,6 +108,8 @@ class ScheduleService:
                     data=json.dumps(data, separators=(",", ":")),
                     is_dynamic=is_dynamic,
                     priority=priority,
+                    max_attempts=max_attempts,
+                    timeout_seconds=timeout_seconds,
                     created_by_id=created_by_id,
                     next_run_at=first,
                     skipped_runs=0,
@@ -177,6 +182,8 @@ class ScheduleService:
                     # One job per due time, even if two passes raced to create it.
                     idempotency_key=f"schedule:{schedule.id}:{schedule.next_run_at.isoformat()}",
                     priority=schedule.priority,
+                    max_attempts=schedule.max_attempts,
+                    timeout_seconds=schedule.timeout_seconds,
                     origin=f"schedule {schedule.name!r} ({schedule.id})",
                 )
                 values |= {"last_job_id": job.id, "last_run_at": now, "last_error": None}

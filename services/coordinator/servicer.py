@@ -203,6 +203,8 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             is_dynamic=request.is_dynamic,
             priority=request.priority,
             created_by_id=request.created_by_id or None,
+            max_attempts=request.max_attempts or None,
+            timeout_seconds=request.timeout_seconds or None,
         )
         return convert.schedule_to_pb(schedule)
 

@@ -87,6 +87,16 @@ async def test_a_due_schedule_creates_its_job_and_moves_to_its_next_time(
     assert after.last_error == ""
 
 
+async def test_the_jobs_a_schedule_creates_take_its_limits(
+    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
+) -> None:
+    schedule = await create(stub, max_attempts=6, timeout_seconds=1800)
+    assert (schedule.max_attempts, schedule.timeout_seconds) == (6, 1800)
+    await run_when_due(coordinator, database_url, schedule.id)
+    job = await stub.GetJob(pb.GetJobRequest(id=(await get(stub, schedule.id)).last_job_id))
+    assert (job.max_attempts, job.timeout_seconds) == (6, 1800)
+
+
 async def test_the_coordinator_runs_due_schedules_by_itself(
     stub: pb_grpc.CoordinatorServiceStub, database_url: str
 ) -> None:
@@ -198,6 +208,8 @@ async def test_deleting_a_schedule_keeps_the_jobs_it_created(
         ({"name": "  "}, "name", "name must be 1 to 100 characters"),
         ({"type": "mailing"}, "type", None),
         ({"data_json": "[1]"}, "data", "data must be a JSON object"),
+        ({"max_attempts": 40}, "maxAttempts", "maxAttempts must be an integer between 1 and 25"),
+        ({"timeout_seconds": -1}, "timeoutSeconds", None),
         ({"type": "voter_import", "data_json": "{}"}, "data.uploadId", None),
     ],
 )  # fmt: skip

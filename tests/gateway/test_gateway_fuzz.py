@@ -48,7 +48,17 @@ KEYS = {
     "/api/v1/workers/{id}/drain": [],  # takes no body
     "/api/v1/jobs/{id}/retry": ["fromCheckpoint", "maxAttempts", "timeoutSeconds"],
     "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit", "fromCheckpoint"],
-    "/api/v1/schedules": ["name", "cron", "timezone", "type", "data", "isDynamic", "priority"],
+    "/api/v1/schedules": [
+        "name",
+        "cron",
+        "timezone",
+        "type",
+        "data",
+        "isDynamic",
+        "priority",
+        "maxAttempts",
+        "timeoutSeconds",
+    ],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
     "/api/v1/gis/parcels/import": ["data", "format", "priority", "maxAttempts", "timeoutSeconds"],
 }

@@ -22,7 +22,8 @@ NIGHTLY = {
 }
 SCHEDULE_KEYS = {
     "id", "name", "cron", "timezone", "type", "data", "isDynamic", "priority", "createdBy", "paused", "pausedAt",
-    "nextRunAt", "lastRunAt", "lastJobId", "lastError", "skippedRuns", "createdAt", "updatedAt",
+    "nextRunAt", "lastRunAt", "lastJobId", "lastError", "skippedRuns", "createdAt", "updatedAt", "maxAttempts",
+    "timeoutSeconds",
 }  # fmt: skip
 
 
@@ -100,6 +101,8 @@ async def test_a_viewer_cannot_create_a_schedule(client: TestClient, viewer_toke
         ({"type": "voter_import", "data": {}}, "data.uploadId"),
         ({"isDynamic": "yes"}, "isDynamic"),
         ({"priority": 1001}, "priority"),
+        ({"maxAttempts": 0}, "maxAttempts"),
+        ({"timeoutSeconds": "1h"}, "timeoutSeconds"),
     ],
 )
 async def test_a_bad_schedule_is_400_naming_the_field(
@@ -112,3 +115,13 @@ async def test_a_bad_schedule_is_400_naming_the_field(
 
 async def test_a_schedule_keeps_the_priority_its_jobs_get(client: TestClient, admin_token: str) -> None:
     assert (await _create(client, admin_token, priority=-3))["priority"] == -3
+
+
+async def test_a_schedule_keeps_the_limits_its_jobs_get(client: TestClient, admin_token: str) -> None:
+    schedule = await _create(client, admin_token, maxAttempts=2, timeoutSeconds=600)
+    assert (schedule["maxAttempts"], schedule["timeoutSeconds"]) == (2, 600)
+
+
+async def test_a_schedule_without_limits_shows_null_for_them(client: TestClient, admin_token: str) -> None:
+    schedule = await _create(client, admin_token)
+    assert (schedule["maxAttempts"], schedule["timeoutSeconds"]) == (None, None)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp.test_utils import TestClient
 from gateway_helpers import (
+    GEOCODING_FILTERS,
     Sessions,
     WorkerFactory,
     bearer,
@@ -271,6 +272,16 @@ async def test_selecting_a_job_shows_its_details_and_input(
     await page.detail("Created by", "Admin User <admin@example.com>")
     shown = await page.wait_until("return document.getElementById('detail-data').textContent")
     assert json.loads(shown) == json.loads(job["data"])
+
+
+async def test_the_details_show_the_job_s_attempts_and_time_limit(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    body = {"type": "geocoding", "data": GEOCODING_FILTERS, "maxAttempts": 5, "timeoutSeconds": 7200}
+    assert (await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))).status == 201
+    await page.open_only_job(admin_token)
+    await page.detail("Attempt", "0 of 5")
+    await page.detail("Time limit", "2.0 h")
 
 
 async def test_pause_and_resume_buttons_move_the_job(
