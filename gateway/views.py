@@ -137,7 +137,7 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "retryOf": job.retry_of or None,
         "priority": job.priority,  # higher runs first
         "maxAttempts": job.max_attempts,
-        "timeoutSeconds": job.timeout_seconds,  # how long an attempt may run
+        "timeoutSeconds": whole_or_fraction(job.timeout_seconds),  # how long an attempt may run
         # A pending job that was delayed (runAt) or is backing off after a transient failure, until
         # that time has come.
         "notBefore": not_before(job),
@@ -327,3 +327,8 @@ def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[
         "createdAt": timestamp(schedule, "created_at"),
         "updatedAt": timestamp(schedule, "updated_at"),
     }
+
+
+def whole_or_fraction(value: float) -> int | float:
+    """3600.0 as 3600 in JSON; a fraction (a test's 0.5 s timeout) as it is."""
+    return int(value) if value.is_integer() else value

@@ -19,6 +19,7 @@ async def test_a_job_created_with_limits_shows_them(client: TestClient, admin_to
     status, body = await create(client, admin_token, maxAttempts=5, timeoutSeconds=3600)
     assert status == 201
     assert (body["job"]["maxAttempts"], body["job"]["timeoutSeconds"]) == (5, 3600)
+    assert isinstance(body["job"]["timeoutSeconds"], int)  # as sent, not 3600.0
 
 
 async def test_a_job_created_without_limits_shows_the_defaults(client: TestClient, admin_token: str) -> None:
