@@ -1,4 +1,4 @@
-"""``/api/v1/jobs``: list, create, read, cancel, progress, control, priority, retry, bulk moves, item
+"""``/api/v1/jobs``: list, create, read, cancel, progress, control, priority, promote, retry, bulk moves, item
 errors, history, events."""
 
 from __future__ import annotations
@@ -240,6 +240,19 @@ async def set_job_priority(request: web.Request) -> web.Response:
     job = await b.coordinator.SetJobPriority(change, timeout=b.deadline_s)
     details = {"from": before.priority, "to": job.priority}
     await audit.record_audit(request, audit.SET_PRIORITY, resource="job", resource_id=job.id, details=details)
+    users = await lookups.creators(request, [job])
+    return web.json_response({"success": True, "job": views.job_json(job, users)})
+
+
+@routes.post("/api/v1/jobs/{id}/promote")
+async def promote_job(request: web.Request) -> web.Response:
+    """Run a delayed job now (``runAt``, or backing off after a transient failure); a job that is
+    not delayed is a 400 saying why."""
+    user = require_admin(request)
+    b = backends(request)
+    promote = cpb.PromoteJobRequest(id=request.match_info["id"], requested_by_id=user.user_id)
+    job = await b.coordinator.PromoteJob(promote, timeout=b.deadline_s)
+    await audit.record_audit(request, audit.PROMOTE_JOB, resource="job", resource_id=job.id)
     users = await lookups.creators(request, [job])
     return web.json_response({"success": True, "job": views.job_json(job, users)})
 

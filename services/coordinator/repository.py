@@ -269,11 +269,13 @@ class JobRepository:
 
     # ---- control moves --------------------------------------------------------
 
-    async def _move(self, job_id: str, from_statuses: Sequence[str], **values: object) -> Job | None:
+    async def _move(
+        self, job_id: str, from_statuses: Sequence[str], *conditions: ColumnElement[bool], **values: object
+    ) -> Job | None:
         values.setdefault("updated_at", utcnow())
         stmt = (
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(from_statuses))
+            .where(Job.id == job_id, Job.status.in_(from_statuses), *conditions)
             .values(**values)
             .returning(Job)
             .execution_options(synchronize_session=False, populate_existing=True)
@@ -289,6 +291,13 @@ class JobRepository:
     async def set_priority(self, job_id: str, priority: int) -> Job | None:
         """Only a job still to be claimed: a running one's order no longer matters."""
         return await self._move(job_id, (jt.PENDING, jt.PAUSED), priority=priority)
+
+    async def promote(self, job_id: str) -> Job | None:
+        """A pending job not yet due (runAt, or a transient failure's backoff) becomes due now."""
+        now = utcnow()
+        return await self._move(
+            job_id, (jt.PENDING,), Job.available_at > now, available_at=now, updated_at=now
+        )
 
     async def cancel(self, job_id: str) -> Job | None:
         now = utcnow()

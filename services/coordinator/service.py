@@ -414,6 +414,26 @@ class JobService:
         self._on_change()
         return moved
 
+    async def promote(self, job_id: str, *, requested_by_id: str | None = None) -> Job:
+        """Run a delayed job now (BullMQ's promote): a pending job not yet due, through ``runAt``
+        or a backoff, becomes due at once; it still waits for its dependencies."""
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            before = await repo.get(job_id)
+            if before is None:
+                raise errors.NotFound("Job not found")
+            due_at = before.available_at  # the move refreshes `before`
+            moved = await repo.promote(job_id)
+            if moved is None:
+                if before.status != jt.PENDING:
+                    raise errors.InvalidTransition(f"Cannot promote job with status: {before.status}")
+                raise errors.InvalidTransition(f"Job {job_id} is not delayed: it runs as soon as it can")
+            detail = f"due now instead of {utc_text(due_at)}" if due_at is not None else "due now"
+            await repo.add_event(job_id, "promoted", detail, by_id=requested_by_id)
+        self.hub.publish(job_id)
+        self._on_change()
+        return moved
+
     async def bulk(
         self,
         action: str,

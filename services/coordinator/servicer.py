@@ -85,6 +85,10 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         )
         return convert.view_to_pb(await self.jobs.view(job))
 
+    async def PromoteJob(self, request: pb.PromoteJobRequest, context: grpc.aio.ServicerContext) -> pb.Job:
+        job = await self.jobs.promote(request.id, requested_by_id=request.requested_by_id or None)
+        return convert.view_to_pb(await self.jobs.view(job))
+
     async def RetryJob(
         self, request: pb.RetryJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateJobResponse:

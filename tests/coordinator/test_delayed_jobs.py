@@ -78,3 +78,51 @@ async def test_queue_stats_count_a_delayed_job_as_scheduled_not_pending(
     geocoding = stats["geocoding"]
     assert (geocoding.jobs_by_status["pending"], geocoding.jobs_by_status["scheduled"]) == (0, 1)
     assert geocoding.oldest_pending_age_seconds == 0  # nothing is waiting for a worker
+
+
+async def promote(stub: pb_grpc.CoordinatorServiceStub, job_id: str) -> pb.Job:
+    return await stub.PromoteJob(pb.PromoteJobRequest(id=job_id, requested_by_id="u1"))
+
+
+async def test_a_promoted_job_runs_now_instead_of_at_its_time(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await start_worker()
+    job = await create(stub, at(timedelta(hours=1)))
+    promoted = await promote(stub, job.id)
+    assert promoted.available_at.ToDatetime(tzinfo=UTC) <= datetime.now(UTC)
+    await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED)
+
+
+async def test_a_promotion_is_in_the_job_s_history_with_who_asked(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    job = await create(stub, at(timedelta(hours=1)))
+    await promote(stub, job.id)
+    events = (await stub.GetJobHistory(pb.JobHistoryRequest(id=job.id))).events
+    assert (events[-1].kind, events[-1].by_id) == ("promoted", "u1")
+    assert events[-1].detail.startswith("due now instead of ")
+
+
+async def test_a_job_that_is_not_delayed_cannot_be_promoted(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json='{"items": 2}'))).job
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await promote(stub, job.id)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.value.details() == f"Job {job.id} is not delayed: it runs as soon as it can"
+
+
+async def test_a_cancelled_job_cannot_be_promoted_and_the_refusal_names_its_status(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    job = await create(stub, at(timedelta(hours=1)))
+    await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await promote(stub, job.id)
+    assert refused.value.details() == "Cannot promote job with status: cancelled"
+
+
+async def test_promoting_an_unknown_job_is_not_found(stub: pb_grpc.CoordinatorServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await promote(stub, "cnosuchjob")
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND

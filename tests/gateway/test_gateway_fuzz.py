@@ -46,6 +46,7 @@ KEYS = {
     "/api/v1/jobs/{id}/priority": ["priority"],
     "/api/v1/queues/geocoding/concurrency": ["concurrency"],
     "/api/v1/workers/{id}/drain": [],  # takes no body
+    "/api/v1/jobs/{id}/promote": [],
     "/api/v1/jobs/{id}/retry": ["fromCheckpoint", "maxAttempts", "timeoutSeconds"],
     "/api/v1/jobs/bulk": ["action", "ids", "filter", "limit", "fromCheckpoint"],
     "/api/v1/schedules": [

@@ -553,6 +553,18 @@ async def test_a_waiting_job_s_priority_is_set_from_its_details(
     )
 
 
+async def test_a_delayed_job_is_run_now_from_its_details(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    job = await delayed_job(client, admin_token)
+    await page.open_only_job(admin_token)
+    assert await page.enabled("#promote")
+    await page.click("#promote")
+    await page.wait_until("return document.getElementById('promote').disabled")
+    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    assert fetched["notBefore"] is None
+
+
 async def test_the_geocoding_form_sends_its_priority(
     geo_page: JobsPage, geo_client: TestClient, admin_token: str
 ) -> None:
