@@ -105,11 +105,13 @@ class JobService:
         resume: Job | None = None,
         max_attempts: int | None = None,
         timeout_seconds: float | None = None,
+        limits_of: Job | None = None,
     ) -> tuple[Job, bool]:
         """A new pending job (or the one an idempotency key or retry made first, with False);
         ``origin`` says in its history what made it when no user did (a schedule); with ``resume``
         it carries on from that job's checkpoint, with its counts and item errors. Without its own
-        ``max_attempts`` and ``timeout_seconds``, it takes the settings' for its type."""
+        ``max_attempts`` and ``timeout_seconds``, it takes those of ``limits_of`` (the job a retry
+        retries, whatever the settings were then), else the settings' for its type."""
         canonical, data, upload_id = await self.check_input(job_type, data_json)
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
@@ -133,8 +135,10 @@ class JobService:
             retry_of=retry_of,
             available_at=run_at if run_at is not None and run_at > now else None,
             attempt=0,
-            max_attempts=max_attempts or self.settings.max_attempts,
-            timeout_seconds=timeout_seconds or self.settings.timeout_for(canonical),
+            max_attempts=max_attempts
+            or (limits_of.max_attempts if limits_of else self.settings.max_attempts),
+            timeout_seconds=timeout_seconds
+            or (limits_of.timeout_seconds if limits_of else self.settings.timeout_for(canonical)),
             processed_items=0,
             failed_items=0,
             created_at=now,
@@ -258,7 +262,6 @@ class JobService:
             depends_on = await _latest_retries(repo, source.id)
         if existing is not None:
             return existing, False
-        jt.check_limits(max_attempts, timeout_seconds)
         if from_checkpoint and not source.checkpoint:
             raise errors.InvalidArgument(
                 f"Job {source.id} stopped before its first checkpoint: retry it from the start",
@@ -273,8 +276,9 @@ class JobService:
             retry_of=source.id,
             depends_on=depends_on,
             resume=source if from_checkpoint else None,
-            max_attempts=max_attempts or source.max_attempts,
-            timeout_seconds=timeout_seconds or source.timeout_seconds,
+            max_attempts=max_attempts,
+            timeout_seconds=timeout_seconds,
+            limits_of=source,
         )
 
     async def view(self, job: Job) -> JobView:

@@ -85,3 +85,14 @@ async def test_a_retry_with_limits_out_of_range_is_refused(stub: pb_grpc.Coordin
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.RetryJob(pb.RetryJobRequest(id=source.id, max_attempts=30))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_retry_takes_over_limits_beyond_the_api_s_bounds_that_the_settings_gave(
+    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp
+) -> None:
+    coordinator.jobs.settings = coordinator.jobs.settings.with_overrides(
+        max_attempts=40, default_timeout_s=0.5
+    )
+    source = await cancelled(stub)
+    retry = (await stub.RetryJob(pb.RetryJobRequest(id=source.id))).job
+    assert (retry.max_attempts, retry.timeout_seconds) == (40, 0.5)

@@ -484,20 +484,26 @@ async def test_an_import_depending_on_no_such_job_is_400_and_keeps_nothing(
     assert stored_files(import_settings) == []
 
 
-@pytest.mark.parametrize("where", ["before", "after"])
-async def test_a_voter_import_takes_a_priority_field(
-    import_client: TestClient, admin_token: str, where: str
-) -> None:
-    fields = {"priority": "25"}
+async def import_job_with_fields(
+    client: TestClient, token: str, fields: dict[str, str], where: str
+) -> dict[str, Any]:
+    """The job of a voter upload whose form has ``fields`` before or after the file."""
     form = upload_form(
         "ncvoter32.txt",
         NC_FILE,
         before={"format": "ncsbe", **(fields if where == "before" else {})},
         after=fields if where == "after" else None,
     )
-    status, body = await post_voters(import_client, admin_token, form)
+    status, body = await post_voters(client, token, form)
     assert status == 202, body
-    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    return await (await client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(token))).json()
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_takes_a_priority_field(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    job = await import_job_with_fields(import_client, admin_token, {"priority": "25"}, where)
     assert job["priority"] == 25
 
 
@@ -506,15 +512,7 @@ async def test_a_voter_import_takes_its_own_limits(
     import_client: TestClient, admin_token: str, where: str
 ) -> None:
     fields = {"maxAttempts": "4", "timeoutSeconds": "7200"}
-    form = upload_form(
-        "ncvoter32.txt",
-        NC_FILE,
-        before={"format": "ncsbe", **(fields if where == "before" else {})},
-        after=fields if where == "after" else None,
-    )
-    status, body = await post_voters(import_client, admin_token, form)
-    assert status == 202, body
-    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    job = await import_job_with_fields(import_client, admin_token, fields, where)
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (4, 7200)
 
 
