@@ -33,6 +33,7 @@ BULK_ACTIONS: dict[str, cpb.BulkAction.ValueType] = {
     "resume": cpb.BULK_ACTION_RESUME,
     "cancel": cpb.BULK_ACTION_CANCEL,
     "retry": cpb.BULK_ACTION_RETRY,
+    "promote": cpb.BULK_ACTION_PROMOTE,
 }
 MAX_BULK = 200
 # A bulk retry makes up to 200 jobs, each in its own transaction: more than one request's time.
@@ -260,7 +261,7 @@ async def promote_job(request: web.Request) -> web.Response:
 def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
     action = body.get("action")
     if not isinstance(action, str) or action not in BULK_ACTIONS:
-        raise bad_request("Invalid action. Expected pause, resume, cancel, or retry.", "action")
+        raise bad_request("Invalid action. Expected pause, resume, cancel, retry, or promote.", "action")
     ids, where = body.get("ids"), body.get("filter")
     if (ids is None) == (where is None):
         raise bad_request("Give either ids (the jobs) or filter (status, type, createdById, search)", "ids")

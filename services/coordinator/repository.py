@@ -145,11 +145,19 @@ class JobRepository:
         return await self.session.get(Job, job_id, populate_existing=True)
 
     async def list(
-        self, query: JobQuery, *, limit: int, offset: int, unretried_only: bool = False
+        self,
+        query: JobQuery,
+        *,
+        limit: int,
+        offset: int,
+        unretried_only: bool = False,
+        delayed_only: bool = False,
     ) -> tuple[list[Job], int]:
         """A page of jobs, newest first, and how many match; ``unretried_only`` leaves out jobs that
-        have a retry already."""
+        have a retry already, ``delayed_only`` those that are due (or have no time)."""
         conditions = []
+        if delayed_only:
+            conditions.append(Job.available_at > utcnow())
         if unretried_only:
             retried = aliased(Job)
             conditions.append(~exists(select(1).select_from(retried).where(retried.retry_of == Job.id)))

@@ -30,6 +30,7 @@ BULK_APPLIES_TO: dict[str, tuple[str, ...]] = {
     "resume": (jt.PAUSED,),
     "cancel": (jt.PENDING, jt.PROCESSING, jt.PAUSED),
     "retry": RETRYABLE,
+    "promote": (jt.PENDING,),  # those not yet due
 }
 MAX_BULK = 200
 MAX_SEARCH = 200
@@ -454,7 +455,7 @@ class JobService:
         ``from_checkpoint`` makes each retry carry on where its job stopped."""
         if action not in BULK_APPLIES_TO:
             raise errors.InvalidArgument(
-                "Invalid action. Expected pause, resume, cancel, or retry.", field="action"
+                "Invalid action. Expected pause, resume, cancel, retry, or promote.", field="action"
             )
         if from_checkpoint and action != "retry":
             raise errors.InvalidArgument("fromCheckpoint applies to retry only", field="fromCheckpoint")
@@ -467,6 +468,9 @@ class JobService:
                         job_id, created_by_id=requested_by_id, from_checkpoint=from_checkpoint
                     )
                     results.append(BulkResult(job_id, retried, created=created))
+                elif action == "promote":
+                    promoted = await self.promote(job_id, requested_by_id=requested_by_id)
+                    results.append(BulkResult(job_id, promoted))
                 else:
                     moved = await self.control(job_id, action, requested_by_id=requested_by_id)
                     results.append(BulkResult(job_id, moved))
@@ -497,6 +501,7 @@ class JobService:
                 limit=limit if 0 < limit <= MAX_BULK else MAX_BULK,
                 offset=0,
                 unretried_only=action == "retry",  # else a retried job would match again and again
+                delayed_only=action == "promote",
             )
         return [job.id for job in jobs], total - len(jobs)
 

@@ -27,6 +27,7 @@ BULK_ACTIONS = {
     pb.BULK_ACTION_RESUME: "resume",
     pb.BULK_ACTION_CANCEL: "cancel",
     pb.BULK_ACTION_RETRY: "retry",
+    pb.BULK_ACTION_PROMOTE: "promote",
 }
 
 

@@ -72,6 +72,18 @@ async def test_a_filter_acts_only_on_the_jobs_the_action_applies_to(
     assert await status_of(stub, pending.id) == pb.JOB_STATUS_PENDING
 
 
+async def test_a_bulk_promote_by_filter_runs_only_the_delayed_jobs_now(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    delayed = await create(stub)
+    due = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json='{"items": 2}'))).job
+    response = await bulk(stub, pb.BULK_ACTION_PROMOTE, statuses=[pb.JOB_STATUS_PENDING])
+    assert [(r.id, r.ok) for r in response.results] == [(delayed.id, True)]
+    promoted = await stub.GetJob(pb.GetJobRequest(id=delayed.id))
+    assert promoted.available_at.ToDatetime(tzinfo=UTC) <= datetime.now(UTC)
+    assert due.id not in [r.id for r in response.results]
+
+
 async def test_a_filter_narrows_by_type_and_creator(stub: pb_grpc.CoordinatorServiceStub) -> None:
     mine = await create(stub, "geocode_households", user="u1")
     await create(stub, "geocoding", user="u2")
@@ -132,4 +144,4 @@ async def test_an_unspecified_action_is_refused(stub: pb_grpc.CoordinatorService
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await bulk(stub, pb.BULK_ACTION_UNSPECIFIED, ids=["x"])
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.details() == "Invalid action. Expected pause, resume, cancel, or retry."
+    assert info.value.details() == "Invalid action. Expected pause, resume, cancel, retry, or promote."

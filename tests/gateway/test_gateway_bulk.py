@@ -48,6 +48,17 @@ async def test_bulk_pause_by_filter_moves_the_matching_jobs(client: TestClient, 
     assert [await _status(client, admin_token, j["id"]) for j in jobs] == ["paused"] * 3
 
 
+async def test_bulk_promote_runs_the_delayed_jobs_now(client: TestClient, admin_token: str) -> None:
+    jobs = [await delayed_job(client, admin_token) for _ in range(2)]
+    response = await client.post(
+        BULK, json={"action": "promote", "filter": {"status": "pending"}}, headers=bearer(admin_token)
+    )
+    assert (await response.json())["succeeded"] == 2
+    for job in jobs:
+        fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+        assert fetched["notBefore"] is None
+
+
 async def test_bulk_retry_names_each_new_job(client: TestClient, admin_token: str) -> None:
     job = await delayed_job(client, admin_token)
     await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
@@ -105,8 +116,8 @@ async def test_a_viewer_cannot_act_in_bulk(client: TestClient, viewer_token: str
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, or retry."),
-        ({"action": "delete", "ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, or retry."),
+        ({"ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, retry, or promote."),
+        ({"action": "delete", "ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, retry, or promote."),
         ({"action": "cancel"}, "ids", "Give either ids (the jobs) or filter (status, type, createdById, search)"),
         ({"action": "cancel", "ids": ["x"], "filter": {"status": "pending"}}, "ids",
          "Give either ids (the jobs) or filter (status, type, createdById, search)"),

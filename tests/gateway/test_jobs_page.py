@@ -596,6 +596,23 @@ async def test_cancel_matching_cancels_the_jobs_the_filter_shows_and_says_how_ma
     assert [row[1] for row in await page.listed(2)] == ["cancelled", "cancelled"]
 
 
+async def test_run_delayed_now_promotes_the_delayed_jobs_the_filter_shows(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    job = await delayed_job(client, admin_token)
+    await page.sign_in(admin_token)
+    await page.listed(1)
+    await page.click("#bulk-promote")
+    assert await page.accept_confirmation() == (
+        "Run now the delayed jobs that match the filter (up to 200 at a time)?"
+    )
+    assert await page.wait_until("return document.getElementById('bulk-outcome').textContent || null") == (
+        "Promoted 1 job."
+    )
+    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    assert fetched["notBefore"] is None
+
+
 async def test_the_queues_show_their_jobs_and_a_queue_can_be_paused_and_resumed(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
