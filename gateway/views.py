@@ -141,6 +141,7 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         # A pending job that was delayed (runAt) or is backing off after a transient failure, until
         # that time has come.
         "notBefore": not_before(job),
+        "expiresAt": timestamp(job, "expires_at"),  # cancelled if it has not started by then
         # Jobs that must complete before this one runs, and those of them that have not yet.
         "dependsOn": list(job.depends_on),
         "waitingFor": list(job.waiting_for),

@@ -104,6 +104,7 @@ async def create_geocoding_job(
     *,
     is_dynamic: bool = False,
     run_at: Timestamp | None = None,
+    expires_at: Timestamp | None = None,
     depends_on: Sequence[str] = (),
     priority: int = 0,
     limits: Mapping[str, int] | None = None,
@@ -117,6 +118,7 @@ async def create_geocoding_job(
         created_by_id=current_user(request).user_id,
         idempotency_key=params.idempotency_key(request),
         run_at=run_at,
+        expires_at=expires_at,
         depends_on=depends_on,
         priority=priority,
         **(limits or {}),
@@ -169,6 +171,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     require_admin(request)
     order = _order_from_query(request.query)
     run_at = params.field_time(request.query, "runAt")  # in a query, write the zone as Z or %2B05:00
+    expires_at = params.field_time(request.query, "expiresAt")
     depends_on = params.ids(params.listed(request.query, "dependsOn"), "dependsOn")
     priority = params.field_priority(request.query)
     limits = params.field_limits(request.query)
@@ -183,6 +186,7 @@ async def geocode_households(request: web.Request) -> web.Response:
         "geocode_households",
         job_data(order),
         run_at=run_at,
+        expires_at=expires_at,
         depends_on=depends_on,
         priority=priority,
         limits=limits,
@@ -229,6 +233,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
     body = await params.json_object(request)
     order, mode = order_from_body(body)
     run_at = params.json_time(body, "runAt")
+    expires_at = params.json_time(body, "expiresAt")
     depends_on = params.json_ids(body, "dependsOn")
     priority = params.json_priority(body)
     limits = params.json_limits(body)
@@ -244,6 +249,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
         data,
         is_dynamic=mode == "dynamic",
         run_at=run_at,
+        expires_at=expires_at,
         depends_on=depends_on,
         priority=priority,
         limits=limits,

@@ -172,7 +172,16 @@ def _job_options(fields: Mapping[str, str]) -> dict[str, int]:
 
 def _voter_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        late_names = ("format", "importType", "mapping", "sha256", "runAt", "dependsOn", *JOB_OPTION_FIELDS)
+        late_names = (
+            "format",
+            "importType",
+            "mapping",
+            "sha256",
+            "runAt",
+            "expiresAt",
+            "dependsOn",
+            *JOB_OPTION_FIELDS,
+        )
         if not any(late.get(name) for name in late_names):
             return None
         options = _mapping(late.get("mapping"))
@@ -182,6 +191,7 @@ def _voter_trailing() -> TrailingHeader:
             options_json=_options_json(options),
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
+            expires_at=params.field_time(late, "expiresAt"),
             depends_on=_depends_on(late),
             **_job_options(late),
         )
@@ -207,6 +217,7 @@ async def import_voters(request: web.Request) -> web.Response:
         idempotency_key=key,
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt"),
+        expires_at=params.field_time(upload.fields, "expiresAt"),
         depends_on=_depends_on(upload.fields),
         **_job_options(upload.fields),
     )
@@ -262,6 +273,8 @@ def _json_body_file(body: Mapping[str, Any]) -> Upload:
     fields = {"format": fmt}
     if source := params.json_text(body, "source"):
         fields["source"] = source
+    if expires_at := params.json_text(body, "expiresAt"):
+        fields["expiresAt"] = expires_at  # checked with the form fields
     if depends_on := params.json_ids(body, "dependsOn"):
         fields["dependsOn"] = ",".join(depends_on)
     if body.get("priority") is not None:
@@ -290,7 +303,7 @@ def _source_options(source: str | None) -> dict[str, Any]:
 
 def _parcel_trailing() -> TrailingHeader:
     def header(late: Mapping[str, str]) -> ipb.UploadHeader | None:
-        late_names = ("format", "source", "sha256", "runAt", "dependsOn", *JOB_OPTION_FIELDS)
+        late_names = ("format", "source", "sha256", "runAt", "expiresAt", "dependsOn", *JOB_OPTION_FIELDS)
         if not any(late.get(name) for name in late_names):
             return None
         options = _source_options(late.get("source"))
@@ -299,6 +312,7 @@ def _parcel_trailing() -> TrailingHeader:
             options_json=_options_json(options),
             sha256=late.get("sha256", ""),
             run_at=params.field_time(late, "runAt"),
+            expires_at=params.field_time(late, "expiresAt"),
             depends_on=_depends_on(late),
             **_job_options(late),
         )
@@ -325,6 +339,8 @@ async def import_parcels(request: web.Request) -> web.Response:
         idempotency_key=key,
         sha256=upload.fields.get("sha256", ""),
         run_at=params.field_time(upload.fields, "runAt") or params.field_time(request.query, "runAt"),
+        expires_at=params.field_time(upload.fields, "expiresAt")
+        or params.field_time(request.query, "expiresAt"),
         depends_on=_depends_on(upload.fields) or _depends_on(request.query),
         **{**_job_options(request.query), **_job_options(upload.fields)},
     )

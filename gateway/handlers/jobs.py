@@ -105,6 +105,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         created_by_id=user_id,
         idempotency_key=idempotency_key,
         run_at=params.json_time(body, "runAt"),
+        expires_at=params.json_time(body, "expiresAt"),
         depends_on=params.json_ids(body, "dependsOn"),
         priority=params.json_priority(body),
         **params.json_limits(body),

@@ -49,20 +49,36 @@ MAX_TIMEOUT_S = 30 * 24 * 3600
 MAX_DELAY = timedelta(days=30)
 
 
-def run_at_of(stamp: Timestamp, present: bool) -> datetime | None:
-    """A gRPC ``run_at`` as an aware datetime (None when the field is unset); 400 when invalid."""
+def run_at_of(
+    stamp: Timestamp, present: bool, *, name: str = "run_at", field: str = "runAt"
+) -> datetime | None:
+    """A gRPC ``run_at`` (or ``name``) as an aware datetime (None when the field is unset); 400
+    naming ``field`` when invalid."""
     if not present:
         return None
     try:
         return stamp.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError):
-        raise errors.InvalidArgument("run_at is not a valid timestamp", field="runAt") from None
+        raise errors.InvalidArgument(f"{name} is not a valid timestamp", field=field) from None
 
 
 def check_run_at(run_at: datetime | None) -> None:
     """Refuse a delayed job's start time further ahead than MAX_DELAY."""
     if run_at is not None and run_at - utcnow() > MAX_DELAY:
         raise errors.InvalidArgument("runAt must be at most 30 days from now", field="runAt")
+
+
+def check_expiry(expires_at: datetime | None, run_at: datetime | None) -> None:
+    """A job's start-by time lies ahead, within MAX_DELAY, and after its ``run_at``."""
+    if expires_at is None:
+        return
+    now = utcnow()
+    if expires_at <= now:
+        raise errors.InvalidArgument("expiresAt must be in the future", field="expiresAt")
+    if expires_at - now > MAX_DELAY:
+        raise errors.InvalidArgument("expiresAt must be at most 30 days from now", field="expiresAt")
+    if run_at is not None and expires_at <= run_at:
+        raise errors.InvalidArgument("expiresAt must be after runAt", field="expiresAt")
 
 
 def check_priority(priority: int) -> None:

@@ -95,6 +95,7 @@ class _JobColumns:
     timeout_seconds: Mapped[float] = mapped_column(Float, default=86400.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cancelled if not started by then
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -108,6 +109,12 @@ class Job(_JobColumns, Base):
         Index("ix_jobs_created_by_id", "created_by_id"),
         Index("uq_jobs_idempotency", "created_by_id", "idempotency_key", unique=True),
         Index("uq_jobs_retry_of", "retry_of", unique=True),  # a job is retried at most once
+        Index(
+            "ix_jobs_expiring",
+            "expires_at",
+            postgresql_where=text("expires_at IS NOT NULL AND started_at IS NULL"),
+            sqlite_where=text("expires_at IS NOT NULL AND started_at IS NULL"),
+        ),
     )
 
 

@@ -81,6 +81,7 @@ JOB_TIMES = (
     "lease_expires_at",
     "cancel_requested_at",
     "available_at",
+    "expires_at",
 )
 
 

@@ -44,6 +44,7 @@ from cocoa_coordinator.repository import (
     NewItemError,
     ProgressUpdate,
     event_detail,
+    utc_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ STOP_REASONS = {"pause": pb.STOP_REASON_PAUSE, "cancel": pb.STOP_REASON_CANCEL}
 # reaches one step further down a chain of dependents).
 ORPHAN_BATCH = 500
 ORPHAN_ROUNDS = 50
+EXPIRE_BATCH = 500  # unstarted jobs past their expires_at, cancelled per sweep
 
 
 @dataclass(eq=False)
@@ -477,6 +479,7 @@ class Dispatcher:
             expired = await repo.expired_leases(now)
             stalled = await repo.stalled(now - timedelta(seconds=stall_s)) if stall_s > 0 else []
             timed_out = await repo.timed_out(now)
+            expiring = await repo.expiring(now, EXPIRE_BATCH)
         for job_id, lease_id in expired:
             self._forget_lease(lease_id, pb.STOP_REASON_SUPERSEDED, job_id)
             reason = f"no heartbeat for {self.settings.heartbeat_timeout_s:g}s"
@@ -497,9 +500,24 @@ class Dispatcher:
             if failed is not None and job.lease_id:
                 self._forget_lease(job.lease_id, pb.STOP_REASON_TIMEOUT, job.id)
                 self.hub.publish(job.id)
+        for job_id, expires_at in expiring:
+            await self._expire(job_id, expires_at, now)
         if expired or stalled or timed_out:
             self.wake()
-        await self.cancel_orphans()
+        await self.cancel_orphans()  # and so the jobs waiting for an expired one
+
+    async def _expire(self, job_id: str, expires_at: datetime, now: datetime) -> None:
+        """Cancel a job that did not start by its ``expires_at`` (Celery's expires)."""
+        reason = f"Expired: not started by {utc_text(expires_at)}"
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            cancelled = await repo.expire(job_id, now, reason)
+            if cancelled is not None:
+                await repo.add_event(job_id, "cancelled", reason)
+        if cancelled is not None:
+            logger.info("job %s expired unstarted", job_id)
+            self.lifecycle.moved(cancelled)
+            self.hub.publish(job_id)
 
     async def cancel_orphans(self) -> None:
         """Cancel the jobs waiting for a job that failed or was cancelled, and the jobs waiting for

@@ -557,6 +557,28 @@ class JobRepository:
             if job.started_at is not None and job.started_at + timedelta(seconds=job.timeout_seconds) < now
         ]
 
+    async def expiring(self, now: datetime, limit: int) -> list[tuple[str, datetime]]:
+        """Jobs (id, expires_at) that have not started by their ``expires_at`` (ix_jobs_expiring)."""
+        rows = await self.session.execute(
+            select(Job.id, Job.expires_at)
+            .where(_UNSTARTED_WITH_EXPIRY, Job.expires_at <= now, Job.status.in_((jt.PENDING, jt.PAUSED)))
+            .order_by(Job.expires_at)
+            .limit(limit)
+        )
+        return [(job_id, expires_at) for job_id, expires_at in rows.all() if expires_at is not None]
+
+    async def expire(self, job_id: str, now: datetime, reason: str) -> Job | None:
+        """Cancel a job that has not started by its ``expires_at``, with ``reason``."""
+        return await self._move(
+            job_id,
+            (jt.PENDING, jt.PAUSED),
+            _UNSTARTED_WITH_EXPIRY,
+            Job.expires_at <= now,
+            status=jt.CANCELLED,
+            completed_at=now,
+            failure_reason=reason,
+        )
+
     # ---- item errors and events ----------------------------------------------
 
     async def list_item_errors(self, job_id: str, *, after_seq: int, limit: int) -> list[JobItemError]:
@@ -728,6 +750,10 @@ class ScheduleRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# The partial index ix_jobs_expiring covers exactly these rows.
+_UNSTARTED_WITH_EXPIRY = and_(Job.expires_at.is_not(None), Job.started_at.is_(None))
 
 
 def _waiting_for_dependency() -> ColumnElement[bool]:

@@ -107,6 +107,7 @@ class JobService:
         max_attempts: int | None = None,
         timeout_seconds: float | None = None,
         limits_of: Job | None = None,
+        expires_at: datetime | None = None,
     ) -> tuple[Job, bool]:
         """A new pending job (or the one an idempotency key or retry made first, with False);
         ``origin`` says in its history what made it when no user did (a schedule); with ``resume``
@@ -122,6 +123,7 @@ class JobService:
         jt.check_run_at(run_at)
         jt.check_priority(priority)
         jt.check_limits(max_attempts, timeout_seconds)
+        jt.check_expiry(expires_at, run_at)
         depends_on = await self._check_dependencies(depends_on)
         job = Job(
             id=new_id(),
@@ -135,6 +137,7 @@ class JobService:
             idempotency_key=idempotency_key or None,
             retry_of=retry_of,
             available_at=run_at if run_at is not None and run_at > now else None,
+            expires_at=expires_at,
             attempt=0,
             max_attempts=max_attempts
             or (limits_of.max_attempts if limits_of else self.settings.max_attempts),

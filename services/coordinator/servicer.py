@@ -51,6 +51,9 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             depends_on=list(request.depends_on),
             max_attempts=request.max_attempts or None,
             timeout_seconds=request.timeout_seconds or None,
+            expires_at=jt.run_at_of(
+                request.expires_at, request.HasField("expires_at"), name="expires_at", field="expiresAt"
+            ),
         )
         return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 

@@ -62,6 +62,8 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
         )
         if upload.run_at is not None:
             request.run_at.FromDatetime(upload.run_at)
+        if upload.expires_at is not None:
+            request.expires_at.FromDatetime(upload.expires_at)
         try:
             response = await stub.CreateJob(request, timeout=deadline_s)
         except grpc.aio.AioRpcError as exc:

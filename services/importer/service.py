@@ -41,6 +41,7 @@ class UploadRequest:
     idempotency_key: str = ""
     expected_sha256: str = ""  # the sender's checksum of the file, when it gives one
     run_at: datetime | None = None  # the job is delayed until then
+    expires_at: datetime | None = None  # the job is cancelled if it has not started by then
     depends_on: tuple[str, ...] = ()  # jobs the import job waits for
     priority: int = 0  # the import job's (higher runs first)
     max_attempts: int | None = None  # the import job's own; else the coordinator's
@@ -88,6 +89,7 @@ class ImporterService:
         if request.expected_sha256 and not _SHA256.fullmatch(request.expected_sha256):
             raise errors.InvalidArgument("sha256 must be 64 hexadecimal digits", field="sha256")
         jt.check_run_at(request.run_at)
+        jt.check_expiry(request.expires_at, request.run_at)
         jt.check_priority(request.priority)
         jt.check_limits(request.max_attempts, request.timeout_seconds)
         if len(set(request.depends_on)) > jt.MAX_DEPENDENCIES:

@@ -47,6 +47,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
 
         late: dict[str, str] = {}
         late_run_at: list[datetime | None] = []
+        late_expires_at: list[datetime | None] = []
         late_depends_on: list[tuple[str, ...]] = []
         late_options: dict[str, int] = {}  # priority and limits
 
@@ -56,6 +57,8 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                     late.update({f.name: v for f, v in chunk.header.ListFields() if isinstance(v, str) and v})
                     if chunk.header.HasField("run_at"):
                         late_run_at.append(jt.run_at_of(chunk.header.run_at, True))
+                    if chunk.header.HasField("expires_at"):
+                        late_expires_at.append(_expires_at(chunk.header))
                     if chunk.header.depends_on:
                         late_depends_on.append(tuple(chunk.header.depends_on))
                     late_options.update(_job_options(chunk.header))
@@ -70,6 +73,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 options=_options(late["options_json"]) if "options_json" in late else first.options,
                 expected_sha256=late.get("sha256", first.expected_sha256),
                 run_at=late_run_at[-1] if late_run_at else first.run_at,
+                expires_at=late_expires_at[-1] if late_expires_at else first.expires_at,
                 depends_on=late_depends_on[-1] if late_depends_on else first.depends_on,
                 **{name: late_options.get(name, getattr(first, name)) for name in JOB_OPTIONS},
             )
@@ -113,6 +117,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         idempotency_key=header.idempotency_key,
         expected_sha256=header.sha256,
         run_at=jt.run_at_of(header.run_at, header.HasField("run_at")),
+        expires_at=_expires_at(header),
         depends_on=tuple(header.depends_on),
         **_job_options(header),
     )
@@ -120,6 +125,11 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
 
 # UploadHeader fields that set the import job's priority and limits, when present.
 JOB_OPTIONS = ("priority", "max_attempts", "timeout_seconds")
+
+
+def _expires_at(header: pb.UploadHeader) -> datetime | None:
+    present = header.HasField("expires_at")
+    return jt.run_at_of(header.expires_at, present, name="expires_at", field="expiresAt")
 
 
 def _job_options(header: pb.UploadHeader) -> dict[str, int]:

@@ -25,6 +25,7 @@ KEYS = {
         "data",
         "isDynamic",
         "runAt",
+        "expiresAt",
         "dependsOn",
         "priority",
         "maxAttempts",
@@ -37,6 +38,7 @@ KEYS = {
         "providerId",
         "mode",
         "runAt",
+        "expiresAt",
         "dependsOn",
         "priority",
         "maxAttempts",
@@ -61,7 +63,14 @@ KEYS = {
         "timeoutSeconds",
     ],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
-    "/api/v1/gis/parcels/import": ["data", "format", "priority", "maxAttempts", "timeoutSeconds"],
+    "/api/v1/gis/parcels/import": [
+        "data",
+        "format",
+        "priority",
+        "maxAttempts",
+        "timeoutSeconds",
+        "expiresAt",
+    ],
 }
 QUERIES = {
     "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset", "search", "createdAfter", "createdBefore"],
@@ -70,7 +79,7 @@ QUERIES = {
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/jobs/{id}/history": ["limit"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
-                                       "providerId", "skipGeocoded", "runAt", "dependsOn", "priority", "maxAttempts",
+                                       "providerId", "skipGeocoded", "runAt", "expiresAt", "dependsOn", "priority", "maxAttempts",
                                        "timeoutSeconds"],
 }  # fmt: skip
 FILTER_KEYS = ["city", "state", "zipCode", "county", "precinctNumber", "unknown"]

@@ -516,6 +516,25 @@ async def test_a_voter_import_takes_its_own_limits(
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (4, 7200)
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_takes_an_expiry_field(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    expires = datetime.now(UTC) + timedelta(hours=6)
+    job = await import_job_with_fields(import_client, admin_token, {"expiresAt": expires.isoformat()}, where)
+    assert datetime.fromisoformat(job["expiresAt"]) == pytest.approx(expires, abs=timedelta(seconds=1))
+
+
+async def test_an_import_with_an_expiry_in_the_past_is_400_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "ncsbe", "expiresAt": past})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["field"], body["error"]) == (400, "expiresAt", "expiresAt must be in the future")
+    assert stored_files(import_settings) == []
+
+
 async def test_an_import_with_an_out_of_range_limit_is_400_and_keeps_nothing(
     import_client: TestClient, admin_token: str, import_settings: Settings
 ) -> None:

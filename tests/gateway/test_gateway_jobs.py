@@ -47,6 +47,7 @@ EXTRA_KEYS = {
     "attempt",
     "maxAttempts",
     "timeoutSeconds",
+    "expiresAt",
     "cancelRequested",
     "etaSeconds",
     "failureReason",
