@@ -317,6 +317,7 @@ def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[
         "priority": schedule.priority,
         "maxAttempts": schedule.max_attempts or None,  # of each job it creates; null: the defaults
         "timeoutSeconds": schedule.timeout_seconds or None,
+        "expiresAfterSeconds": schedule.expires_after_seconds or None,  # each job must start within
         "createdBy": users.get(schedule.created_by_id) if schedule.created_by_id else None,
         "paused": schedule.HasField("paused_at"),
         "pausedAt": timestamp(schedule, "paused_at"),

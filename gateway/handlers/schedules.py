@@ -41,6 +41,9 @@ def _create_request(body: dict[str, Any], user_id: str) -> cpb.CreateScheduleReq
         is_dynamic=params.json_bool(body, "isDynamic", default=False),
         priority=params.json_priority(body),
         **params.json_limits(body),
+        expires_after_seconds=params.json_int(
+            body, "expiresAfterSeconds", default=0, minimum=1, maximum=int(jt.MAX_DELAY.total_seconds())
+        ),
         created_by_id=user_id,
     )
 

@@ -81,6 +81,15 @@ def check_expiry(expires_at: datetime | None, run_at: datetime | None) -> None:
         raise errors.InvalidArgument("expiresAt must be after runAt", field="expiresAt")
 
 
+def check_expires_after(seconds: int | None) -> None:
+    """A schedule's start-by delay for its jobs: 1 s to MAX_DELAY."""
+    if seconds is not None and not 1 <= seconds <= MAX_DELAY.total_seconds():
+        limit = int(MAX_DELAY.total_seconds())
+        raise errors.InvalidArgument(
+            f"expiresAfterSeconds must be an integer between 1 and {limit}", field="expiresAfterSeconds"
+        )
+
+
 def check_priority(priority: int) -> None:
     if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise errors.InvalidArgument(

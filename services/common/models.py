@@ -222,6 +222,7 @@ class JobSchedule(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int | None] = mapped_column(Integer)  # the jobs' own; NULL: the settings'
     timeout_seconds: Mapped[int | None] = mapped_column(Integer)
+    expires_after_s: Mapped[int | None] = mapped_column(Integer)  # each job must start within this
     created_by_id: Mapped[str | None] = mapped_column(String(32))
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

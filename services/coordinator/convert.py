@@ -107,6 +107,7 @@ def schedule_to_pb(schedule: JobSchedule) -> pb.Schedule:
         priority=schedule.priority,
         max_attempts=schedule.max_attempts or 0,
         timeout_seconds=schedule.timeout_seconds or 0,
+        expires_after_seconds=schedule.expires_after_s or 0,
         created_by_id=schedule.created_by_id or "",
         last_job_id=schedule.last_job_id or "",
         last_error=schedule.last_error or "",

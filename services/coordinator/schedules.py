@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -79,6 +79,7 @@ class ScheduleService:
         created_by_id: str | None = None,
         max_attempts: int | None = None,
         timeout_seconds: int | None = None,
+        expires_after_s: int | None = None,
     ) -> JobSchedule:
         name = name.strip()
         if not name or len(name) > MAX_NAME:
@@ -89,6 +90,7 @@ class ScheduleService:
         timezone = timezone.strip() or "UTC"
         jt.check_priority(priority)
         jt.check_limits(max_attempts, timeout_seconds)
+        jt.check_expires_after(expires_after_s)
         now = utcnow()
         first = next_time(cron, timezone, now)
         _, data, _ = await self.jobs.check_input(job_type, data_json)  # what each time will create
@@ -110,6 +112,7 @@ class ScheduleService:
                     priority=priority,
                     max_attempts=max_attempts,
                     timeout_seconds=timeout_seconds,
+                    expires_after_s=expires_after_s,
                     created_by_id=created_by_id,
                     next_run_at=first,
                     skipped_runs=0,
@@ -184,6 +187,9 @@ class ScheduleService:
                     priority=schedule.priority,
                     max_attempts=schedule.max_attempts,
                     timeout_seconds=schedule.timeout_seconds,
+                    expires_at=now + timedelta(seconds=schedule.expires_after_s)
+                    if schedule.expires_after_s
+                    else None,
                     origin=f"schedule {schedule.name!r} ({schedule.id})",
                 )
                 values |= {"last_job_id": job.id, "last_run_at": now, "last_error": None}

@@ -213,6 +213,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             created_by_id=request.created_by_id or None,
             max_attempts=request.max_attempts or None,
             timeout_seconds=request.timeout_seconds or None,
+            expires_after_s=request.expires_after_seconds or None,
         )
         return convert.schedule_to_pb(schedule)
 

@@ -97,6 +97,17 @@ async def test_the_jobs_a_schedule_creates_take_its_limits(
     assert (job.max_attempts, job.timeout_seconds) == (6, 1800)
 
 
+async def test_the_jobs_a_schedule_creates_must_start_within_its_expiry(
+    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
+) -> None:
+    schedule = await create(stub, expires_after_seconds=7200)
+    assert schedule.expires_after_seconds == 7200
+    await run_when_due(coordinator, database_url, schedule.id)
+    job = await stub.GetJob(pb.GetJobRequest(id=(await get(stub, schedule.id)).last_job_id))
+    expected = datetime.now(UTC) + timedelta(hours=2)
+    assert job.expires_at.ToDatetime(tzinfo=UTC) == pytest.approx(expected, abs=timedelta(seconds=5))
+
+
 async def test_the_coordinator_runs_due_schedules_by_itself(
     stub: pb_grpc.CoordinatorServiceStub, database_url: str
 ) -> None:
@@ -210,6 +221,8 @@ async def test_deleting_a_schedule_keeps_the_jobs_it_created(
         ({"data_json": "[1]"}, "data", "data must be a JSON object"),
         ({"max_attempts": 40}, "maxAttempts", "maxAttempts must be an integer between 1 and 25"),
         ({"timeout_seconds": -1}, "timeoutSeconds", None),
+        ({"expires_after_seconds": 2_592_001}, "expiresAfterSeconds",
+         "expiresAfterSeconds must be an integer between 1 and 2592000"),
         ({"type": "voter_import", "data_json": "{}"}, "data.uploadId", None),
     ],
 )  # fmt: skip

@@ -61,6 +61,7 @@ KEYS = {
         "priority",
         "maxAttempts",
         "timeoutSeconds",
+        "expiresAfterSeconds",
     ],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
     "/api/v1/gis/parcels/import": [

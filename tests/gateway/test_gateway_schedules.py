@@ -23,7 +23,7 @@ NIGHTLY = {
 SCHEDULE_KEYS = {
     "id", "name", "cron", "timezone", "type", "data", "isDynamic", "priority", "createdBy", "paused", "pausedAt",
     "nextRunAt", "lastRunAt", "lastJobId", "lastError", "skippedRuns", "createdAt", "updatedAt", "maxAttempts",
-    "timeoutSeconds",
+    "timeoutSeconds", "expiresAfterSeconds",
 }  # fmt: skip
 
 
@@ -103,6 +103,7 @@ async def test_a_viewer_cannot_create_a_schedule(client: TestClient, viewer_toke
         ({"priority": 1001}, "priority"),
         ({"maxAttempts": 0}, "maxAttempts"),
         ({"timeoutSeconds": "1h"}, "timeoutSeconds"),
+        ({"expiresAfterSeconds": 0}, "expiresAfterSeconds"),
     ],
 )
 async def test_a_bad_schedule_is_400_naming_the_field(
@@ -124,4 +125,10 @@ async def test_a_schedule_keeps_the_limits_its_jobs_get(client: TestClient, admi
 
 async def test_a_schedule_without_limits_shows_null_for_them(client: TestClient, admin_token: str) -> None:
     schedule = await _create(client, admin_token)
-    assert (schedule["maxAttempts"], schedule["timeoutSeconds"]) == (None, None)
+    assert (schedule["maxAttempts"], schedule["timeoutSeconds"], schedule["expiresAfterSeconds"]) == (
+        None,
+    ) * 3
+
+
+async def test_a_schedule_keeps_the_expiry_of_its_jobs(client: TestClient, admin_token: str) -> None:
+    assert (await _create(client, admin_token, expiresAfterSeconds=3600))["expiresAfterSeconds"] == 3600
