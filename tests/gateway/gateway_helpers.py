@@ -75,6 +75,13 @@ async def delayed_job(client: TestClient, token: str) -> dict[str, Any]:
     return (await response.json())["job"]
 
 
+async def fetch_job(client: TestClient, token: str, job_id: str) -> dict[str, Any]:
+    """``GET /api/v1/jobs/{id}``'s job."""
+    response = await client.get(f"/api/v1/jobs/{job_id}", headers=bearer(token))
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
 async def wait_for_status(
     client: TestClient, token: str, job_id: str, *statuses: str, timeout: float = 10.0
 ) -> dict[str, Any]:

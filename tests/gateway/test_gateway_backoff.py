@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import WorkerFactory, bearer, create_job
+from gateway_helpers import WorkerFactory, create_job, fetch_job
 
 from cocoa_common.settings import Settings
 from cocoa_common.worker import JobContext, Transient
@@ -28,7 +28,7 @@ async def test_a_job_backing_off_says_when_it_runs_again_and_why(
     await start_worker({"geocoding": service_down})
     job = await create_job(client, admin_token)
     for _ in range(200):  # bounded: 200 × 0.025 s
-        job = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+        job = await fetch_job(client, admin_token, job["id"])
         if job["attempt"] == 2:
             break
         await asyncio.sleep(0.025)

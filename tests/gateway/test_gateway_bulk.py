@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, bearer, delayed_job
+from gateway_helpers import Sessions, bearer, delayed_job, fetch_job
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -16,7 +16,7 @@ BULK = "/api/v1/jobs/bulk"
 
 
 async def _status(client: TestClient, token: str, job_id: str) -> str:
-    return (await (await client.get(f"/api/v1/jobs/{job_id}", headers=bearer(token))).json())["status"]
+    return (await fetch_job(client, token, job_id))["status"]
 
 
 async def test_bulk_cancel_by_ids_reports_each_job(client: TestClient, admin_token: str) -> None:
@@ -55,7 +55,7 @@ async def test_bulk_promote_runs_the_delayed_jobs_now(client: TestClient, admin_
     )
     assert (await response.json())["succeeded"] == 2
     for job in jobs:
-        fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+        fetched = await fetch_job(client, admin_token, job["id"])
         assert fetched["notBefore"] is None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_helpers import GEOCODING_FILTERS, bearer
+from gateway_helpers import GEOCODING_FILTERS, bearer, fetch_job
 
 
 def iso(delta: timedelta) -> str:
@@ -60,5 +60,5 @@ async def test_a_geocoding_job_body_takes_an_expiry(client: TestClient, admin_to
     response = await client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     assert response.status == 202, await response.text()
     job_id = (await response.json())["jobId"]
-    job = await (await client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(client, admin_token, job_id)
     assert job["expiresAt"] is not None

@@ -19,31 +19,11 @@ NASTY: list[Any] = [
     {}, {"nested": {"deeper": [{}]}}, "²", "١٢", "1_000", " 7 ", "9223372036854775807",
     "9223372036854775808", "-9223372036854775809", "\u202e", "%00", "true", "1e3",
 ]  # fmt: skip
+# What every route that creates a job takes besides its own input.
+JOB_OPTION_KEYS = ["runAt", "expiresAt", "dependsOn", "priority", "maxAttempts", "timeoutSeconds"]
 KEYS = {
-    "/api/v1/jobs": [
-        "type",
-        "data",
-        "isDynamic",
-        "runAt",
-        "expiresAt",
-        "dependsOn",
-        "priority",
-        "maxAttempts",
-        "timeoutSeconds",
-    ],
-    "/api/v1/jobs/geocoding": [
-        "filters",
-        "limit",
-        "skipGeocoded",
-        "providerId",
-        "mode",
-        "runAt",
-        "expiresAt",
-        "dependsOn",
-        "priority",
-        "maxAttempts",
-        "timeoutSeconds",
-    ],
+    "/api/v1/jobs": ["type", "data", "isDynamic", *JOB_OPTION_KEYS],
+    "/api/v1/jobs/geocoding": ["filters", "limit", "skipGeocoded", "providerId", "mode", *JOB_OPTION_KEYS],
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/priority": ["priority"],
     "/api/v1/queues/geocoding/concurrency": ["concurrency"],
@@ -80,8 +60,7 @@ QUERIES = {
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/jobs/{id}/history": ["limit"],
     "/api/v1/gis/households/geocode": ["city", "state", "zipCode", "county", "precinctNumber", "limit",
-                                       "providerId", "skipGeocoded", "runAt", "expiresAt", "dependsOn", "priority", "maxAttempts",
-                                       "timeoutSeconds"],
+                                       "providerId", "skipGeocoded", *JOB_OPTION_KEYS],
 }  # fmt: skip
 FILTER_KEYS = ["city", "state", "zipCode", "county", "precinctNumber", "unknown"]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, bearer, delayed_job, household, seed_households
+from gateway_helpers import Sessions, bearer, delayed_job, fetch_job, household, seed_households
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -190,7 +190,7 @@ async def test_geocode_households_queues_a_job_for_at_most_limit_households(
     assert body["message"] == "Geocoding job created for 2 households"
     assert (body["estimatedHouseholds"], body["limit"], body["processingStarted"]) == (2, 2, True)
     assert body["matchingHouseholds"] == 3  # the one left over waits for another job
-    job = await (await geo_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, body["jobId"])
     assert job["type"] == "geocode_households"
     assert json.loads(job["data"]) == {
         "filters": {"city": "oakland", "zipCode": "94612"},
@@ -248,7 +248,7 @@ async def test_dynamic_geocoding_job_is_created_as_dynamic(
         "mode": "dynamic",
         "status": "pending",
     }
-    job = await (await geo_client.get(f"/api/v1/jobs/{created['jobId']}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, created["jobId"])
     assert job["isDynamic"] is True
     assert job["type"] == "geocoding"
 
@@ -356,7 +356,7 @@ async def test_a_geocoding_job_can_be_scheduled_for_later(
     body["runAt"] = soon.isoformat()
     response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     job_id = (await response.json())["jobId"]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert job["status"] == "pending"
     assert datetime.fromisoformat(job["notBefore"]) == pytest.approx(soon, abs=timedelta(seconds=1))
 
@@ -387,7 +387,7 @@ async def test_a_geocode_that_waits_for_another_job_is_queued_before_any_househo
     assert (
         body["message"] == f"Geocoding job created; after {first} it geocodes up to 10000 matching households"
     )
-    job = await (await geo_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, body["jobId"])
     assert (job["status"], job["waitingFor"]) == ("pending", [first])
 
 
@@ -399,7 +399,7 @@ async def test_a_geocoding_job_body_may_wait_for_another_job(
     response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     assert response.status == 202
     job_id = (await response.json())["jobId"]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert job["dependsOn"] == [first]
 
 
@@ -424,7 +424,7 @@ async def test_a_households_geocode_takes_a_priority(geo_client: TestClient, adm
     )
     assert response.status == 202
     job_id = (await response.json())["jobId"]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert job["priority"] == 12
 
 
@@ -433,7 +433,7 @@ async def test_a_geocoding_job_body_takes_a_priority(geo_client: TestClient, adm
     response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     assert response.status == 202
     job_id = (await response.json())["jobId"]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert job["priority"] == -4
 
 
@@ -446,7 +446,7 @@ async def test_a_households_geocode_takes_its_own_limits(geo_client: TestClient,
     )
     assert response.status == 202
     job_id = (await response.json())["jobId"]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (6, 900)
 
 
@@ -455,7 +455,7 @@ async def test_a_geocoding_job_body_takes_its_own_limits(geo_client: TestClient,
     response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     assert response.status == 202
     job_id = (await response.json())["jobId"]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (1, 60)
 
 

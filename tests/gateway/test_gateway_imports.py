@@ -21,6 +21,7 @@ from gateway_helpers import (
     chunked,
     delayed_job,
     eventually,
+    fetch_job,
     multipart_bytes,
     upload_form,
     wait_for_status,
@@ -438,7 +439,7 @@ async def test_a_voter_import_can_be_scheduled_with_a_run_at_field(
     )
     status, body = await post_voters(import_client, admin_token, form)
     assert status == 202, body
-    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    job = await fetch_job(import_client, admin_token, body["jobId"])
     assert job["status"] == "pending"
     assert datetime.fromisoformat(job["notBefore"]) == later
 
@@ -467,7 +468,7 @@ async def test_a_voter_import_can_wait_for_another_job_with_a_depends_on_field(
     )
     status, body = await post_voters(import_client, admin_token, form)
     assert status == 202, body
-    job = await (await import_client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(admin_token))).json()
+    job = await fetch_job(import_client, admin_token, body["jobId"])
     assert (job["status"], job["waitingFor"]) == ("pending", [first])
 
 
@@ -496,7 +497,7 @@ async def import_job_with_fields(
     )
     status, body = await post_voters(client, token, form)
     assert status == 202, body
-    return await (await client.get(f"/api/v1/jobs/{body['jobId']}", headers=bearer(token))).json()
+    return await fetch_job(client, token, body["jobId"])
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -560,7 +561,7 @@ async def test_a_parcel_import_body_takes_a_priority(import_client: TestClient, 
     response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
     assert response.status == 202, await response.text()
     job_id = (await response.json())["jobId"]
-    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(import_client, admin_token, job_id)
     assert job["priority"] == 4
 
 
@@ -569,7 +570,7 @@ async def test_a_parcel_import_body_takes_its_own_limits(import_client: TestClie
     response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
     assert response.status == 202, await response.text()
     job_id = (await response.json())["jobId"]
-    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(import_client, admin_token, job_id)
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (2, 300)
 
 
@@ -581,5 +582,5 @@ async def test_a_parcel_import_body_may_wait_for_another_job(
     response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
     assert response.status == 202, await response.text()
     job_id = (await response.json())["jobId"]
-    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(import_client, admin_token, job_id)
     assert (job["status"], job["waitingFor"]) == ("pending", [first])

@@ -18,6 +18,7 @@ from gateway_helpers import (
     bearer,
     create_job,
     delayed_job,
+    fetch_job,
     parse_sse,
     wait_for_status,
 )
@@ -514,7 +515,7 @@ async def test_a_job_created_with_depends_on_waits_and_names_what_it_waits_for(
     assert response.status == 201
     job = (await response.json())["job"]
     assert (job["status"], job["dependsOn"], job["waitingFor"]) == ("pending", [first["id"]], [first["id"]])
-    again = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    again = await fetch_job(client, admin_token, job["id"])
     assert again["waitingFor"] == [first["id"]]
 
 

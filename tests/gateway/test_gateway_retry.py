@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from aiohttp.test_utils import TestClient
-from gateway_helpers import Sessions, WorkerFactory, bearer, create_job, wait_for_status
+from gateway_helpers import Sessions, WorkerFactory, bearer, create_job, fetch_job, wait_for_status
 from sqlalchemy import select
 
 from cocoa_common.models import AuditLog
@@ -82,7 +82,7 @@ async def test_a_retry_from_the_checkpoint_carries_on_with_the_counts(
     await start_worker()
     source = await create_job(client, admin_token, items=40, batch=1, delay=0.05)
     for _ in range(400):  # 400 × 0.025 s
-        fetched = await (await client.get(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))).json()
+        fetched = await fetch_job(client, admin_token, source["id"])
         if fetched["processedItems"] >= 3:
             break
         await asyncio.sleep(0.025)

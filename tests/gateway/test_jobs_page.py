@@ -21,6 +21,7 @@ from gateway_helpers import (
     bearer,
     create_job,
     delayed_job,
+    fetch_job,
     household,
     seed_households,
 )
@@ -295,7 +296,7 @@ async def test_pause_and_resume_buttons_move_the_job(
     assert await page.enabled("[data-action=resume]")
     await page.click("[data-action=resume]")
     await page.detail("Status", "pending")
-    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    fetched = await fetch_job(client, admin_token, job["id"])
     assert fetched["status"] == "pending"
 
 
@@ -495,7 +496,7 @@ async def test_geocoding_can_be_scheduled_to_start_later(
     await geo_page.click("#geocode-form button[type=submit]")
     outcome = await geo_page.outcome("#geocode-form")
     job_id = outcome.split()[1]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert (job["status"], job["notBefore"]) == ("pending", later)
     shown = await geo_page.wait_until(f"return (() => {{ {DETAIL_FIELD} }})()", "Not before")
     assert shown not in (None, "—")
@@ -518,7 +519,7 @@ async def test_a_voter_upload_can_be_scheduled_to_start_later(
     )
     await import_page.upload_voters(path, "simple_csv")
     job_id = (await import_page.outcome("#voter-form")).split()[1]
-    job = await (await import_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(import_client, admin_token, job_id)
     assert (job["status"], job["notBefore"]) == ("pending", later)
 
 
@@ -529,7 +530,7 @@ async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
     await geo_page.fill_geocoding_form(admin_token, {"city": "durham", "dependsOn": first["id"]})
     await geo_page.click("#geocode-form button[type=submit]")
     job_id = (await geo_page.outcome("#geocode-form")).split()[1]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert job["waitingFor"] == [first["id"]]
     await geo_page.detail("Runs after", f"{first['id']} (not completed yet)")
     rows = await geo_page.listed(2)
@@ -545,7 +546,7 @@ async def test_a_waiting_job_s_priority_is_set_from_its_details(
     await page.type_into("#priority-value", "-5")
     await page.click("#set-priority")
     await page.detail("Priority", "-5")
-    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    fetched = await fetch_job(client, admin_token, job["id"])
     assert fetched["priority"] == -5
     # The list refreshes after the details.
     await page.wait_until(
@@ -561,7 +562,7 @@ async def test_a_delayed_job_is_run_now_from_its_details(
     assert await page.enabled("#promote")
     await page.click("#promote")
     await page.wait_until("return document.getElementById('promote').disabled")
-    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    fetched = await fetch_job(client, admin_token, job["id"])
     assert fetched["notBefore"] is None
 
 
@@ -573,7 +574,7 @@ async def test_the_geocoding_form_sends_its_priority(
     await geo_page.fill_geocoding_form(admin_token, fields)
     await geo_page.click("#geocode-form button[type=submit]")
     job_id = (await geo_page.outcome("#geocode-form")).split()[1]
-    job = await (await geo_client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    job = await fetch_job(geo_client, admin_token, job_id)
     assert job["priority"] == 30
 
 
@@ -609,7 +610,7 @@ async def test_run_delayed_now_promotes_the_delayed_jobs_the_filter_shows(
     assert await page.wait_until("return document.getElementById('bulk-outcome').textContent || null") == (
         "Promoted 1 job."
     )
-    fetched = await (await client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))).json()
+    fetched = await fetch_job(client, admin_token, job["id"])
     assert fetched["notBefore"] is None
 
 
