@@ -42,7 +42,7 @@ def _create_request(body: dict[str, Any], user_id: str) -> cpb.CreateScheduleReq
         priority=params.json_priority(body),
         **params.json_limits(body),
         expires_after_seconds=params.json_int(
-            body, "expiresAfterSeconds", default=0, minimum=1, maximum=int(jt.MAX_DELAY.total_seconds())
+            body, "expiresAfterSeconds", default=0, minimum=1, maximum=jt.MAX_DELAY_S
         ),
         created_by_id=user_id,
     )

@@ -47,6 +47,7 @@ MAX_ATTEMPTS_LIMIT = 25
 MAX_TIMEOUT_S = 30 * 24 * 3600
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
+MAX_DELAY_S = int(MAX_DELAY.total_seconds())
 
 
 def run_at_of(
@@ -83,10 +84,9 @@ def check_expiry(expires_at: datetime | None, run_at: datetime | None) -> None:
 
 def check_expires_after(seconds: int | None) -> None:
     """A schedule's start-by delay for its jobs: 1 s to MAX_DELAY."""
-    if seconds is not None and not 1 <= seconds <= MAX_DELAY.total_seconds():
-        limit = int(MAX_DELAY.total_seconds())
+    if seconds is not None and not 1 <= seconds <= MAX_DELAY_S:
         raise errors.InvalidArgument(
-            f"expiresAfterSeconds must be an integer between 1 and {limit}", field="expiresAfterSeconds"
+            f"expiresAfterSeconds must be an integer between 1 and {MAX_DELAY_S}", field="expiresAfterSeconds"
         )
 
 
