@@ -1,13 +1,13 @@
 # One image for every service; the compose file picks the module to run.
 FROM python:3.11-slim AS build
 WORKDIR /app
-COPY pyproject.toml ./
+COPY pyproject.toml constraints.txt ./
 COPY protos protos
 COPY services services
 COPY gateway gateway
 COPY cocoa_jobs cocoa_jobs
 RUN python -m venv /venv \
- && /venv/bin/pip install --no-cache-dir -e ".[dev]" \
+ && /venv/bin/pip install --no-cache-dir -c constraints.txt -e ".[dev]" \
  && /venv/bin/python -m grpc_tools.protoc -I protos --python_out=protos --pyi_out=protos \
       --grpc_python_out=protos protos/cocoa/*/v1/*.proto
 

@@ -7,18 +7,31 @@ PROTOS := $(wildcard protos/cocoa/*/v1/*.proto)
 GENERATED := $(PROTOS:.proto=_pb2.py)
 
 .DEFAULT_GOAL := help
-.PHONY: help install protos run test lint format bench services clean
+.PHONY: help install lock protos run test lint format bench services clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with, so a fresh clone
+# (and CI) installs what was tested rather than whatever PyPI released since.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
+
+LOCK_VENV := $(VENV)-lock
+
+lock: ## re-resolve the newest dependency versions into constraints.txt (then run make test)
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install -q ".[dev]"
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze | grep -v '^cocoa-jobs'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 $(GENERATED) &: $(PROTOS) $(STAMP)
 	find protos/cocoa -name '*_pb2*.py*' -delete
@@ -51,5 +64,5 @@ bench: protos services ## run the benchmarks (prints BENCH lines)
 	$(BIN)/python bench/run_all.py
 
 clean: ## remove the virtualenv, generated code and local state
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) var build *.egg-info
 	find protos/cocoa -name '*_pb2*.py*' -delete
