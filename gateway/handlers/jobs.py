@@ -36,6 +36,8 @@ BULK_ACTIONS: dict[str, cpb.BulkAction.ValueType] = {
     "promote": cpb.BULK_ACTION_PROMOTE,
 }
 MAX_BULK = 200
+# A bulk filter's members: the list route's query parameters that choose jobs.
+BULK_FILTER_KEYS = ("status", "type", "createdById", "search", "createdAfter", "createdBefore")
 # A bulk retry makes up to 200 jobs, each in its own transaction: more than one request's time.
 BULK_DEADLINE_FACTOR = 3
 
@@ -265,7 +267,7 @@ def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
         raise bad_request("Invalid action. Expected pause, resume, cancel, retry, or promote.", "action")
     ids, where = body.get("ids"), body.get("filter")
     if (ids is None) == (where is None):
-        raise bad_request("Give either ids (the jobs) or filter (status, type, createdById, search)", "ids")
+        raise bad_request(f"Give either ids (the jobs) or filter ({', '.join(BULK_FILTER_KEYS)})", "ids")
     request = cpb.BulkControlRequest(
         action=BULK_ACTIONS[action],
         requested_by_id=user_id,
@@ -279,18 +281,19 @@ def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
         request.ids.extend(params.ids(ids, "ids"))
         return request
     if not isinstance(where, dict) or not where:
-        raise bad_request("filter must be an object with status, type, createdById or search", "filter")
-    unknown = sorted(set(where) - {"status", "type", "createdById", "search"})
+        raise bad_request(f"filter must be an object with {', '.join(BULK_FILTER_KEYS)}", "filter")
+    unknown = sorted(set(where) - set(BULK_FILTER_KEYS))
     if unknown:
-        raise bad_request(
-            f"filter takes status, type, createdById and search, not {', '.join(unknown)}", "filter"
-        )
+        raise bad_request(f"filter takes {', '.join(BULK_FILTER_KEYS)}, not {', '.join(unknown)}", "filter")
     # The list route's rules, so a filter means here what it means there.
     listed = _list_request({name: _filter_text(where, name) for name in where})
     request.statuses.extend(listed.statuses)
     request.types.extend(listed.types)
     request.created_by_id = listed.created_by_id
     request.search = listed.search
+    for name in ("created_after", "created_before"):
+        if listed.HasField(name):
+            getattr(request, name).CopyFrom(getattr(listed, name))
     request.limit = params.json_int(body, "limit", default=MAX_BULK, minimum=1, maximum=MAX_BULK)
     return request
 

@@ -51,12 +51,14 @@ def item_error_to_pb(error: JobItemError) -> pb.ItemError:
 
 
 def job_query_of(request: pb.ListJobsRequest | pb.BulkControlRequest) -> JobQuery:
-    """The job filter a list and a bulk action share: statuses, types, creator, search."""
+    """The job filter a list and a bulk action share: statuses, types, creator, search, creation time."""
     return JobQuery(
         statuses=[STATUS_FROM_PB.get(s, "") for s in request.statuses],
         types=list(request.types),
         created_by_id=request.created_by_id or None,
         search=request.search,
+        created_after=time_of(request, "created_after"),
+        created_before=time_of(request, "created_before"),
     )
 
 

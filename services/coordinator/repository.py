@@ -89,7 +89,14 @@ class JobQuery:
     created_before: datetime | None = None
 
     def narrows(self) -> bool:
-        return bool(self.statuses or self.types or self.created_by_id or self.search)
+        return bool(
+            self.statuses
+            or self.types
+            or self.created_by_id
+            or self.search
+            or self.created_after
+            or self.created_before
+        )
 
 
 @dataclass(frozen=True, slots=True)

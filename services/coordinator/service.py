@@ -492,7 +492,8 @@ class JobService:
         if where is None or not where.narrows():
             # Acting on every job takes saying so: a status filter (all the statuses, say).
             raise errors.InvalidArgument(
-                "Name the jobs (ids) or filter them by status, type, creator or search", field="ids"
+                "Name the jobs (ids) or filter them by status, type, creator, search or creation time",
+                field="ids",
             )
         where = self._checked(where)
         wanted = [s for s in BULK_APPLIES_TO[action] if not where.statuses or s in where.statuses]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import grpc
 
@@ -64,13 +63,11 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:
-        query = replace(
-            convert.job_query_of(request),
-            created_after=convert.time_of(request, "created_after"),
-            created_before=convert.time_of(request, "created_before"),
-        )
         views, total = await self.jobs.list(
-            query, limit=request.limit, offset=request.offset, include_errors=request.include_errors
+            convert.job_query_of(request),
+            limit=request.limit,
+            offset=request.offset,
+            include_errors=request.include_errors,
         )
         return pb.ListJobsResponse(jobs=[convert.view_to_pb(v) for v in views], total=total)
 

@@ -91,6 +91,17 @@ async def test_a_filter_narrows_by_type_and_creator(stub: pb_grpc.CoordinatorSer
     assert [r.id for r in response.results] == [mine.id]
 
 
+async def test_a_filter_by_creation_time_alone_acts_on_the_jobs_created_in_that_window(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    older, inside, newer = [await create(stub) for _ in range(3)]
+    response = await bulk(
+        stub, pb.BULK_ACTION_CANCEL, created_after=inside.created_at, created_before=newer.created_at
+    )
+    assert [r.id for r in response.results] == [inside.id]
+    assert await status_of(stub, older.id) == await status_of(stub, newer.id) == pb.JOB_STATUS_PENDING
+
+
 async def test_a_filter_takes_at_most_the_limit_newest_first_and_says_how_many_remain(
     stub: pb_grpc.CoordinatorServiceStub,
 ) -> None:
@@ -131,7 +142,9 @@ async def test_an_empty_filter_is_refused_rather_than_acting_on_every_job(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await bulk(stub, pb.BULK_ACTION_CANCEL)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.details() == "Name the jobs (ids) or filter them by status, type, creator or search"
+    assert info.value.details() == (
+        "Name the jobs (ids) or filter them by status, type, creator, search or creation time"
+    )
 
 
 async def test_more_than_200_ids_are_refused(stub: pb_grpc.CoordinatorServiceStub) -> None:

@@ -78,6 +78,21 @@ async def test_bulk_retry_names_each_new_job(client: TestClient, admin_token: st
     assert retry["retryOf"] == job["id"]
 
 
+async def test_a_bulk_filter_by_creation_time_leaves_older_and_newer_jobs_alone(
+    client: TestClient, admin_token: str
+) -> None:
+    older = await delayed_job(client, admin_token)
+    inside = await delayed_job(client, admin_token)
+    newer = await delayed_job(client, admin_token)
+    window = {"createdAfter": inside["createdAt"], "createdBefore": newer["createdAt"]}
+    response = await client.post(
+        BULK, json={"action": "cancel", "filter": window}, headers=bearer(admin_token)
+    )
+    assert [r["id"] for r in (await response.json())["results"]] == [inside["id"]]
+    statuses = [await _status(client, admin_token, j["id"]) for j in (older, inside, newer)]
+    assert statuses == ["pending", "cancelled", "pending"]
+
+
 async def test_a_bulk_limit_leaves_the_rest_for_another_call(client: TestClient, admin_token: str) -> None:
     for _ in range(3):
         await delayed_job(client, admin_token)
@@ -118,18 +133,22 @@ async def test_a_viewer_cannot_act_in_bulk(client: TestClient, viewer_token: str
     [
         ({"ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, retry, or promote."),
         ({"action": "delete", "ids": ["x"]}, "action", "Invalid action. Expected pause, resume, cancel, retry, or promote."),
-        ({"action": "cancel"}, "ids", "Give either ids (the jobs) or filter (status, type, createdById, search)"),
+        ({"action": "cancel"}, "ids", "Give either ids (the jobs) or filter (status, type, createdById, search, createdAfter, createdBefore)"),
         ({"action": "cancel", "ids": ["x"], "filter": {"status": "pending"}}, "ids",
-         "Give either ids (the jobs) or filter (status, type, createdById, search)"),
+         "Give either ids (the jobs) or filter (status, type, createdById, search, createdAfter, createdBefore)"),
         ({"action": "cancel", "ids": []}, "ids", "ids must be a non-empty array of job ids"),
         ({"action": "cancel", "ids": "x"}, "ids", "ids must be a non-empty array of job ids"),
         ({"action": "cancel", "ids": [f"j{i}" for i in range(201)]}, "ids", "ids names at most 200 jobs"),
-        ({"action": "cancel", "filter": {}}, "filter", "filter must be an object with status, type, createdById or search"),
-        ({"action": "cancel", "filter": {"city": "x"}}, "filter", "filter takes status, type, createdById and search, not city"),
+        ({"action": "cancel", "filter": {}}, "filter", "filter must be an object with status, type, createdById, search, createdAfter, createdBefore"),
+        ({"action": "cancel", "filter": {"city": "x"}}, "filter", "filter takes status, type, createdById, search, createdAfter, createdBefore, not city"),
         ({"action": "cancel", "filter": {"status": 3}}, "filter", "filter.status must be a string"),
         ({"action": "cancel", "filter": {"status": "gone"}}, "status",
          "Invalid status: gone. Expected one of pending, processing, paused, completed, failed, cancelled"),
         ({"action": "cancel", "filter": {"status": "pending"}, "limit": 0}, "limit", None),
+        ({"action": "cancel", "filter": {"createdAfter": "yesterday"}}, "createdAfter",
+         "createdAfter must be an ISO-8601 time such as 2026-12-06T02:00:00Z"),
+        ({"action": "cancel", "filter": {"createdBefore": "2026-12-05T10:00:00"}}, "createdBefore",
+         "createdBefore must give its time zone (Z or an offset such as -05:00)"),
     ],
 )  # fmt: skip
 async def test_a_bad_bulk_request_is_400_naming_the_field(

@@ -184,6 +184,22 @@ class JobsPage:
             form,
         )
 
+    async def set_time(self, css: str, seconds_from_now: float, step_s: int = 60) -> str:
+        """Put a time ``seconds_from_now``, rounded down to ``step_s`` (a form's datetime-local input
+        takes whole minutes), into a datetime-local input as the browser's local time; the same time
+        in UTC as the API shows it."""
+        return await self.script(
+            "const step = arguments[2] * 1000;"
+            "const t = new Date(Math.floor((Date.now() + arguments[1] * 1000) / step) * step);"
+            "const local = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 19);"
+            "document.querySelector(arguments[0]).value = local;"
+            "document.querySelector(arguments[0]).dispatchEvent(new Event('change'));"
+            "return t.toISOString();",
+            css,
+            seconds_from_now,
+            step_s,
+        )
+
     async def enabled(self, css: str) -> bool:
         return bool(await self.script("return !document.querySelector(arguments[0]).disabled", css))
 
@@ -487,12 +503,7 @@ async def test_geocoding_can_be_scheduled_to_start_later(
 ) -> None:
     await seed_households(sessions, [household("oak-1")])
     await geo_page.fill_geocoding_form(admin_token, {"city": "oakland"})
-    later = await geo_page.script(
-        "const t = new Date(Date.now() + 3 * 3600 * 1000); t.setSeconds(0, 0);"
-        "const local = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);"
-        "document.querySelector('#geocode-form input[name=runAt]').value = local;"
-        "return t.toISOString();"
-    )
+    later = await geo_page.set_time("#geocode-form input[name=runAt]", 3 * 3600)
     await geo_page.click("#geocode-form button[type=submit]")
     outcome = await geo_page.outcome("#geocode-form")
     job_id = outcome.split()[1]
@@ -511,12 +522,7 @@ async def test_a_voter_upload_can_be_scheduled_to_start_later(
     path.write_bytes(encode(simple_csv_lines(sample_voters(3, seed=5)), encoding="utf-8"))
     await import_page.sign_in(admin_token)
     await import_page.click("#start-voters summary")
-    later = await import_page.script(
-        "const t = new Date(Date.now() + 5 * 3600 * 1000); t.setSeconds(0, 0);"
-        "const local = new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);"
-        "document.querySelector('#voter-form input[name=runAt]').value = local;"
-        "return t.toISOString();"
-    )
+    later = await import_page.set_time("#voter-form input[name=runAt]", 5 * 3600)
     await import_page.upload_voters(path, "simple_csv")
     job_id = (await import_page.outcome("#voter-form")).split()[1]
     job = await fetch_job(import_client, admin_token, job_id)
@@ -576,6 +582,56 @@ async def test_the_geocoding_form_sends_its_priority(
     job_id = (await geo_page.outcome("#geocode-form")).split()[1]
     job = await fetch_job(geo_client, admin_token, job_id)
     assert job["priority"] == 30
+
+
+async def test_the_geocoding_form_sends_its_start_by_time_attempts_and_time_limit(
+    geo_page: JobsPage, geo_client: TestClient, admin_token: str
+) -> None:
+    first = await delayed_job(geo_client, admin_token)
+    fields = {"city": "durham", "dependsOn": first["id"], "maxAttempts": "2", "timeoutMinutes": "90"}
+    await geo_page.fill_geocoding_form(admin_token, fields)
+    start_by = await geo_page.set_time("#geocode-form input[name=expiresAt]", 2 * 3600)
+    await geo_page.click("#geocode-form button[type=submit]")
+    job_id = (await geo_page.outcome("#geocode-form")).split()[1]
+    job = await fetch_job(geo_client, admin_token, job_id)
+    assert (job["expiresAt"], job["maxAttempts"], job["timeoutSeconds"]) == (start_by, 2, 5400)
+
+
+async def test_a_voter_upload_sends_its_attempts_and_time_limit(
+    import_page: JobsPage, import_client: TestClient, admin_token: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_bytes(encode(simple_csv_lines(sample_voters(3, seed=6)), encoding="utf-8"))
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-voters summary")
+    await import_page.type_into("#voter-form input[name=maxAttempts]", "4")
+    await import_page.type_into("#voter-form input[name=timeoutMinutes]", "15")
+    await import_page.upload_voters(path, "simple_csv")
+    job_id = (await import_page.outcome("#voter-form")).split()[1]
+    job = await fetch_job(import_client, admin_token, job_id)
+    assert (job["maxAttempts"], job["timeoutSeconds"]) == (4, 900)
+
+
+async def test_the_created_from_filter_narrows_the_list_and_cancel_matching_to_newer_jobs(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    older = await delayed_job(client, admin_token)
+    await page.sign_in(admin_token)
+    await page.listed(1)
+    await asyncio.sleep(1.1)  # the filter's input holds whole seconds
+    since = await page.set_time("#filter-from", 0, step_s=1)
+    newer = await delayed_job(client, admin_token)
+    await page.wait_until("return document.getElementById('total').textContent === '1 matching'")
+    await page.click("#bulk-cancel")
+    await page.accept_confirmation()
+    assert await page.wait_until("return document.getElementById('bulk-outcome').textContent || null") == (
+        "Cancelled 1 job."
+    )
+    assert newer["createdAt"] >= since
+    assert [(await fetch_job(client, admin_token, j["id"]))["status"] for j in (older, newer)] == [
+        "pending",
+        "cancelled",
+    ]
 
 
 async def test_cancel_matching_cancels_the_jobs_the_filter_shows_and_says_how_many(
