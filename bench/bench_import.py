@@ -44,6 +44,7 @@ def generate(rows: int) -> tuple[Path, Path]:
     """The voter file and its parcel layer (CSV)."""
     path, parcels = Path(f"var/bench/ncvoter_{rows}.txt"), Path(f"var/bench/parcels_{rows}.csv")
     if not (path.exists() and parcels.exists()):
+        path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [sys.executable, "bench/gen_ncvoter.py", str(path), "--rows", str(rows), "--seed", "1",
              "--clean", "--parcels", str(parcels)],

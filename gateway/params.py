@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from cocoa_common import errors, jsontext
 from cocoa_common import jobtypes as jt
-from cocoa_common import jsontext
 from cocoa_gateway.errors import ApiError, bad_request
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -234,3 +234,21 @@ def field_limits(fields: Mapping[str, str]) -> dict[str, int]:
         for name, (field, maximum) in _LIMITS.items()
         if text(fields, name)
     }
+
+
+def group(value: str | None) -> str:
+    """A job's ``group``, checked as the coordinator checks it; "" when none."""
+    try:
+        return jt.group_of(value) or ""
+    except errors.InvalidArgument as exc:
+        raise bad_request(exc.message, "group") from None
+
+
+def json_group(body: Mapping[str, Any]) -> str:
+    """``group`` in a JSON body."""
+    return group(json_text(body, "group"))
+
+
+def field_group(fields: Mapping[str, str]) -> str:
+    """The same from a query parameter or a form field."""
+    return group(text(fields, "group"))

@@ -136,6 +136,7 @@ def job_json(job: cpb.Job, users: Mapping[str, UserRef]) -> dict[str, Any]:
         "failureReason": job.failure_reason or None,
         "retryOf": job.retry_of or None,
         "priority": job.priority,  # higher runs first
+        "group": job.group or None,  # jobs of different groups take turns at their queue
         "maxAttempts": job.max_attempts,
         "timeoutSeconds": whole_or_fraction(job.timeout_seconds),  # how long an attempt may run
         # A pending job that was delayed (runAt) or is backing off after a transient failure, until
@@ -318,6 +319,7 @@ def schedule_json(schedule: cpb.Schedule, users: Mapping[str, UserRef]) -> dict[
         "maxAttempts": schedule.max_attempts or None,  # of each job it creates; null: the defaults
         "timeoutSeconds": schedule.timeout_seconds or None,
         "expiresAfterSeconds": schedule.expires_after_seconds or None,  # each job must start within
+        "group": schedule.group or None,  # of each job it creates
         "createdBy": users.get(schedule.created_by_id) if schedule.created_by_id else None,
         "paused": schedule.HasField("paused_at"),
         "pausedAt": timestamp(schedule, "paused_at"),

@@ -108,6 +108,7 @@ async def create_geocoding_job(
     depends_on: Sequence[str] = (),
     priority: int = 0,
     limits: Mapping[str, int] | None = None,
+    group: str = "",
 ) -> cpb.CreateJobResponse:
     """Create the job; ``created`` is False when the Idempotency-Key matched an earlier one."""
     b = backends(request)
@@ -122,6 +123,7 @@ async def create_geocoding_job(
         depends_on=depends_on,
         priority=priority,
         **(limits or {}),
+        group=group,
     )
     return await b.coordinator.CreateJob(create, timeout=b.deadline_s)
 
@@ -175,6 +177,7 @@ async def geocode_households(request: web.Request) -> web.Response:
     depends_on = params.ids(params.listed(request.query, "dependsOn"), "dependsOn")
     priority = params.field_priority(request.query)
     limits = params.field_limits(request.query)
+    group = params.field_group(request.query)
     await check_provider(request, order.provider_id)
     matching = await count_households(request, order)
     # A job that waits for an import geocodes the households that match when it runs.
@@ -190,6 +193,7 @@ async def geocode_households(request: web.Request) -> web.Response:
         depends_on=depends_on,
         priority=priority,
         limits=limits,
+        group=group,
     )
     job_id = created.job.id
     if created.created:
@@ -237,6 +241,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
     depends_on = params.json_ids(body, "dependsOn")
     priority = params.json_priority(body)
     limits = params.json_limits(body)
+    group = params.json_group(body)
     await check_provider(request, order.provider_id)
     # A dynamic job waits for households still to come, and one that depends on an import geocodes
     # what matches when it runs, so only a static job that runs now needs matches now.
@@ -253,6 +258,7 @@ async def create_geocoding(request: web.Request) -> web.Response:
         depends_on=depends_on,
         priority=priority,
         limits=limits,
+        group=group,
     )
     job = created.job
     if created.created:

@@ -159,15 +159,19 @@ def _depends_on(fields: Mapping[str, str]) -> list[str]:
     return params.ids(params.listed(fields, "dependsOn"), "dependsOn")
 
 
-# Form fields (or query parameters) that set the import job's priority and limits.
-JOB_OPTION_FIELDS = ("priority", "maxAttempts", "timeoutSeconds")
+# Form fields (or query parameters) that set the import job's priority, limits and group.
+JOB_OPTION_FIELDS = ("priority", "maxAttempts", "timeoutSeconds", "group")
 
 
-def _job_options(fields: Mapping[str, str]) -> dict[str, int]:
-    """The ``priority``, ``maxAttempts`` and ``timeoutSeconds`` form fields or query parameters,
-    as UploadHeader arguments, for those given."""
-    priority = {"priority": params.field_priority(fields)} if params.text(fields, "priority") else {}
-    return {**priority, **params.field_limits(fields)}
+def _job_options(fields: Mapping[str, str]) -> dict[str, int | str]:
+    """The ``priority``, ``maxAttempts``, ``timeoutSeconds`` and ``group`` form fields or query
+    parameters, as UploadHeader arguments, for those given."""
+    options: dict[str, int | str] = dict(params.field_limits(fields))
+    if params.text(fields, "priority"):
+        options["priority"] = params.field_priority(fields)
+    if group := params.field_group(fields):
+        options["group"] = group
+    return options
 
 
 def _voter_trailing() -> TrailingHeader:
@@ -283,6 +287,8 @@ def _json_body_file(body: Mapping[str, Any]) -> Upload:
     for name, field in (("maxAttempts", "max_attempts"), ("timeoutSeconds", "timeout_seconds")):
         if field in limits:
             fields[name] = str(limits[field])
+    if group := params.json_group(body):
+        fields["group"] = group
     return Upload(f"body.{fmt}", _one_chunk(payload), fields)
 
 

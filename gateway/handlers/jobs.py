@@ -37,7 +37,7 @@ BULK_ACTIONS: dict[str, cpb.BulkAction.ValueType] = {
 }
 MAX_BULK = 200
 # A bulk filter's members: the list route's query parameters that choose jobs.
-BULK_FILTER_KEYS = ("status", "type", "createdById", "search", "createdAfter", "createdBefore")
+BULK_FILTER_KEYS = ("status", "type", "createdById", "search", "createdAfter", "createdBefore", "group")
 # A bulk retry makes up to 200 jobs, each in its own transaction: more than one request's time.
 BULK_DEADLINE_FACTOR = 3
 
@@ -66,6 +66,7 @@ def _list_request(query: Any) -> cpb.ListJobsRequest:
         search=search,
         created_after=params.field_time(query, "createdAfter"),
         created_before=params.field_time(query, "createdBefore"),
+        group=params.field_group(query),
     )
 
 
@@ -111,6 +112,7 @@ def _create_request(body: dict[str, Any], user_id: str, idempotency_key: str) ->
         depends_on=params.json_ids(body, "dependsOn"),
         priority=params.json_priority(body),
         **params.json_limits(body),
+        group=params.json_group(body),
     )
 
 
@@ -291,6 +293,7 @@ def _bulk_request(body: dict[str, Any], user_id: str) -> cpb.BulkControlRequest:
     request.types.extend(listed.types)
     request.created_by_id = listed.created_by_id
     request.search = listed.search
+    request.group = listed.group
     for name in ("created_after", "created_before"):
         if listed.HasField(name):
             getattr(request, name).CopyFrom(getattr(listed, name))

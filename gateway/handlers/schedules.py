@@ -44,6 +44,7 @@ def _create_request(body: dict[str, Any], user_id: str) -> cpb.CreateScheduleReq
         expires_after_seconds=params.json_int(
             body, "expiresAfterSeconds", default=0, minimum=1, maximum=jt.MAX_DELAY_S
         ),
+        group=params.json_group(body),
         created_by_id=user_id,
     )
 

@@ -48,6 +48,8 @@ MAX_TIMEOUT_S = 30 * 24 * 3600
 # A delayed job runs within this (finished jobs are archived after 30 days by default).
 MAX_DELAY = timedelta(days=30)
 MAX_DELAY_S = int(MAX_DELAY.total_seconds())
+# A job's group (a campaign, a county: jobs of different groups take turns) is at most this long.
+MAX_GROUP_LENGTH = 100
 
 
 def run_at_of(
@@ -106,6 +108,19 @@ def check_limits(max_attempts: int | None, timeout_seconds: float | None) -> Non
         raise errors.InvalidArgument(
             f"timeoutSeconds must be an integer between 1 and {MAX_TIMEOUT_S}", field="timeoutSeconds"
         )
+
+
+def group_of(text: str | None) -> str | None:
+    """A job's ``group`` as stored: trimmed, None when empty; 400 naming ``group`` when it is longer
+    than MAX_GROUP_LENGTH or holds a control character."""
+    group = (text or "").strip()
+    if not group:
+        return None
+    if len(group) > MAX_GROUP_LENGTH or not group.isprintable():
+        raise errors.InvalidArgument(
+            f"group must be at most {MAX_GROUP_LENGTH} printable characters", field="group"
+        )
+    return group
 
 
 def canonical(job_type: str) -> str | None:

@@ -96,6 +96,7 @@ class _JobColumns:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cancelled if not started by then
+    group_key: Mapped[str | None] = mapped_column(String(100))  # jobs of different groups take turns
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -114,6 +115,12 @@ class Job(_JobColumns, Base):
             "expires_at",
             postgresql_where=text("expires_at IS NOT NULL AND started_at IS NULL"),
             sqlite_where=text("expires_at IS NOT NULL AND started_at IS NULL"),
+        ),
+        Index(
+            "ix_jobs_pending_grouped",
+            "type",
+            postgresql_where=text("group_key IS NOT NULL AND status = 'pending'"),
+            sqlite_where=text("group_key IS NOT NULL AND status = 'pending'"),
         ),
     )
 
@@ -223,6 +230,7 @@ class JobSchedule(Base):
     max_attempts: Mapped[int | None] = mapped_column(Integer)  # the jobs' own; NULL: the settings'
     timeout_seconds: Mapped[int | None] = mapped_column(Integer)
     expires_after_s: Mapped[int | None] = mapped_column(Integer)  # each job must start within this
+    group_key: Mapped[str | None] = mapped_column(String(100))  # the group of each job it creates
     created_by_id: Mapped[str | None] = mapped_column(String(32))
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -90,6 +90,8 @@ class Settings:
     retry_backoff_max_s: float = 300.0
     default_concurrency: int = 1
     concurrency: dict[str, int] = field(default_factory=dict)
+    # Per type, how many of its jobs one group may have running at once; absent: no limit.
+    group_concurrency: dict[str, int] = field(default_factory=dict)
     default_timeout_s: float = 24 * 3600.0
     timeouts_s: dict[str, int] = field(default_factory=dict)
     progress_flush_s: float = 1.0
@@ -139,6 +141,7 @@ class Settings:
             retry_backoff_max_s=_float(env, "JOB_RETRY_BACKOFF_MAX_SECONDS", d.retry_backoff_max_s),
             default_concurrency=_int(env, "JOB_DEFAULT_CONCURRENCY", d.default_concurrency),
             concurrency=_per_type(env, "JOB_CONCURRENCY"),
+            group_concurrency=_per_type(env, "JOB_GROUP_CONCURRENCY"),
             default_timeout_s=_float(env, "JOB_TIMEOUT_SECONDS", d.default_timeout_s),
             timeouts_s=_per_type(env, "JOB_TIMEOUTS"),
             progress_flush_s=_float(env, "JOB_PROGRESS_FLUSH_SECONDS", d.progress_flush_s),

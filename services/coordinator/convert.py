@@ -59,6 +59,7 @@ def job_query_of(request: pb.ListJobsRequest | pb.BulkControlRequest) -> JobQuer
         search=request.search,
         created_after=time_of(request, "created_after"),
         created_before=time_of(request, "created_before"),
+        group=jt.group_of(request.group),
     )
 
 
@@ -110,6 +111,7 @@ def schedule_to_pb(schedule: JobSchedule) -> pb.Schedule:
         max_attempts=schedule.max_attempts or 0,
         timeout_seconds=schedule.timeout_seconds or 0,
         expires_after_seconds=schedule.expires_after_s or 0,
+        group=schedule.group_key or "",
         created_by_id=schedule.created_by_id or "",
         last_job_id=schedule.last_job_id or "",
         last_error=schedule.last_error or "",
@@ -158,6 +160,7 @@ def job_to_pb(job: Job, recent_errors: Sequence[JobItemError] = ()) -> pb.Job:
         recent_errors=[item_error_to_pb(e) for e in recent_errors],
         items_per_second=_rate(job),
         retry_of=job.retry_of or "",
+        group=job.group_key or "",
     )
     _copy_times(job, message, JOB_TIMES)
     return message

@@ -424,7 +424,11 @@ class Dispatcher:
             limit = concurrency if concurrency is not None else self.settings.concurrency_for(job_type)
             if await repo.held_count(names) >= limit:
                 return False
-            job = await repo.next_pending(names, skip_locked=self._skip_locked)
+            job = await repo.next_pending(
+                names,
+                skip_locked=self._skip_locked,
+                group_limit=self.settings.group_concurrency.get(job_type, 0),
+            )
             if job is None:
                 return False
             conn = self._pick(job_type, job.worker_id)

@@ -10,7 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -87,6 +100,7 @@ class JobQuery:
     search: str = ""  # a job id, or text in its input or failure reason (case-insensitive)
     created_after: datetime | None = None
     created_before: datetime | None = None
+    group: str | None = None
 
     def narrows(self) -> bool:
         return bool(
@@ -96,6 +110,7 @@ class JobQuery:
             or self.search
             or self.created_after
             or self.created_before
+            or self.group
         )
 
 
@@ -179,6 +194,7 @@ class JobRepository:
             conditions.append(
                 or_(
                     Job.id == query.search,
+                    Job.group_key.icontains(query.search, autoescape=True),
                     Job.data.icontains(query.search, autoescape=True),
                     Job.failure_reason.icontains(query.search, autoescape=True),
                 )
@@ -187,6 +203,8 @@ class JobRepository:
             conditions.append(Job.created_at >= query.created_after)
         if query.created_before is not None:
             conditions.append(Job.created_at < query.created_before)
+        if query.group:
+            conditions.append(Job.group_key == query.group)
         where = and_(*conditions) if conditions else and_(True)
         total = (await self.session.execute(select(func.count()).select_from(Job).where(where))).scalar_one()
         rows = await self.session.execute(
@@ -354,18 +372,49 @@ class JobRepository:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def next_pending(self, type_names: Sequence[str], *, skip_locked: bool) -> Job | None:
+    async def next_pending(
+        self, type_names: Sequence[str], *, skip_locked: bool, group_limit: int = 0
+    ) -> Job | None:
+        """The next due pending job of the type: highest priority first, then oldest. When pending
+        jobs name a group, the group holding the fewest of the type's running jobs goes first
+        among equal priorities, so groups take turns; with ``group_limit``, a group already
+        holding that many is passed over. Jobs without a group count as one group, with no limit."""
         stmt = (
             select(Job)
             .where(Job.status == jt.PENDING, Job.type.in_(type_names), Job.lease_id.is_(None))
             .where(or_(Job.available_at.is_(None), Job.available_at <= utcnow()))
             .where(~_waiting_for_dependency())
-            .order_by(Job.priority.desc(), Job.created_at, Job.id)
             .limit(1)
         )
+        if await self._any_pending_grouped(type_names):
+            held = self._held_by_group(type_names)
+            held_n = func.coalesce(held.c.n, 0)
+            stmt = stmt.outerjoin(held, held.c.group_key == func.coalesce(Job.group_key, ""))
+            stmt = stmt.order_by(Job.priority.desc(), held_n, Job.created_at, Job.id)
+            if group_limit:
+                stmt = stmt.where(or_(Job.group_key.is_(None), held_n < group_limit))
+        else:  # the common case, and the index's order: nothing to share
+            stmt = stmt.order_by(Job.priority.desc(), Job.created_at, Job.id)
         if skip_locked:
-            stmt = stmt.with_for_update(skip_locked=True)
+            stmt = stmt.with_for_update(skip_locked=True, of=Job)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def _any_pending_grouped(self, type_names: Sequence[str]) -> bool:
+        """Whether a pending job of the type names a group (a look at ix_jobs_pending_grouped)."""
+        stmt = select(Job.id).where(
+            Job.group_key.is_not(None), Job.status == jt.PENDING, Job.type.in_(type_names)
+        )
+        return (await self.session.execute(stmt.limit(1))).first() is not None
+
+    def _held_by_group(self, type_names: Sequence[str]) -> Subquery:
+        """How many of the type's jobs each group's workers hold now ("" for jobs without one)."""
+        group_key = func.coalesce(Job.group_key, "")
+        return (
+            select(group_key.label("group_key"), func.count().label("n"))
+            .where(Job.type.in_(type_names), Job.lease_id.is_not(None))
+            .group_by(group_key)
+            .subquery()
+        )
 
     async def claim(self, job_id: str, worker_id: str, lease_seconds: float) -> Claim | None:
         now = utcnow()

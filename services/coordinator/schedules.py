@@ -80,6 +80,7 @@ class ScheduleService:
         max_attempts: int | None = None,
         timeout_seconds: int | None = None,
         expires_after_s: int | None = None,
+        group: str | None = None,
     ) -> JobSchedule:
         name = name.strip()
         if not name or len(name) > MAX_NAME:
@@ -91,6 +92,7 @@ class ScheduleService:
         jt.check_priority(priority)
         jt.check_limits(max_attempts, timeout_seconds)
         jt.check_expires_after(expires_after_s)
+        group = jt.group_of(group)
         now = utcnow()
         first = next_time(cron, timezone, now)
         _, data, _ = await self.jobs.check_input(job_type, data_json)  # what each time will create
@@ -113,6 +115,7 @@ class ScheduleService:
                     max_attempts=max_attempts,
                     timeout_seconds=timeout_seconds,
                     expires_after_s=expires_after_s,
+                    group_key=group,
                     created_by_id=created_by_id,
                     next_run_at=first,
                     skipped_runs=0,
@@ -191,6 +194,7 @@ class ScheduleService:
                     if schedule.expires_after_s
                     else None,
                     origin=f"schedule {schedule.name!r} ({schedule.id})",
+                    group=schedule.group_key,
                 )
                 values |= {"last_job_id": job.id, "last_run_at": now, "last_error": None}
             except errors.CocoaError as exc:  # its upload was removed, say: reported, tried next time

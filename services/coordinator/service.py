@@ -108,12 +108,14 @@ class JobService:
         timeout_seconds: float | None = None,
         limits_of: Job | None = None,
         expires_at: datetime | None = None,
+        group: str | None = None,
     ) -> tuple[Job, bool]:
         """A new pending job (or the one an idempotency key or retry made first, with False);
         ``origin`` says in its history what made it when no user did (a schedule); with ``resume``
         it carries on from that job's checkpoint, with its counts and item errors. Without its own
         ``max_attempts`` and ``timeout_seconds``, it takes those of ``limits_of`` (the job a retry
-        retries, whatever the settings were then), else the settings' for its type."""
+        retries, whatever the settings were then), else the settings' for its type. Jobs of
+        different ``group``s take turns at their queue (see ``JobRepository.next_pending``)."""
         canonical, data, upload_id = await self.check_input(job_type, data_json)
         if idempotency_key:
             existing = await self._by_idempotency_key(created_by_id, idempotency_key)
@@ -124,6 +126,7 @@ class JobService:
         jt.check_priority(priority)
         jt.check_limits(max_attempts, timeout_seconds)
         jt.check_expiry(expires_at, run_at)
+        group = jt.group_of(group)
         depends_on = await self._check_dependencies(depends_on)
         job = Job(
             id=new_id(),
@@ -138,6 +141,7 @@ class JobService:
             retry_of=retry_of,
             available_at=run_at if run_at is not None and run_at > now else None,
             expires_at=expires_at,
+            group_key=group,
             attempt=0,
             max_attempts=max_attempts
             or (limits_of.max_attempts if limits_of else self.settings.max_attempts),
@@ -251,7 +255,7 @@ class JobService:
         max_attempts: int | None = None,
         timeout_seconds: float | None = None,
     ) -> tuple[Job, bool]:
-        """A new job with a failed or cancelled job's type, input, priority and limits (unless
+        """A new job with a failed or cancelled job's type, input, priority, group and limits (unless
         given new ones), starting afresh (imports upsert, so a rerun creates nothing twice), or
         ``from_checkpoint`` where the job stopped. A job is retried at most once: asking again
         answers that first retry, so a double click makes one job."""
@@ -283,6 +287,7 @@ class JobService:
             max_attempts=max_attempts,
             timeout_seconds=timeout_seconds,
             limits_of=source,
+            group=source.group_key,
         )
 
     async def view(self, job: Job) -> JobView:
@@ -492,7 +497,7 @@ class JobService:
         if where is None or not where.narrows():
             # Acting on every job takes saying so: a status filter (all the statuses, say).
             raise errors.InvalidArgument(
-                "Name the jobs (ids) or filter them by status, type, creator, search or creation time",
+                "Name the jobs (ids) or filter them by status, type, creator, search, creation time or group",
                 field="ids",
             )
         where = self._checked(where)

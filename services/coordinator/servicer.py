@@ -53,6 +53,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             expires_at=jt.run_at_of(
                 request.expires_at, request.HasField("expires_at"), name="expires_at", field="expiresAt"
             ),
+            group=request.group or None,
         )
         return pb.CreateJobResponse(job=convert.view_to_pb(await self.jobs.view(job)), created=created)
 
@@ -211,6 +212,7 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             max_attempts=request.max_attempts or None,
             timeout_seconds=request.timeout_seconds or None,
             expires_after_s=request.expires_after_seconds or None,
+            group=request.group or None,
         )
         return convert.schedule_to_pb(schedule)
 

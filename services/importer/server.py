@@ -59,6 +59,7 @@ def job_creator(stub: cpb_grpc.CoordinatorServiceStub, deadline_s: float) -> Cre
             priority=upload.priority,
             max_attempts=upload.max_attempts or 0,
             timeout_seconds=upload.timeout_seconds or 0,
+            group=upload.group or "",
         )
         if upload.run_at is not None:
             request.run_at.FromDatetime(upload.run_at)

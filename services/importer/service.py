@@ -46,6 +46,7 @@ class UploadRequest:
     priority: int = 0  # the import job's (higher runs first)
     max_attempts: int | None = None  # the import job's own; else the coordinator's
     timeout_seconds: int | None = None
+    group: str | None = None  # the import job's group (groups take turns at the queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class ImporterService:
         jt.check_expiry(request.expires_at, request.run_at)
         jt.check_priority(request.priority)
         jt.check_limits(request.max_attempts, request.timeout_seconds)
+        jt.group_of(request.group)
         if len(set(request.depends_on)) > jt.MAX_DEPENDENCIES:
             raise errors.InvalidArgument(
                 f"dependsOn names at most {jt.MAX_DEPENDENCIES} jobs", field="dependsOn"

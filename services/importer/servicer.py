@@ -75,6 +75,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
                 run_at=late_run_at[-1] if late_run_at else first.run_at,
                 expires_at=late_expires_at[-1] if late_expires_at else first.expires_at,
                 depends_on=late_depends_on[-1] if late_depends_on else first.depends_on,
+                group=late.get("group", first.group),
                 **{name: late_options.get(name, getattr(first, name)) for name in JOB_OPTIONS},
             )
 
@@ -119,6 +120,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         run_at=jt.run_at_of(header.run_at, header.HasField("run_at")),
         expires_at=_expires_at(header),
         depends_on=tuple(header.depends_on),
+        group=header.group or None,
         **_job_options(header),
     )
 

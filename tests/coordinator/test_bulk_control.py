@@ -143,7 +143,7 @@ async def test_an_empty_filter_is_refused_rather_than_acting_on_every_job(
         await bulk(stub, pb.BULK_ACTION_CANCEL)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == (
-        "Name the jobs (ids) or filter them by status, type, creator, search or creation time"
+        "Name the jobs (ids) or filter them by status, type, creator, search, creation time or group"
     )
 
 

@@ -108,6 +108,16 @@ async def test_the_jobs_a_schedule_creates_must_start_within_its_expiry(
     assert job.expires_at.ToDatetime(tzinfo=UTC) == pytest.approx(expected, abs=timedelta(seconds=5))
 
 
+async def test_the_jobs_a_schedule_creates_are_in_its_group(
+    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, database_url: str
+) -> None:
+    schedule = await create(stub, group="durham")
+    assert schedule.group == "durham"
+    await run_when_due(coordinator, database_url, schedule.id)
+    job = await stub.GetJob(pb.GetJobRequest(id=(await get(stub, schedule.id)).last_job_id))
+    assert job.group == "durham"
+
+
 async def test_the_coordinator_runs_due_schedules_by_itself(
     stub: pb_grpc.CoordinatorServiceStub, database_url: str
 ) -> None:
@@ -224,6 +234,7 @@ async def test_deleting_a_schedule_keeps_the_jobs_it_created(
         ({"expires_after_seconds": 2_592_001}, "expiresAfterSeconds",
          "expiresAfterSeconds must be an integer between 1 and 2592000"),
         ({"type": "voter_import", "data_json": "{}"}, "data.uploadId", None),
+        ({"group": "g" * 101}, "group", "group must be at most 100 printable characters"),
     ],
 )  # fmt: skip
 async def test_a_bad_schedule_is_refused_naming_the_field(

@@ -20,7 +20,7 @@ NASTY: list[Any] = [
     "9223372036854775808", "-9223372036854775809", "\u202e", "%00", "true", "1e3",
 ]  # fmt: skip
 # What every route that creates a job takes besides its own input.
-JOB_OPTION_KEYS = ["runAt", "expiresAt", "dependsOn", "priority", "maxAttempts", "timeoutSeconds"]
+JOB_OPTION_KEYS = ["runAt", "expiresAt", "dependsOn", "priority", "maxAttempts", "timeoutSeconds", "group"]
 KEYS = {
     "/api/v1/jobs": ["type", "data", "isDynamic", *JOB_OPTION_KEYS],
     "/api/v1/jobs/geocoding": ["filters", "limit", "skipGeocoded", "providerId", "mode", *JOB_OPTION_KEYS],
@@ -42,6 +42,7 @@ KEYS = {
         "maxAttempts",
         "timeoutSeconds",
         "expiresAfterSeconds",
+        "group",
     ],
     "/api/v1/gis/geocode": ["addresses", "providerId"],
     "/api/v1/gis/parcels/import": [
@@ -51,10 +52,11 @@ KEYS = {
         "maxAttempts",
         "timeoutSeconds",
         "expiresAt",
+        "group",
     ],
 }
 QUERIES = {
-    "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset", "search", "createdAfter", "createdBefore"],
+    "/api/v1/jobs": ["status", "type", "createdById", "limit", "offset", "search", "createdAfter", "createdBefore", "group"],
     "/api/v1/gis/households": ["search", "city", "state", "zipCode", "geocoded", "limit", "offset"],
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],

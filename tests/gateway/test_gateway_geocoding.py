@@ -459,6 +459,26 @@ async def test_a_geocoding_job_body_takes_its_own_limits(geo_client: TestClient,
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (1, 60)
 
 
+async def test_a_households_geocode_takes_a_group(geo_client: TestClient, admin_token: str) -> None:
+    first = (await delayed_job(geo_client, admin_token))["id"]
+    response = await geo_client.post(
+        "/api/v1/gis/households/geocode",
+        params={"city": "Nowhere", "dependsOn": first, "group": "campaign-7"},
+        headers=bearer(admin_token),
+    )
+    assert response.status == 202
+    job = await fetch_job(geo_client, admin_token, (await response.json())["jobId"])
+    assert job["group"] == "campaign-7"
+
+
+async def test_a_geocoding_job_body_takes_a_group(geo_client: TestClient, admin_token: str) -> None:
+    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", "group": "campaign-7"}
+    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
+    assert response.status == 202
+    job = await fetch_job(geo_client, admin_token, (await response.json())["jobId"])
+    assert job["group"] == "campaign-7"
+
+
 async def test_a_households_geocode_with_a_bad_timeout_is_400_naming_it(
     geo_client: TestClient, admin_token: str
 ) -> None:

@@ -518,6 +518,23 @@ async def test_a_voter_import_takes_its_own_limits(
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_voter_import_takes_a_group_field(
+    import_client: TestClient, admin_token: str, where: str
+) -> None:
+    job = await import_job_with_fields(import_client, admin_token, {"group": "Durham County"}, where)
+    assert job["group"] == "Durham County"
+
+
+async def test_an_import_with_a_bad_group_is_400_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    form = upload_form("ncvoter32.txt", NC_FILE, before={"format": "ncsbe", "group": "g" * 101})
+    status, body = await post_voters(import_client, admin_token, form)
+    assert (status, body["field"]) == (400, "group")
+    assert stored_files(import_settings) == []
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
 async def test_a_voter_import_takes_an_expiry_field(
     import_client: TestClient, admin_token: str, where: str
 ) -> None:
@@ -572,6 +589,14 @@ async def test_a_parcel_import_body_takes_its_own_limits(import_client: TestClie
     job_id = (await response.json())["jobId"]
     job = await fetch_job(import_client, admin_token, job_id)
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (2, 300)
+
+
+async def test_a_parcel_import_body_takes_a_group(import_client: TestClient, admin_token: str) -> None:
+    body = {"data": parcels_document(), "group": "wake"}
+    response = await import_client.post(PARCELS_IMPORT, json=body, headers=bearer(admin_token))
+    assert response.status == 202, await response.text()
+    job = await fetch_job(import_client, admin_token, (await response.json())["jobId"])
+    assert job["group"] == "wake"
 
 
 async def test_a_parcel_import_body_may_wait_for_another_job(

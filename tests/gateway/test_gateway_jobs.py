@@ -54,6 +54,7 @@ EXTRA_KEYS = {
     "failureReason",
     "retryOf",
     "priority",
+    "group",
     "notBefore",
     "dependsOn",
     "waitingFor",

@@ -23,7 +23,7 @@ NIGHTLY = {
 SCHEDULE_KEYS = {
     "id", "name", "cron", "timezone", "type", "data", "isDynamic", "priority", "createdBy", "paused", "pausedAt",
     "nextRunAt", "lastRunAt", "lastJobId", "lastError", "skippedRuns", "createdAt", "updatedAt", "maxAttempts",
-    "timeoutSeconds", "expiresAfterSeconds",
+    "timeoutSeconds", "expiresAfterSeconds", "group",
 }  # fmt: skip
 
 
@@ -132,3 +132,8 @@ async def test_a_schedule_without_limits_shows_null_for_them(client: TestClient,
 
 async def test_a_schedule_keeps_the_expiry_of_its_jobs(client: TestClient, admin_token: str) -> None:
     assert (await _create(client, admin_token, expiresAfterSeconds=3600))["expiresAfterSeconds"] == 3600
+
+
+async def test_a_schedule_keeps_the_group_of_its_jobs(client: TestClient, admin_token: str) -> None:
+    assert (await _create(client, admin_token, group="durham"))["group"] == "durham"
+    assert (await _create(client, admin_token))["group"] is None

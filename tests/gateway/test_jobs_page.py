@@ -584,17 +584,25 @@ async def test_the_geocoding_form_sends_its_priority(
     assert job["priority"] == 30
 
 
-async def test_the_geocoding_form_sends_its_start_by_time_attempts_and_time_limit(
+async def test_the_geocoding_form_sends_its_start_by_time_attempts_time_limit_and_group(
     geo_page: JobsPage, geo_client: TestClient, admin_token: str
 ) -> None:
     first = await delayed_job(geo_client, admin_token)
-    fields = {"city": "durham", "dependsOn": first["id"], "maxAttempts": "2", "timeoutMinutes": "90"}
+    fields = {
+        "city": "durham",
+        "dependsOn": first["id"],
+        "maxAttempts": "2",
+        "timeoutMinutes": "90",
+        "group": "Durham County",
+    }
     await geo_page.fill_geocoding_form(admin_token, fields)
     start_by = await geo_page.set_time("#geocode-form input[name=expiresAt]", 2 * 3600)
     await geo_page.click("#geocode-form button[type=submit]")
     job_id = (await geo_page.outcome("#geocode-form")).split()[1]
     job = await fetch_job(geo_client, admin_token, job_id)
     assert (job["expiresAt"], job["maxAttempts"], job["timeoutSeconds"]) == (start_by, 2, 5400)
+    assert job["group"] == "Durham County"
+    await geo_page.detail("Group", "Durham County")
 
 
 async def test_a_voter_upload_sends_its_attempts_and_time_limit(
