@@ -28,6 +28,7 @@ from cocoa_gateway.keys import (
     TOKEN_TTL,
 )
 from cocoa_gateway.metrics import Metrics, metrics_middleware
+from cocoa_gateway.request_ids import answer_with_request_id, request_id_middleware
 
 # JSON bodies; uploads stream past this limit (they never call request.read()).
 MAX_JSON_BODY = 1024 * 1024
@@ -56,7 +57,8 @@ async def _on_shutdown(app: web.Application) -> None:
 def create_app(settings: Settings, *, token_cache_ttl_s: float = TOKEN_CACHE_TTL_S) -> web.Application:
     """The gateway for ``settings``; ``token_cache_ttl_s`` bounds how long a revoked token still works."""
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=MAX_JSON_BODY
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
+        client_max_size=MAX_JSON_BODY,
     )
     app[METRICS] = Metrics()
     app[SETTINGS] = settings
@@ -64,6 +66,7 @@ def create_app(settings: Settings, *, token_cache_ttl_s: float = TOKEN_CACHE_TTL
     app[SHUTTING_DOWN] = asyncio.Event()
     app.cleanup_ctx.extend([_database_ctx, _backends_ctx])
     app.on_shutdown.append(_on_shutdown)
+    app.on_response_prepare.append(answer_with_request_id)
     for module in ROUTE_MODULES:
         app.add_routes(module.routes)
     return app

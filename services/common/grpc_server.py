@@ -12,7 +12,7 @@ import grpc
 import sqlalchemy.exc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from cocoa_common import errors
+from cocoa_common import errors, requestid
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def _first_line(exc: BaseException | None) -> str:
 
 def _wrap_unary(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        requestid.adopt(context)
         try:
             return await fn(request, context)
         except Exception as exc:
@@ -97,6 +98,7 @@ def _wrap_unary(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[An
 
 def _wrap_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        requestid.adopt(context)
         try:
             async for item in fn(request, context):
                 yield item
@@ -109,7 +111,8 @@ def _wrap_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    """Turns domain errors into status codes and hides unexpected ones behind INTERNAL."""
+    """Turns domain errors into status codes and hides unexpected ones behind INTERNAL; each call
+    runs with the request id its caller sent (``requestid``)."""
 
     async def intercept_service(
         self,
@@ -169,7 +172,11 @@ def bind(server: grpc.aio.Server, addr: str) -> int:
 
 
 def channel(addr: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(addr, options=[*KEEPALIVE_OPTIONS, *MESSAGE_SIZE_OPTIONS])
+    return grpc.aio.insecure_channel(
+        addr,
+        options=[*KEEPALIVE_OPTIONS, *MESSAGE_SIZE_OPTIONS],
+        interceptors=requestid.client_interceptors(),
+    )
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

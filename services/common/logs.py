@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 
+from cocoa_common import requestid
+
 
 def configure(level: str = "INFO", service: str = "cocoa") -> None:
+    """Log lines name the service and the request they serve (``-`` outside one)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(requestid.LogFilter())
     logging.basicConfig(
         level=level.upper(),
-        stream=sys.stderr,
-        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
+        format=f"%(asctime)s {service} %(levelname)s [%(request_id)s] %(name)s: %(message)s",
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,6 +19,8 @@ from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.lifecycle import JobLifecycle
 from cocoa_coordinator.repository import Dependency, JobQuery, JobRepository, utc_text
+
+logger = logging.getLogger(__name__)
 
 MAX_DATA_BYTES = 1024 * 1024
 MAX_LIST_LIMIT = 200
@@ -171,6 +174,7 @@ class JobService:
             if existing is None:
                 raise
             return existing, False
+        logger.info("job %s created: %s by %s", job.id, job.type, created_by_id or origin or "a service")
         self._on_change()
         return job, True
 
@@ -399,6 +403,7 @@ class JobService:
                 raise errors.InvalidTransition(f"Cannot {action} job with status: {status}")
             kind = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
             await repo.add_event(job_id, kind, by_id=requested_by_id)
+        logger.info("job %s %s by %s", job_id, kind, requested_by_id or "a service")
         self.lifecycle.moved(moved)
         if action in ("pause", "cancel") and held_lease:
             self._on_stop(job_id, held_lease, action)
