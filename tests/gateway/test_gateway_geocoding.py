@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiohttp import FormData
@@ -415,68 +416,33 @@ async def test_a_geocode_depending_on_no_such_job_is_400_naming_depends_on(
     assert (await response.json())["field"] == "dependsOn"
 
 
-async def test_a_households_geocode_takes_a_priority(geo_client: TestClient, admin_token: str) -> None:
+# A job's options on the geocoding routes, as the job then shows them.
+JOB_OPTIONS = [{"priority": -4}, {"maxAttempts": 6, "timeoutSeconds": 900}, {"group": "campaign-7"}]
+
+
+@pytest.mark.parametrize("options", JOB_OPTIONS)
+async def test_a_households_geocode_takes_the_job_s_options(
+    geo_client: TestClient, admin_token: str, options: dict[str, Any]
+) -> None:
     first = (await delayed_job(geo_client, admin_token))["id"]
+    query = {"city": "Nowhere", "dependsOn": first, **{k: str(v) for k, v in options.items()}}
     response = await geo_client.post(
-        "/api/v1/gis/households/geocode",
-        params={"city": "Nowhere", "dependsOn": first, "priority": "12"},
-        headers=bearer(admin_token),
-    )
-    assert response.status == 202
-    job_id = (await response.json())["jobId"]
-    job = await fetch_job(geo_client, admin_token, job_id)
-    assert job["priority"] == 12
-
-
-async def test_a_geocoding_job_body_takes_a_priority(geo_client: TestClient, admin_token: str) -> None:
-    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", "priority": -4}
-    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
-    assert response.status == 202
-    job_id = (await response.json())["jobId"]
-    job = await fetch_job(geo_client, admin_token, job_id)
-    assert job["priority"] == -4
-
-
-async def test_a_households_geocode_takes_its_own_limits(geo_client: TestClient, admin_token: str) -> None:
-    first = (await delayed_job(geo_client, admin_token))["id"]
-    response = await geo_client.post(
-        "/api/v1/gis/households/geocode",
-        params={"city": "Nowhere", "dependsOn": first, "maxAttempts": "6", "timeoutSeconds": "900"},
-        headers=bearer(admin_token),
-    )
-    assert response.status == 202
-    job_id = (await response.json())["jobId"]
-    job = await fetch_job(geo_client, admin_token, job_id)
-    assert (job["maxAttempts"], job["timeoutSeconds"]) == (6, 900)
-
-
-async def test_a_geocoding_job_body_takes_its_own_limits(geo_client: TestClient, admin_token: str) -> None:
-    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", "maxAttempts": 1, "timeoutSeconds": 60}
-    response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
-    assert response.status == 202
-    job_id = (await response.json())["jobId"]
-    job = await fetch_job(geo_client, admin_token, job_id)
-    assert (job["maxAttempts"], job["timeoutSeconds"]) == (1, 60)
-
-
-async def test_a_households_geocode_takes_a_group(geo_client: TestClient, admin_token: str) -> None:
-    first = (await delayed_job(geo_client, admin_token))["id"]
-    response = await geo_client.post(
-        "/api/v1/gis/households/geocode",
-        params={"city": "Nowhere", "dependsOn": first, "group": "campaign-7"},
-        headers=bearer(admin_token),
+        "/api/v1/gis/households/geocode", params=query, headers=bearer(admin_token)
     )
     assert response.status == 202
     job = await fetch_job(geo_client, admin_token, (await response.json())["jobId"])
-    assert job["group"] == "campaign-7"
+    assert {k: job[k] for k in options} == options
 
 
-async def test_a_geocoding_job_body_takes_a_group(geo_client: TestClient, admin_token: str) -> None:
-    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", "group": "campaign-7"}
+@pytest.mark.parametrize("options", JOB_OPTIONS)
+async def test_a_geocoding_job_body_takes_the_job_s_options(
+    geo_client: TestClient, admin_token: str, options: dict[str, Any]
+) -> None:
+    body = {"filters": {"city": "Nowhere"}, "mode": "dynamic", **options}
     response = await geo_client.post("/api/v1/jobs/geocoding", json=body, headers=bearer(admin_token))
     assert response.status == 202
     job = await fetch_job(geo_client, admin_token, (await response.json())["jobId"])
-    assert job["group"] == "campaign-7"
+    assert {k: job[k] for k in options} == options
 
 
 async def test_a_households_geocode_with_a_bad_timeout_is_400_naming_it(

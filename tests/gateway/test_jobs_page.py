@@ -34,7 +34,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
-from voterfiles import encode, sample_voters, simple_csv_lines
+from voterfiles import Voter, encode, sample_voters, simple_csv_lines
 
 from cocoa_gateway.auth import FORBIDDEN
 
@@ -68,6 +68,13 @@ def browser() -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+def voter_file(folder: Path, voters: list[Voter]) -> Path:
+    """A simple_csv voter file of ``voters`` in ``folder``."""
+    path = folder / "people.csv"
+    path.write_bytes(encode(simple_csv_lines(voters), encoding="utf-8"))
+    return path
 
 
 class JobsPage:
@@ -199,6 +206,10 @@ class JobsPage:
             seconds_from_now,
             step_s,
         )
+
+    async def started_job_id(self, form: str) -> str:
+        """The id of the job a start form just created, from its sentence "Job <id> created…"."""
+        return (await self.outcome(form)).split()[1]
 
     async def enabled(self, css: str) -> bool:
         return bool(await self.script("return !document.querySelector(arguments[0]).disabled", css))
@@ -405,8 +416,7 @@ async def test_uploading_a_voter_file_starts_an_import_and_opens_its_job(
     import_page: JobsPage, admin_token: str, tmp_path: Path
 ) -> None:
     voters = sample_voters(5, seed=3)
-    path = tmp_path / "people.csv"
-    path.write_bytes(encode(simple_csv_lines(voters), encoding="utf-8"))
+    path = voter_file(tmp_path, voters)
     await import_page.sign_in(admin_token)
     await import_page.upload_voters(path, "simple_csv")
     assert (await import_page.outcome("#voter-form")).startswith("Job ")
@@ -518,13 +528,12 @@ async def test_geocoding_can_be_scheduled_to_start_later(
 async def test_a_voter_upload_can_be_scheduled_to_start_later(
     import_page: JobsPage, import_client: TestClient, admin_token: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "people.csv"
-    path.write_bytes(encode(simple_csv_lines(sample_voters(3, seed=5)), encoding="utf-8"))
+    path = voter_file(tmp_path, sample_voters(3, seed=5))
     await import_page.sign_in(admin_token)
     await import_page.click("#start-voters summary")
     later = await import_page.set_time("#voter-form input[name=runAt]", 5 * 3600)
     await import_page.upload_voters(path, "simple_csv")
-    job_id = (await import_page.outcome("#voter-form")).split()[1]
+    job_id = await import_page.started_job_id("#voter-form")
     job = await fetch_job(import_client, admin_token, job_id)
     assert (job["status"], job["notBefore"]) == ("pending", later)
 
@@ -535,7 +544,7 @@ async def test_geocoding_can_wait_for_another_job_and_its_row_says_so(
     first = await delayed_job(geo_client, admin_token)
     await geo_page.fill_geocoding_form(admin_token, {"city": "durham", "dependsOn": first["id"]})
     await geo_page.click("#geocode-form button[type=submit]")
-    job_id = (await geo_page.outcome("#geocode-form")).split()[1]
+    job_id = await geo_page.started_job_id("#geocode-form")
     job = await fetch_job(geo_client, admin_token, job_id)
     assert job["waitingFor"] == [first["id"]]
     await geo_page.detail("Runs after", f"{first['id']} (not completed yet)")
@@ -579,7 +588,7 @@ async def test_the_geocoding_form_sends_its_priority(
     fields = {"city": "durham", "dependsOn": first["id"], "priority": "30"}
     await geo_page.fill_geocoding_form(admin_token, fields)
     await geo_page.click("#geocode-form button[type=submit]")
-    job_id = (await geo_page.outcome("#geocode-form")).split()[1]
+    job_id = await geo_page.started_job_id("#geocode-form")
     job = await fetch_job(geo_client, admin_token, job_id)
     assert job["priority"] == 30
 
@@ -598,7 +607,7 @@ async def test_the_geocoding_form_sends_its_start_by_time_attempts_time_limit_an
     await geo_page.fill_geocoding_form(admin_token, fields)
     start_by = await geo_page.set_time("#geocode-form input[name=expiresAt]", 2 * 3600)
     await geo_page.click("#geocode-form button[type=submit]")
-    job_id = (await geo_page.outcome("#geocode-form")).split()[1]
+    job_id = await geo_page.started_job_id("#geocode-form")
     job = await fetch_job(geo_client, admin_token, job_id)
     assert (job["expiresAt"], job["maxAttempts"], job["timeoutSeconds"]) == (start_by, 2, 5400)
     assert job["group"] == "Durham County"
@@ -608,14 +617,13 @@ async def test_the_geocoding_form_sends_its_start_by_time_attempts_time_limit_an
 async def test_a_voter_upload_sends_its_attempts_and_time_limit(
     import_page: JobsPage, import_client: TestClient, admin_token: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "people.csv"
-    path.write_bytes(encode(simple_csv_lines(sample_voters(3, seed=6)), encoding="utf-8"))
+    path = voter_file(tmp_path, sample_voters(3, seed=6))
     await import_page.sign_in(admin_token)
     await import_page.click("#start-voters summary")
     await import_page.type_into("#voter-form input[name=maxAttempts]", "4")
     await import_page.type_into("#voter-form input[name=timeoutMinutes]", "15")
     await import_page.upload_voters(path, "simple_csv")
-    job_id = (await import_page.outcome("#voter-form")).split()[1]
+    job_id = await import_page.started_job_id("#voter-form")
     job = await fetch_job(import_client, admin_token, job_id)
     assert (job["maxAttempts"], job["timeoutSeconds"]) == (4, 900)
 
