@@ -767,6 +767,31 @@ async def test_a_geocoding_schedule_is_created_listed_paused_and_deleted_from_th
     await page.wait_until("return document.querySelectorAll('#schedules tr').length === 0;")
 
 
+async def test_the_schedule_form_sends_its_jobs_priority_limits_start_within_and_group(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    await page.sign_in(admin_token)
+    await page.click("#new-schedule summary")
+    fields = {
+        "name": "Nightly Wake",
+        "city": "Raleigh",
+        "priority": "5",
+        "maxAttempts": "2",
+        "timeoutMinutes": "30",
+        "startWithinMinutes": "120",
+        "group": "wake",
+    }
+    for name, text in fields.items():
+        await page.type_into(f"#schedule-form input[name={name}]", text)
+    await page.click("#schedule-form button[type=submit]")
+    assert (await page.outcome("#schedule-form")).startswith("Schedule created; next run ")
+    [schedule] = (await (await client.get("/api/v1/schedules", headers=bearer(admin_token))).json())[
+        "schedules"
+    ]
+    chosen = ("priority", "maxAttempts", "timeoutSeconds", "expiresAfterSeconds", "group")
+    assert [schedule[k] for k in chosen] == [5, 2, 1800, 7200, "wake"]
+
+
 async def test_the_search_box_narrows_the_list(page: JobsPage, client: TestClient, admin_token: str) -> None:
     await create_job(client, admin_token, "geocoding", filters={"city": "Durham"})
     await create_job(client, admin_token, "geocoding", filters={"city": "Raleigh"})
