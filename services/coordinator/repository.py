@@ -97,7 +97,7 @@ class JobQuery:
     statuses: Sequence[str] = ()
     types: Sequence[str] = ()  # stored names (a type and its aliases)
     created_by_id: str | None = None
-    search: str = ""  # a job id, or text in its input or failure reason (case-insensitive)
+    search: str = ""  # a job id, or text in its group, input or failure reason (case-insensitive)
     created_after: datetime | None = None
     created_before: datetime | None = None
     group: str | None = None

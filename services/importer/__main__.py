@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from cocoa_common.heap import keep_large_buffers_out_of_the_heap
 from cocoa_common.process import run_service
 from cocoa_importer.server import start_importer
 
@@ -14,4 +15,5 @@ PARSE_THREAD_SWITCH_INTERVAL_S = 0.0005
 
 if __name__ == "__main__":
     sys.setswitchinterval(PARSE_THREAD_SWITCH_INTERVAL_S)
+    keep_large_buffers_out_of_the_heap()  # so the peak memory stays flat from run to run
     run_service("importer", start_importer)
