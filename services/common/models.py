@@ -116,6 +116,15 @@ class Job(_JobColumns, Base):
             postgresql_where=text("expires_at IS NOT NULL AND started_at IS NULL"),
             sqlite_where=text("expires_at IS NOT NULL AND started_at IS NULL"),
         ),
+        # The claim's order over the pending jobs, so it stops at the first due one (migration 0021).
+        Index(
+            "ix_jobs_pending_order",
+            text("priority DESC"),
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index(
             "ix_jobs_pending_grouped",
             "type",
