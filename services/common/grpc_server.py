@@ -163,11 +163,18 @@ async def mark_serving(health_servicer: health.aio.HealthServicer, *services: st
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
 
+class BindError(RuntimeError):
+    """The service cannot listen where its settings say: the port is taken, or the host is not ours."""
+
+
 def bind(server: grpc.aio.Server, addr: str) -> int:
     """Bind ``addr`` (``host:0`` picks a free port) and return the port."""
-    port = server.add_insecure_port(addr)
+    try:
+        port = server.add_insecure_port(addr)
+    except RuntimeError:  # grpcio raises it when no address could be bound
+        port = 0
     if port == 0:
-        raise RuntimeError(f"cannot bind gRPC server to {addr}")
+        raise BindError(f"cannot listen on {addr}: the port is in use, or the address is not this host's")
     return port
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from cocoa_common import logs
-from cocoa_common.grpc_server import install_stop_signals
+from cocoa_common.grpc_server import BindError, install_stop_signals
 from cocoa_common.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,11 @@ def run_service(name: str, start: Callable[[Settings], Awaitable[Service]]) -> N
         settings = Settings.from_env()
         logs.configure(settings.log_level, name)
         logger = logging.getLogger(f"cocoa_{name}")
-        service = await start(settings)
+        try:
+            service = await start(settings)
+        except BindError as exc:  # one clear line, not a traceback; a supervisor may try again
+            logger.error("%s", exc)
+            raise SystemExit(1) from None
         logger.info("%s listening on port %s", name, service.port)
         stop = asyncio.Event()
         install_stop_signals(stop)

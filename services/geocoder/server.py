@@ -50,15 +50,15 @@ async def start_geocoder(
     settings: Settings, addr: str | None = None, *, worker_id: str | None = None
 ) -> GeocoderApp:
     """Serve lookups on ``addr`` (default settings.geocoder_grpc_addr) and run geocoding jobs."""
+    server, health = grpc_server.new_server()
+    port = grpc_server.bind(server, addr or settings.geocoder_grpc_addr)  # before opening anything
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     http = aiohttp.ClientSession()
     redis = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     chain = build_chain(settings, sessions, http, redis)
     service = GeocoderService(sessions, chain)
-    server, health = grpc_server.new_server()
     pb_grpc.add_GeocoderServiceServicer_to_server(GeocoderServicer(service), server)
-    port = grpc_server.bind(server, addr or settings.geocoder_grpc_addr)
     await server.start()
     await grpc_server.mark_serving(health, SERVICE_NAME)
     worker = WorkerRuntime(
