@@ -103,13 +103,17 @@ async def _file_then_trailing(
 
 
 async def _field_value(part: BodyPartReader) -> str:
-    """A form field's text, read in bounded chunks so an oversized one is refused, not buffered."""
+    """A form field's text, read in bounded chunks so an oversized one is refused, not buffered;
+    bytes that are not UTF-8 are refused rather than silently replaced."""
     value = bytearray()
     while chunk := await part.read_chunk(CHUNK_BYTES):
         value += chunk
         if len(value) > MAX_FIELD_BYTES:
             raise bad_request(f"Form field {part.name} is too long", part.name)
-    return part.decode(bytes(value)).decode(errors="replace")
+    try:
+        return part.decode(bytes(value)).decode()
+    except UnicodeDecodeError:
+        raise bad_request(f"Form field {part.name} must be UTF-8 text", part.name) from None
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:

@@ -167,11 +167,15 @@ def upload_form(
 BOUNDARY = "cocoa-test-boundary"
 
 
-def multipart_bytes(filename: str, data: bytes, fields: Mapping[str, str]) -> tuple[bytes, bytes]:
-    """(everything up to and including the file's bytes, the rest) of a form with ``fields`` first."""
+def multipart_bytes(filename: str, data: bytes, fields: Mapping[str, str | bytes]) -> tuple[bytes, bytes]:
+    """(everything up to and including the file's bytes, the rest) of a form with ``fields`` first
+    (a ``bytes`` value goes on the wire as it is, in whatever encoding)."""
     head = b""
     for name, value in fields.items():
-        head += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        raw = value if isinstance(value, bytes) else value.encode()
+        head += (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + raw + b"\r\n"
+        )
     head += (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"

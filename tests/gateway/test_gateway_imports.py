@@ -525,6 +525,26 @@ async def test_a_voter_import_takes_a_group_field(
     assert job["group"] == "Durham County"
 
 
+async def test_a_form_field_that_is_not_utf8_is_400_naming_it_and_keeps_nothing(
+    import_client: TestClient, admin_token: str, import_settings: Settings
+) -> None:
+    head, tail = multipart_bytes(
+        "ncvoter32.txt", NC_FILE, {"format": "ncsbe", "group": "caf\xe9".encode("latin-1")}
+    )
+    response = await import_client.post(
+        VOTERS_IMPORT,
+        data=head + tail,
+        headers={**bearer(admin_token), "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    body = await response.json()
+    assert (response.status, body["field"], body["error"]) == (
+        400,
+        "group",
+        "Form field group must be UTF-8 text",
+    )
+    assert stored_files(import_settings) == []
+
+
 async def test_an_import_with_a_bad_group_is_400_and_keeps_nothing(
     import_client: TestClient, admin_token: str, import_settings: Settings
 ) -> None:
