@@ -113,6 +113,10 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._pending: dict[str, _Pending] = {}  # lease id -> unsaved progress
+        # lease id -> held while that lease's progress is written: a flush under way ends before the
+        # final write releases the lease (else its item errors, stored only while the lease holds,
+        # would be lost), and two flushes of one lease never cross.
+        self._writing: dict[str, asyncio.Lock] = {}
         self._seen: set[str] = set()  # leases heard from since the last flush
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -246,6 +250,7 @@ class Dispatcher:
         for lease_id, job_id in leases.items():
             await self._flush_one(lease_id)
             await self._requeue(job_id, lease_id, reason, WORKER_LOST)
+            self._writing.pop(lease_id, None)
         if leases:
             self.wake()
 
@@ -279,19 +284,21 @@ class Dispatcher:
         pending.errors.extend(convert.item_errors_from_pb(message.errors))
         self._seen.add(message.lease_id)
 
+    def _write_lock(self, lease_id: str) -> asyncio.Lock:
+        return self._writing.setdefault(lease_id, asyncio.Lock())
+
     async def _flush_one(self, lease_id: str) -> None:
-        pending = self._pending.pop(lease_id, None)
-        if pending is None or pending.progress is None:
-            return
+        async with self._write_lock(lease_id):
+            pending = self._pending.pop(lease_id, None)
+            if pending is not None and pending.progress is not None:
+                await self._write_pending(lease_id, pending, pending.progress)
+
+    async def _write_pending(self, lease_id: str, pending: _Pending, progress: ProgressUpdate) -> None:
         try:
             async with self.sessions.begin() as session:
                 repo = JobRepository(session)
                 stored = await repo.record_progress(
-                    pending.job_id,
-                    lease_id,
-                    pending.progress,
-                    pending.errors,
-                    self.settings.heartbeat_timeout_s,
+                    pending.job_id, lease_id, progress, pending.errors, self.settings.heartbeat_timeout_s
                 )
                 if stored:
                     await repo.add_event(pending.job_id, PROGRESS_EVENT)
@@ -327,20 +334,22 @@ class Dispatcher:
     async def _finish(self, conn: WorkerConnection, message: pb.Finished) -> None:
         final = message.final
         lease_id, job_id = final.lease_id, final.job_id
-        self._buffer(final)
-        pending = self._pending.pop(lease_id, _Pending(job_id))
-        async with self.sessions.begin() as session:
-            repo = JobRepository(session)
-            if pending.progress is not None:
-                await repo.record_progress(
-                    job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
-                )
-            job, moved = await self._close_lease(repo, job_id, lease_id, message)
-            if job is not None:
-                kind = _finish_event(job, message.outcome)
-                await repo.add_event(job_id, kind, event_detail(kind, job))
-            if job is not None and moved and job.status == jt.COMPLETED:
-                await repo.release_dependents(job_id)
+        async with self._write_lock(lease_id):
+            self._buffer(final)  # after earlier reports a flush had to put back, if any
+            pending = self._pending.pop(lease_id, _Pending(job_id))
+            async with self.sessions.begin() as session:
+                repo = JobRepository(session)
+                if pending.progress is not None:
+                    await repo.record_progress(
+                        job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
+                    )
+                job, moved = await self._close_lease(repo, job_id, lease_id, message)
+                if job is not None:
+                    kind = _finish_event(job, message.outcome)
+                    await repo.add_event(job_id, kind, event_detail(kind, job))
+                if job is not None and moved and job.status == jt.COMPLETED:
+                    await repo.release_dependents(job_id)
+        self._writing.pop(lease_id, None)
         if job is not None and moved:
             if job.status == jt.PENDING:  # retried, or stopped by a worker shutting down (not paused)
                 retried = message.outcome == pb.OUTCOME_RETRY

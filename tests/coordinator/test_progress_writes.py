@@ -1,0 +1,59 @@
+"""Progress writes racing with a job's end, through the real coordinator and a real worker stream."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from conftest import WorkerFactory
+from coordinator_helpers import wait_for_status
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common.worker import ItemError, JobContext
+from cocoa_coordinator.repository import JobRepository
+from cocoa_coordinator.server import CoordinatorApp
+
+WAIT_S = 5.0
+FINAL_WRITE_S = 0.3
+
+
+async def test_item_errors_flushed_while_the_job_finishes_are_kept(
+    stub: pb_grpc.CoordinatorServiceStub,
+    coordinator: CoordinatorApp,
+    start_worker: WorkerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The periodic flush takes the last batch's report (with its item error) and is still writing
+    it when the worker's Finished arrives; the error must be stored all the same."""
+    flush_started, finish_arrived = asyncio.Event(), asyncio.Event()
+    record_progress = JobRepository.record_progress
+
+    async def slow_first_write(self: JobRepository, *args: Any, **kwargs: Any) -> bool:
+        if not flush_started.is_set():  # the flush's write: hold it until Finished is being handled,
+            flush_started.set()  # and a little longer: time enough for a final write that did not
+            await asyncio.wait_for(finish_arrived.wait(), WAIT_S)  # wait for it to commit first
+            await asyncio.sleep(FINAL_WRITE_S)
+        return await record_progress(self, *args, **kwargs)
+
+    finish = coordinator.dispatcher._finish
+
+    async def finishing(*args: Any) -> None:
+        finish_arrived.set()
+        await finish(*args)
+
+    monkeypatch.setattr(JobRepository, "record_progress", slow_first_write)
+    monkeypatch.setattr(coordinator.dispatcher, "_finish", finishing)
+
+    async def one_bad_item_then_done(ctx: JobContext) -> None:
+        error = ItemError("item-1", "bad_item", "item 1 is bad", {"row": 1})
+        await ctx.report(processed=0, failed=1, checkpoint={"next": 1}, errors=[error])
+        await asyncio.wait_for(flush_started.wait(), WAIT_S)  # then finish, mid-flush
+
+    await start_worker({"geocoding": one_bad_item_then_done})
+    job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json="{}"))).job
+    done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED)
+    ledger = await stub.ListItemErrors(pb.ListItemErrorsRequest(job_id=job.id, limit=10))
+    assert done.failed_items == 1
+    assert [(e.item_ref, e.message) for e in ledger.errors] == [("item-1", "item 1 is bad")]
