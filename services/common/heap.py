@@ -7,7 +7,7 @@ batch-sized buffers come from the heap, where a freed one can only be reused by 
 its hole, and the process's resident size creeps up and varies from run to run with the order of
 allocations. Pinning both thresholds at 1 MiB keeps every large buffer out of the heap and returns
 it to the system when it is freed; the importer's peak on the 1M-row benchmark went from
-255-289 MB to 242-244 MB, at the same speed (docs/benchmarks.md).
+255-289 MB to 235-244 MB, at the same speed (docs/benchmarks.md).
 """
 
 from __future__ import annotations
