@@ -28,6 +28,7 @@ from cocoa_gateway.keys import (
     TOKEN_TTL,
 )
 from cocoa_gateway.metrics import Metrics, metrics_middleware
+from cocoa_gateway.params import utf8_query_middleware
 from cocoa_gateway.request_ids import answer_with_request_id, request_id_middleware
 
 # JSON bodies; uploads stream past this limit (they never call request.read()).
@@ -57,7 +58,13 @@ async def _on_shutdown(app: web.Application) -> None:
 def create_app(settings: Settings, *, token_cache_ttl_s: float = TOKEN_CACHE_TTL_S) -> web.Application:
     """The gateway for ``settings``; ``token_cache_ttl_s`` bounds how long a revoked token still works."""
     app = web.Application(
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
+        middlewares=[
+            request_id_middleware,
+            metrics_middleware,
+            error_middleware,
+            auth_middleware,
+            utf8_query_middleware,
+        ],
         client_max_size=MAX_JSON_BODY,
     )
     app[METRICS] = Metrics()

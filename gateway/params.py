@@ -6,8 +6,10 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, unquote_to_bytes
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cocoa_common import errors, jsontext
@@ -20,6 +22,23 @@ _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 INT32_MAX = 2**31 - 1  # the largest offset the gRPC list requests carry
 INT64_MAX = 2**63 - 1  # the largest sequence number (item error cursors)
+
+
+@web.middleware
+async def utf8_query_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A query parameter whose percent-escapes are not UTF-8 is a 400 naming it, rather than text
+    aiohttp would quietly fill with replacement characters (and a job would then store)."""
+    raw = request.rel_url.raw_query_string
+    if "%" in raw:
+        for pair in raw.split("&"):
+            name, _, value = pair.partition("=")
+            try:
+                for part in (name, value):
+                    unquote_to_bytes(part.replace("+", " ")).decode()
+            except UnicodeDecodeError:
+                shown = unquote(name, errors="replace")
+                raise bad_request(f"{shown} must be UTF-8 text", shown) from None
+    return await handler(request)
 
 
 def text(query: Mapping[str, str], name: str) -> str | None:

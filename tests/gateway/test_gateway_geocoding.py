@@ -12,6 +12,7 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from gateway_helpers import Sessions, bearer, delayed_job, fetch_job, household, seed_households
 from sqlalchemy import select
+from yarl import URL
 
 from cocoa_common.models import AuditLog
 
@@ -466,3 +467,13 @@ async def test_a_households_geocode_with_a_bad_priority_is_400_naming_it(
     )
     assert response.status == 400
     assert (await response.json())["field"] == "priority"
+
+
+async def test_a_geocode_whose_group_is_not_utf8_is_400_and_creates_no_job(
+    geo_client: TestClient, admin_token: str
+) -> None:
+    url = URL("/api/v1/gis/households/geocode?city=Nowhere&group=caf%E9", encoded=True)
+    response = await geo_client.post(url, headers=bearer(admin_token))
+    assert (response.status, (await response.json())["field"]) == (400, "group")
+    listed = await (await geo_client.get("/api/v1/jobs", headers=bearer(admin_token))).json()
+    assert listed["total"] == 0

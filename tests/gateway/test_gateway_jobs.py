@@ -23,6 +23,7 @@ from gateway_helpers import (
     wait_for_status,
 )
 from sqlalchemy import select
+from yarl import URL
 
 from cocoa_common.models import AuditLog
 
@@ -598,3 +599,15 @@ async def test_a_bad_search_or_time_is_400_naming_it(
     response = await client.get("/api/v1/jobs", params=query, headers=bearer(admin_token))
     assert response.status == 400
     assert (await response.json())["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("raw_query", "field"),
+    [("search=caf%E9", "search"), ("status=pending&search=%FF%FE", "search"), ("caf%E9=x", "caf\ufffd")],
+)
+async def test_a_query_parameter_that_is_not_utf8_is_400_naming_it(
+    client: TestClient, admin_token: str, raw_query: str, field: str
+) -> None:
+    response = await client.get(URL(f"/api/v1/jobs?{raw_query}", encoded=True), headers=bearer(admin_token))
+    assert response.status == 400
+    assert await response.json() == {"success": False, "error": f"{field} must be UTF-8 text", "field": field}
