@@ -372,7 +372,9 @@ class Dispatcher:
             return await repo.release(job_id, lease_id), False
         if message.outcome == pb.OUTCOME_FAILED:
             failed = await repo.fail_leased(job_id, lease_id, message.reason or "worker reported failure")
-            return failed, failed is not None
+            if failed is None:  # cancelled meanwhile: it stays cancelled and gives its lease back
+                return await repo.release(job_id, lease_id), False
+            return failed, True
         if message.outcome == pb.OUTCOME_RETRY:
             current = await repo.get(job_id)
             delay = self.settings.retry_backoff_for(current.attempt if current else 1)

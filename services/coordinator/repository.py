@@ -44,6 +44,9 @@ from cocoa_common.models import (
 )
 
 NOT_TERMINAL = (jt.PENDING, jt.PROCESSING, jt.PAUSED)
+# Whose worker's reports are stored (under its lease): a cancelled job's worker still reports the
+# batch it was writing when the cancel came, until it stops.
+REPORTING = (*NOT_TERMINAL, jt.CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,15 +336,12 @@ class JobRepository:
         )
 
     async def cancel(self, job_id: str) -> Job | None:
+        """Cancelled at once; a running job keeps its lease until its worker has stopped, so the
+        batch it was writing is still counted and its item errors logged (and its slot stays
+        taken until then)."""
         now = utcnow()
         return await self._move(
-            job_id,
-            NOT_TERMINAL,
-            status=jt.CANCELLED,
-            cancel_requested_at=now,
-            completed_at=now,
-            lease_id=None,
-            lease_expires_at=None,
+            job_id, NOT_TERMINAL, status=jt.CANCELLED, cancel_requested_at=now, completed_at=now
         )
 
     async def cancel_orphan(self, job_id: str, reason: str) -> Job | None:
@@ -467,7 +467,7 @@ class JobRepository:
             values["output_stats"] = progress.output_stats
         result = await self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(NOT_TERMINAL))
+            .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(REPORTING))
             .values(**values)
             .execution_options(synchronize_session=False, populate_existing=True)
         )

@@ -58,6 +58,21 @@ async def wait_for_status(
         await asyncio.sleep(0.05)
 
 
+async def wait_for_release(
+    stub: pb_grpc.CoordinatorServiceStub, job_id: str, timeout: float = 10.0
+) -> pb.Job:
+    """Poll until no worker holds the job any more (a cancelled job's worker has stopped)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        job = await stub.GetJob(pb.GetJobRequest(id=job_id))
+        if not job.HasField("lease_expires_at"):
+            return job
+        if loop.time() > deadline:
+            raise AssertionError(f"job {job_id} is still held by {job.worker_id}")
+        await asyncio.sleep(0.05)
+
+
 async def wait_for_workers(
     stub: pb_grpc.CoordinatorServiceStub, job_type: str, count: int, timeout: float = 10.0
 ) -> None:

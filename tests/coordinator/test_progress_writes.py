@@ -1,4 +1,5 @@
-"""Progress writes racing with a job's end, through the real coordinator and a real worker stream."""
+"""Progress writes racing with a job's end (its Finished, a cancel), through the real coordinator and a
+real worker stream."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import WorkerFactory
-from coordinator_helpers import wait_for_status
+from coordinator_helpers import wait_for_release, wait_for_status
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
@@ -57,3 +58,35 @@ async def test_item_errors_flushed_while_the_job_finishes_are_kept(
     ledger = await stub.ListItemErrors(pb.ListItemErrorsRequest(job_id=job.id, limit=10))
     assert done.failed_items == 1
     assert [(e.item_ref, e.message) for e in ledger.errors] == [("item-1", "item 1 is bad")]
+
+
+async def test_a_job_cancelled_mid_batch_keeps_that_batch_s_counts_and_item_errors(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    """The worker had written a batch when the cancel came: the batch is counted and its failed
+    item logged on the cancelled job, and the slot is free once the worker has stopped."""
+    writing = asyncio.Event()
+    told_to_stop: list[JobContext] = []
+
+    async def cancelled_mid_batch(ctx: JobContext) -> None:
+        await ctx.report(processed=1, failed=0, checkpoint={"next": 1})
+        writing.set()
+        for _ in range(int(WAIT_S / 0.01)):  # the batch's writes, until the stop arrives
+            if ctx.stop_requested:
+                break
+            await asyncio.sleep(0.01)
+        told_to_stop.append(ctx)
+        error = ItemError("item-2", "bad_item", "item 2 is bad", {"row": 2})
+        await ctx.report(processed=2, failed=1, checkpoint={"next": 3}, errors=[error])
+
+    await start_worker({"geocoding": cancelled_mid_batch}, capacity=1)
+    job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json="{}"))).job
+    await asyncio.wait_for(writing.wait(), WAIT_S)
+    await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
+    stopped = await wait_for_release(stub, job.id)
+    ledger = await stub.ListItemErrors(pb.ListItemErrorsRequest(job_id=job.id, limit=10))
+    assert told_to_stop[0].stop_requested
+    assert (stopped.status, stopped.processed_items, stopped.failed_items) == (pb.JOB_STATUS_CANCELLED, 2, 1)
+    assert [e.item_ref for e in ledger.errors] == ["item-2"]
+    after = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json="{}"))).job
+    await wait_for_status(stub, after.id, pb.JOB_STATUS_PROCESSING, pb.JOB_STATUS_COMPLETED)

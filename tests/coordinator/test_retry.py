@@ -9,7 +9,7 @@ import grpc
 import psycopg
 import pytest
 from conftest import WorkerFactory
-from coordinator_helpers import wait_for_status
+from coordinator_helpers import wait_for_release, wait_for_status
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
@@ -171,7 +171,8 @@ async def test_retry_of_an_import_whose_file_was_removed_is_refused_with_the_rea
 async def cancelled_midway(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, **data: object
 ) -> pb.Job:
-    """A job cancelled after some of its batches were checkpointed."""
+    """A job cancelled after some of its batches were checkpointed, once its worker has stopped
+    (the batch it was writing is then counted too)."""
     await start_worker()
     job = await create(stub, **data)
     for _ in range(400):  # 400 × 0.025 s
@@ -181,7 +182,8 @@ async def cancelled_midway(
     else:
         raise AssertionError(f"job {job.id} saved no checkpoint within 10 s")
     await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
-    return await wait_for_status(stub, job.id, S.JOB_STATUS_CANCELLED)
+    await wait_for_status(stub, job.id, S.JOB_STATUS_CANCELLED)
+    return await wait_for_release(stub, job.id)
 
 
 async def test_a_retry_from_the_checkpoint_carries_on_where_the_job_stopped(
@@ -232,8 +234,8 @@ async def test_a_resumed_retry_s_history_says_how_far_its_source_got(
 async def test_a_bulk_retry_from_checkpoints_resumes_each_job_that_has_one(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
 ) -> None:
+    never_ran = await cancelled(stub)  # first, while no worker is connected to run it
     resumable = await cancelled_midway(stub, start_worker, items=30, batch=1, delay=0.05)
-    never_ran = await cancelled(stub)
     bulk = pb.BulkControlRequest(
         action=pb.BULK_ACTION_RETRY, ids=[resumable.id, never_ran.id], from_checkpoint=True
     )
