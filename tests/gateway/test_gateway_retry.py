@@ -12,6 +12,16 @@ from sqlalchemy import select
 from cocoa_common.models import AuditLog
 
 
+async def eventually_no_worker_holds(client: TestClient, token: str, job_id: str) -> None:
+    """Wait (at most 10 s) until no worker lists the job in its ``jobIds``: it has stopped."""
+    for _ in range(200):  # 200 × 0.05 s
+        workers = (await (await client.get("/api/v1/workers", headers=bearer(token))).json())["workers"]
+        if all(job_id not in w["jobIds"] for w in workers):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"a worker still holds job {job_id}")
+
+
 async def cancelled_job(client: TestClient, token: str) -> dict[str, object]:
     job = await create_job(client, token, items=3)
     await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(token))
@@ -89,7 +99,9 @@ async def test_a_retry_from_the_checkpoint_carries_on_with_the_counts(
     else:
         raise AssertionError("the job saved no checkpoint within 10 s")
     await client.delete(f"/api/v1/jobs/{source['id']}", headers=bearer(admin_token))
-    stopped = await wait_for_status(client, admin_token, source["id"], "cancelled")
+    await wait_for_status(client, admin_token, source["id"], "cancelled")
+    await eventually_no_worker_holds(client, admin_token, source["id"])  # its last batch is counted
+    stopped = await fetch_job(client, admin_token, source["id"])
     response = await client.post(
         f"/api/v1/jobs/{source['id']}/retry", json={"fromCheckpoint": True}, headers=bearer(admin_token)
     )

@@ -101,8 +101,13 @@ async def stop_midway(system: ImportSystem, job_id: str, after_rows: int, action
     await system.wait(job_id, (cpb.JOB_STATUS_PROCESSING,))
     await until_processed(system, job_id, after_rows)
     await system.jobs.ControlJob(cpb.ControlJobRequest(id=job_id, action=action))
-    await asyncio.sleep(0.5)  # the worker stops at its batch boundary and saves its checkpoint
-    return await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
+    # The worker stops at its batch boundary, reports that batch and gives the job back.
+    for _ in range(400):  # 400 × 0.025 s
+        job = await system.jobs.GetJob(cpb.GetJobRequest(id=job_id))
+        if not job.HasField("lease_expires_at"):
+            return job
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the worker of job {job_id} did not stop within 10 s")
 
 
 async def table_rows(database_url: str, model: type) -> list:
