@@ -345,7 +345,7 @@ class Dispatcher:
                     )
                 job, moved = await self._close_lease(repo, job_id, lease_id, message)
                 if job is not None:
-                    kind = _finish_event(job, message.outcome)
+                    kind = _finish_event(job, message.outcome, moved)
                     await repo.add_event(job_id, kind, event_detail(kind, job))
                 if job is not None and moved and job.status == jt.COMPLETED:
                     await repo.release_dependents(job_id)
@@ -607,8 +607,9 @@ def _assignment(claim: Claim) -> pb.Assignment:
     return message
 
 
-def _finish_event(job: Job, outcome: int) -> str:
-    """The event a worker's Finished leads to: the terminal status, a requeue, or a stop."""
-    if job.status in jt.TERMINAL:
+def _finish_event(job: Job, outcome: int, moved: bool) -> str:
+    """The event a worker's Finished leads to: the terminal status it moved the job to, a requeue,
+    or a stop (also of a job cancelled while it ran: its cancel was recorded then)."""
+    if job.status in jt.TERMINAL and moved:
         return job.status
     return "requeued" if outcome == pb.OUTCOME_RETRY and job.status == jt.PENDING else "stopped"

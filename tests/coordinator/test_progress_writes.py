@@ -88,5 +88,7 @@ async def test_a_job_cancelled_mid_batch_keeps_that_batch_s_counts_and_item_erro
     assert told_to_stop[0].stop_requested
     assert (stopped.status, stopped.processed_items, stopped.failed_items) == (pb.JOB_STATUS_CANCELLED, 2, 1)
     assert [e.item_ref for e in ledger.errors] == ["item-2"]
+    history = await stub.GetJobHistory(pb.JobHistoryRequest(id=job.id))
+    assert [e.kind for e in history.events][-2:] == ["cancelled", "stopped"]  # cancelled once
     after = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json="{}"))).job
     await wait_for_status(stub, after.id, pb.JOB_STATUS_PROCESSING, pb.JOB_STATUS_COMPLETED)
