@@ -250,7 +250,6 @@ class Dispatcher:
         for lease_id, job_id in leases.items():
             await self._flush_one(lease_id)
             await self._requeue(job_id, lease_id, reason, WORKER_LOST)
-            self._writing.pop(lease_id, None)
         if leases:
             self.wake()
 
@@ -259,9 +258,10 @@ class Dispatcher:
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
             job, moved = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True)
-            if job is not None:
+            if job is not None:  # a paused or cancelled job only loses its lease ("let go of it")
                 kind = "failed" if job.status == jt.FAILED else "requeued"
                 await repo.add_event(job_id, kind, event_detail(kind, job))
+        self._writing.pop(lease_id, None)
         if job is not None and moved:
             if job.status == jt.PENDING:
                 self.lifecycle.requeued(job, cause)
