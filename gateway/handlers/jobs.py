@@ -390,7 +390,7 @@ async def job_history(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/jobs/{id}/events")
 async def job_events_stream(request: web.Request) -> web.StreamResponse:
-    """Server-Sent Events of the job's updates until it is terminal."""
+    """Server-Sent Events of the job's updates until it is terminal and its worker has stopped."""
     current_user(request)
     after_seq = sse.last_event_id(request)
     job = await get_job(request, include_errors=False)

@@ -549,7 +549,8 @@ class JobService:
 
     async def watch(self, job_id: str, after_seq: int = 0) -> AsyncIterator[tuple[JobEvent, JobView]]:
         """Every persisted event after ``after_seq`` with the job as it is now (its latest item
-        errors included, as GetJob gives them), until it is terminal."""
+        errors included, as GetJob gives them), until it is terminal and no worker holds it (a job
+        cancelled while it ran still reports the batch its worker was writing, then stops)."""
         await self.get(job_id, include_errors=False)
         last = after_seq
         while True:
@@ -560,7 +561,7 @@ class JobService:
                     # event committed already, so the read after it cannot miss that event.
                     job = await repo.get(job_id)
                     assert job is not None
-                    was_terminal = job.status in jt.TERMINAL
+                    was_terminal = job.status in jt.TERMINAL and job.lease_id is None
                     events = await repo.events_after(job_id, last)
                     # Refreshed: the state the events led to.
                     view = await _view(repo, job_id, include_errors=True) if events else JobView(job)

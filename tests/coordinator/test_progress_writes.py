@@ -60,6 +60,11 @@ async def test_item_errors_flushed_while_the_job_finishes_are_kept(
     assert [(e.item_ref, e.message) for e in ledger.errors] == [("item-1", "item 1 is bad")]
 
 
+async def watch(stub: pb_grpc.CoordinatorServiceStub, job_id: str) -> list[pb.JobEvent]:
+    """Every event of the job's WatchJob stream, until the stream ends."""
+    return [event async for event in stub.WatchJob(pb.WatchJobRequest(id=job_id))]
+
+
 async def test_a_job_cancelled_mid_batch_keeps_that_batch_s_counts_and_item_errors(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
 ) -> None:
@@ -82,8 +87,11 @@ async def test_a_job_cancelled_mid_batch_keeps_that_batch_s_counts_and_item_erro
     await start_worker({"geocoding": cancelled_mid_batch}, capacity=1)
     job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json="{}"))).job
     await asyncio.wait_for(writing.wait(), WAIT_S)
+    watched = asyncio.create_task(watch(stub, job.id))
     await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
     stopped = await wait_for_release(stub, job.id)
+    last = (await asyncio.wait_for(watched, WAIT_S))[-1]  # a watcher follows it to the end
+    assert (last.kind, last.job.processed_items, last.job.failed_items) == ("stopped", 2, 1)
     ledger = await stub.ListItemErrors(pb.ListItemErrorsRequest(job_id=job.id, limit=10))
     assert told_to_stop[0].stop_requested
     assert (stopped.status, stopped.processed_items, stopped.failed_items) == (pb.JOB_STATUS_CANCELLED, 2, 1)
