@@ -26,6 +26,7 @@ HTTP_STATUS_FOR_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.FAILED_PRECONDITION: 400,  # an illegal status move; the contract says 400
     grpc.StatusCode.ALREADY_EXISTS: 409,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 413,
+    grpc.StatusCode.DATA_LOSS: 460,  # bytes not matching their checksum: tus's "Checksum Mismatch"
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
@@ -38,6 +39,7 @@ _DOMAIN_CODES = frozenset(
         grpc.StatusCode.FAILED_PRECONDITION,
         grpc.StatusCode.ALREADY_EXISTS,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.DATA_LOSS,
     }
 )
 _FIXED_MESSAGES: dict[int, str] = {

@@ -6,6 +6,7 @@
     ├── InvalidTransition   (a status move the lifecycle forbids)
     ├── Conflict            (unique key taken)
     ├── TooLarge            (input over a limit)
+    ├── Corrupted           (bytes that arrived damaged: not the checksum sent with them)
     └── Unavailable         (a dependency is down; retry later)
 
 The gRPC boundary maps them to status codes in :mod:`cocoa_common.grpc_server`; the gateway maps
@@ -42,6 +43,10 @@ class Conflict(CocoaError):
 
 class TooLarge(CocoaError):
     """The input exceeds a limit."""
+
+
+class Corrupted(CocoaError):
+    """Bytes arrived damaged: their checksum is not the one sent with them."""
 
 
 class Unavailable(CocoaError):

@@ -23,6 +23,7 @@ STATUS_FOR_ERROR: dict[type[errors.CocoaError], grpc.StatusCode] = {
     errors.InvalidTransition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
     errors.TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Corrupted: grpc.StatusCode.DATA_LOSS,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 

@@ -483,3 +483,21 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     job_id: Mapped[str | None] = mapped_column(String(32))  # the import job that reads it
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # file removed after retention
+
+
+class ResumableUpload(Base):
+    """A file arriving in pieces over as many requests as it takes (tus). Its bytes are in upload
+    storage, where the file's size is the offset the next piece starts at; once complete, an import
+    names it and it becomes an ``Upload`` of that import."""
+
+    __tablename__ = "resumable_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    length: Mapped[int] = mapped_column(BigInteger)  # the file's declared size
+    created_by_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    job_id: Mapped[str | None] = mapped_column(String(32))  # the import made of it; it is then spent
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_resumable_uploads_created_at", "created_at"),)  # the expiry sweep

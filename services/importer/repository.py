@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.db import contains_pattern
 from cocoa_common.ids import utcnow
-from cocoa_common.models import PARCEL_ADDRESS_COLUMNS, Household, Parcel, Upload, Voter
+from cocoa_common.models import PARCEL_ADDRESS_COLUMNS, Household, Parcel, ResumableUpload, Upload, Voter
 
 HOUSEHOLD_COLUMNS = (
     "household_key", "location_key", "house_number", "predir", "street_name", "suffix", "postdir",
@@ -201,6 +201,37 @@ class ImportRepository:
             )
             found.update(r[0] for r in rows)
         return found
+
+    # ---- resumable uploads ------------------------------------------------------
+
+    async def add_resumable(self, upload: ResumableUpload) -> None:
+        self.session.add(upload)
+        await self.session.flush()
+
+    async def resumable(self, upload_id: str) -> ResumableUpload | None:
+        return await self.session.get(ResumableUpload, upload_id)
+
+    async def spend_resumable(self, upload_id: str, job_id: str, when: datetime) -> None:
+        await self.session.execute(
+            update(ResumableUpload)
+            .where(ResumableUpload.id == upload_id)
+            .values(job_id=job_id, imported_at=when)
+        )
+
+    async def delete_resumables(self, ids: Sequence[str]) -> None:
+        if ids:
+            await self.session.execute(delete(ResumableUpload).where(ResumableUpload.id.in_(ids)))
+
+    async def resumables_created_before(
+        self, when: datetime, after: str, limit: int
+    ) -> list[ResumableUpload]:
+        rows = await self.session.execute(
+            select(ResumableUpload)
+            .where(ResumableUpload.created_at < when, ResumableUpload.id > after)
+            .order_by(ResumableUpload.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
 
     # ---- voters and households -------------------------------------------------
 

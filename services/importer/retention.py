@@ -4,7 +4,8 @@ the name, size and sha256 of what was imported are still known.
 
 Every importer replica sweeps every UPLOAD_SWEEP_INTERVAL_SECONDS; replicas sharing one storage
 directory remove each file once. A sweep also removes what crashes leave behind, once a day old:
-partial uploads, and files that no upload row names.
+partial uploads, and files that no upload row names; and resumable uploads nobody has appended to
+for a day (with their bytes), or imported a day ago.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Upload
 from cocoa_importer.repository import ImportRepository
-from cocoa_importer.storage import NotAnUpload, StoredEntry, UploadStore
+from cocoa_importer.resumable import ResumableUploads
+from cocoa_importer.storage import ABANDONED_AFTER, NotAnUpload, StoredEntry, UploadStore
 
 logger = logging.getLogger(__name__)
 
-ORPHAN_AGE = timedelta(hours=24)  # an upload still arriving after this long has been abandoned
+ORPHAN_AGE = ABANDONED_AFTER
 PAGE = 100
 MIN_INTERVAL_S = 0.05
 
@@ -43,6 +45,7 @@ FindJob = Callable[[str], Awaitable[JobEnd | None]]
 class SweepResult:
     expired: int = 0  # files of uploads whose job finished before the retention
     orphans: int = 0  # partial uploads and unnamed files, a day old
+    resumable: int = 0  # resumable uploads nobody appended to for a day, or imported a day ago
 
 
 class UploadRetention:
@@ -60,6 +63,7 @@ class UploadRetention:
         self.find_job = find_job
         self.keep = keep
         self.orphan_age = orphan_age
+        self.resumable = ResumableUploads(sessions, store, orphan_age)
 
     async def run_forever(self, interval_s: float) -> None:
         """Sweep every ``interval_s``, the first time one interval after start."""
@@ -67,11 +71,13 @@ class UploadRetention:
             await asyncio.sleep(max(interval_s, MIN_INTERVAL_S))
             try:
                 result = await self.sweep()
-                if result.expired or result.orphans:
+                if result.expired or result.orphans or result.resumable:
                     logger.info(
-                        "upload retention removed %d finished uploads and %d orphaned files",
+                        "upload retention removed %d finished uploads, %d orphaned files and %d"
+                        " resumable uploads",
                         result.expired,
                         result.orphans,
+                        result.resumable,
                     )
             except Exception:
                 logger.exception("upload retention sweep failed; trying again next interval")
@@ -79,7 +85,8 @@ class UploadRetention:
     async def sweep(self, now: datetime | None = None) -> SweepResult:
         now = now or utcnow()
         expired = 0 if self.keep is None else await self._expire(now - self.keep, now)
-        return SweepResult(expired, await self._remove_orphans(now))
+        resumable = await self.resumable.expire(now)
+        return SweepResult(expired, await self._remove_orphans(now), resumable)
 
     async def _expire(self, cutoff: datetime, now: datetime) -> int:
         """Remove the files of uploads whose job finished before ``cutoff``. An upload created after

@@ -8,7 +8,7 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePath
 
@@ -21,6 +21,7 @@ from cocoa_common.models import Parcel, Upload
 from cocoa_importer.formats import FORMATS, FormatError, FormatInfo, UnknownFormat, check_rows, detect_format
 from cocoa_importer.parcels import ParcelFormatError, check_parcels, detect_parcel_format
 from cocoa_importer.repository import ImportRepository
+from cocoa_importer.resumable import ResumableUploads
 from cocoa_importer.storage import StoredFile, UploadStore
 
 IMPORT_TYPES = ("full", "incremental")
@@ -47,6 +48,7 @@ class UploadRequest:
     max_attempts: int | None = None  # the import job's own; else the coordinator's
     timeout_seconds: int | None = None
     group: str | None = None  # the import job's group (groups take turns at the queue)
+    upload_id: str = ""  # a complete resumable upload to import, instead of bytes streamed with this
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class ImporterService:
         self.sessions = sessions
         self.store = store
         self.create_job = create_job
+        self.resumable = ResumableUploads(sessions, store)
 
     def formats(self) -> list[FormatInfo]:
         return list(FORMATS.values())
@@ -142,9 +145,40 @@ class ImporterService:
         """Store the file, then create its job; nothing is left behind when either step fails.
 
         ``amend`` completes the request with fields that arrived after the file (multipart order).
+        A request naming a complete resumable upload (``upload_id``) sends no bytes of its own.
         """
+        if request.upload_id:
+            return await self._import_resumable(request, chunks, amend)
         self.check_header(request)  # fail before a byte is stored when we can
         stored = await self.store.save(chunks, request.filename)
+        return await self._accept(request, stored, amend)
+
+    async def _import_resumable(
+        self,
+        request: UploadRequest,
+        chunks: AsyncIterator[bytes],
+        amend: Callable[[UploadRequest], UploadRequest] | None,
+    ) -> Accepted:
+        async for _ in chunks:  # drains a trailing header too
+            raise errors.InvalidArgument(
+                "An import of a resumable upload sends no file bytes of its own", field="file"
+            )
+        async with self.resumable.taken(request.upload_id) as taken:
+            request = replace(request, filename=request.filename or taken.filename)
+            self.check_header(request)
+            # An import refused for its fields keeps the upload: it can be named again, corrected.
+            accepted = await self._accept(
+                request, await self.store.adopt(taken.path, request.filename), amend
+            )
+            await self.resumable.spend(taken.id, accepted.job_id)
+        return accepted
+
+    async def _accept(
+        self,
+        request: UploadRequest,
+        stored: StoredFile,
+        amend: Callable[[UploadRequest], UploadRequest] | None,
+    ) -> Accepted:
         try:
             request = amend(request) if amend else request
             self.validate(request, content_name=stored.content_name)

@@ -14,6 +14,7 @@ from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
 from cocoa_common import errors, jsontext
 from cocoa_common import jobtypes as jt
 from cocoa_common.models import Parcel
+from cocoa_importer.resumable import Checksum, ResumableStatus
 from cocoa_importer.service import ImporterService, UploadRequest
 
 
@@ -94,6 +95,36 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         self.service.check_header(_upload_request(request))
         return pb.CheckUploadResponse()
 
+    async def CreateResumableUpload(
+        self, request: pb.CreateResumableUploadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResumableUpload:
+        status = await self.service.resumable.create(request.filename, request.length, request.created_by_id)
+        return _resumable_to_pb(status)
+
+    async def GetResumableUpload(
+        self, request: pb.GetResumableUploadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResumableUpload:
+        return _resumable_to_pb(await self.service.resumable.status(request.id))
+
+    async def AppendResumableUpload(
+        self, request_iterator: AsyncIterator[pb.AppendChunk], context: grpc.aio.ServicerContext
+    ) -> pb.ResumableUpload:
+        first = await anext(aiter(request_iterator), None)
+        if first is None or not first.HasField("header"):
+            raise errors.InvalidArgument("the first message of an append must be its header", field="header")
+        header = first.header
+        checksum = Checksum(header.checksum_algorithm, header.checksum) if header.checksum_algorithm else None
+        status = await self.service.resumable.append(
+            header.id, header.offset, _append_data(request_iterator), checksum
+        )
+        return _resumable_to_pb(status)
+
+    async def DeleteResumableUpload(
+        self, request: pb.DeleteResumableUploadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteResumableUploadResponse:
+        await self.service.resumable.delete(request.id)
+        return pb.DeleteResumableUploadResponse()
+
     async def ListParcels(
         self, request: pb.ListParcelsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListParcelsResponse:
@@ -105,6 +136,28 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             offset=request.offset,
         )
         return pb.ListParcelsResponse(parcels=[_parcel_to_pb(p, n) for p, n in rows], total=total)
+
+
+def _resumable_to_pb(status: ResumableStatus) -> pb.ResumableUpload:
+    upload = pb.ResumableUpload(
+        id=status.id,
+        filename=status.filename,
+        length=status.length,
+        offset=status.offset,
+        created_by_id=status.created_by_id,
+        job_id=status.job_id,
+    )
+    upload.created_at.FromDatetime(status.created_at)
+    if status.expires_at is not None:
+        upload.expires_at.FromDatetime(status.expires_at)
+    return upload
+
+
+async def _append_data(request_iterator: AsyncIterator[pb.AppendChunk]) -> AsyncIterator[bytes]:
+    async for chunk in request_iterator:
+        if chunk.HasField("header"):
+            raise errors.InvalidArgument("an append sends one header, first", field="header")
+        yield chunk.data
 
 
 def _upload_request(header: pb.UploadHeader) -> UploadRequest:
@@ -121,6 +174,7 @@ def _upload_request(header: pb.UploadHeader) -> UploadRequest:
         expires_at=_expires_at(header),
         depends_on=tuple(header.depends_on),
         group=header.group or None,
+        upload_id=header.upload_id,
         **_job_options(header),
     )
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path, PurePath
 
 from cocoa_common import errors
@@ -31,6 +33,9 @@ class StoredFile:
 logger = logging.getLogger(__name__)
 
 HEAD_BYTES = 64 * 1024
+# A partial upload nobody has written to for this long has been abandoned (a crash, a client that
+# gave up) and the retention sweep removes it.
+ABANDONED_AFTER = timedelta(hours=24)
 PARTIAL = ".part"  # an upload still arriving (or cut short by a crash) is <id><suffix>.part
 _UPLOAD_ID = re.compile(r"[a-z0-9]{20,32}")  # ids.new_id(): no dots, slashes or wildcards
 
@@ -49,23 +54,56 @@ class UploadStore:
         Over the limit, or on any failure, nothing is left behind."""
         self.directory.mkdir(parents=True, exist_ok=True)
         upload_id = new_id()
-        partial = self.directory / f"{upload_id}{PARTIAL}"
+        partial = self.partial_path(upload_id)
+        try:
+            with self._full_is_unavailable():
+                size, sha256, head = await self._receive(chunks, partial)
+                return await self._keep(upload_id, partial, (size, sha256, head), filename, link=False)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    async def adopt(self, source: Path, filename: str) -> StoredFile:
+        """A complete resumable upload as a stored file of its own: a hard link to it (no copy of a
+        5 GB file), or its inflated copy when it is compressed. ``source`` stays as it was, so an
+        import refused for a wrong format can name it again."""
+        with self._full_is_unavailable():
+            received = await asyncio.to_thread(_digest, source)
+            return await self._keep(new_id(), source, received, filename, link=True)
+
+    def partial_path(self, upload_id: str) -> Path:
+        return self.directory / f"{upload_id}{PARTIAL}"
+
+    @staticmethod
+    def is_upload_id(value: str) -> bool:
+        """Shaped like ``ids.new_id()``: safe in a file name (no dots, slashes or wildcards)."""
+        return _UPLOAD_ID.fullmatch(value) is not None
+
+    async def _keep(
+        self, upload_id: str, source: Path, received: tuple[int, str, bytes], filename: str, *, link: bool
+    ) -> StoredFile:
+        size, sha256, head = received
+        kind = compression_of(head)
+        if kind is None:
+            final = self._final(upload_id, filename)
+            os.link(source, final) if link else os.replace(source, final)
+            return StoredFile(upload_id, str(final), size, sha256, head, filename, None, size)
         inflating = self.directory / f"{upload_id}.inflated{PARTIAL}"
         try:
-            size, sha256, head = await self._receive(chunks, partial)
-            kind = compression_of(head)
-            if kind is None:
-                final = self._final(upload_id, filename)
-                os.replace(partial, final)
-                return StoredFile(upload_id, str(final), size, sha256, head, filename, None, size)
             inflated = await asyncio.to_thread(
-                inflate, kind, partial, inflating, filename, self.max_bytes, HEAD_BYTES
+                inflate, kind, source, inflating, filename, self.max_bytes, HEAD_BYTES
             )
             final = self._final(upload_id, inflated.name)
             os.replace(inflating, final)
-            return StoredFile(
-                upload_id, str(final), inflated.size_bytes, sha256, inflated.head, inflated.name, kind, size
-            )
+        finally:
+            inflating.unlink(missing_ok=True)
+        return StoredFile(
+            upload_id, str(final), inflated.size_bytes, sha256, inflated.head, inflated.name, kind, size
+        )
+
+    @contextlib.contextmanager
+    def _full_is_unavailable(self) -> Iterator[None]:
+        try:
+            yield
         except OSError as exc:
             if exc.errno not in STORAGE_FULL:
                 raise
@@ -73,9 +111,6 @@ class UploadStore:
             raise errors.Unavailable(
                 f"Upload storage is full ({exc.strerror}); try again once space is freed"
             ) from None
-        finally:
-            partial.unlink(missing_ok=True)
-            inflating.unlink(missing_ok=True)
 
     async def _receive(self, chunks: AsyncIterator[bytes], partial: Path) -> tuple[int, str, bytes]:
         """Stream the upload to ``partial``: (size, sha256, first bytes)."""
@@ -144,6 +179,15 @@ class StoredEntry:
     path: Path
     partial: bool  # an upload still arriving, or cut short by a crash
     modified: float  # st_mtime
+
+
+def _digest(path: Path) -> tuple[int, str, bytes]:
+    """(size, sha256, first bytes) of a stored file."""
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES)
+        f.seek(0)
+        digest = hashlib.file_digest(f, "sha256")
+        return f.tell(), digest.hexdigest(), head
 
 
 def _safe_suffix(suffix: str) -> str:

@@ -1,0 +1,290 @@
+"""Resumable uploads (tus's model): a file created with its length, appended to at its offset by as
+many calls as it takes, and imported once complete, so a 5 GB voter file sent over a connection that
+drops is never sent twice.
+
+The file in upload storage (``<id>.part``) is the truth: its size is the offset the next piece
+starts at, so a call cut short keeps what arrived and the client carries on from there. One call
+at a time holds an exclusive ``flock`` on the file while it appends, imports or deletes, so replicas
+sharing the storage cannot interleave. An upload nobody appends to for ``ABANDONED_AFTER`` is
+removed by the retention sweep; an imported one is spent (its bytes live on as the import's file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cocoa_common import errors
+from cocoa_common.ids import new_id, utcnow
+from cocoa_common.models import ResumableUpload
+from cocoa_importer.repository import ImportRepository
+from cocoa_importer.storage import ABANDONED_AFTER, UploadStore
+
+CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")  # tus requires sha1
+MAX_FILENAME = 300
+PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ResumableStatus:
+    id: str
+    filename: str
+    length: int
+    offset: int
+    created_at: datetime
+    expires_at: datetime | None  # None once imported
+    created_by_id: str
+    job_id: str  # the import made of it, or ""
+
+    @property
+    def complete(self) -> bool:
+        return self.offset == self.length
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A complete upload held for one import: its file and the name it was created with."""
+
+    id: str
+    path: Path
+    filename: str
+
+
+class ResumableUploads:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        store: UploadStore,
+        abandoned_after: timedelta = ABANDONED_AFTER,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.abandoned_after = abandoned_after
+
+    async def create(self, filename: str, length: int, created_by_id: str = "") -> ResumableStatus:
+        if length < 1:
+            raise errors.InvalidArgument("Upload-Length must be at least 1 byte", field="Upload-Length")
+        if length > self.store.max_bytes:
+            raise errors.TooLarge(
+                f"Upload-Length {length} is over the {self.store.max_bytes} byte upload limit",
+                field="Upload-Length",
+            )
+        if len(filename) > MAX_FILENAME or any(ord(c) < 32 for c in filename):
+            raise errors.InvalidArgument(
+                f"filename must be at most {MAX_FILENAME} printable characters", field="filename"
+            )
+        upload = ResumableUpload(
+            id=new_id(),
+            filename=filename,
+            length=length,
+            created_by_id=created_by_id or None,
+            created_at=utcnow(),
+        )
+        path = self.store.partial_path(upload.id)
+        self.store.directory.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=False)
+        try:
+            async with self.sessions.begin() as session:
+                await ImportRepository(session).add_resumable(upload)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return self._status(upload, path)
+
+    async def status(self, upload_id: str) -> ResumableStatus:
+        upload = await self._row(upload_id)
+        return self._status(upload, self.store.partial_path(upload.id))
+
+    async def append(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], checksum: Checksum | None = None
+    ) -> ResumableStatus:
+        """Write ``chunks`` at ``offset``, which must be the upload's. Without a checksum, a call cut
+        short keeps the bytes that arrived; with one, or sending past the length, it keeps none."""
+        upload = await self._row(upload_id)
+        if checksum is not None and checksum.algorithm not in CHECKSUM_ALGORITHMS:
+            raise errors.InvalidArgument(
+                f"Unsupported checksum algorithm {checksum.algorithm[:20]!r}; use one of"
+                f" {', '.join(CHECKSUM_ALGORITHMS)}",
+                field="Upload-Checksum",
+            )
+        path = self.store.partial_path(upload.id)
+        with self._held(upload, path, "r+b") as out:
+            start = os.fstat(out.fileno()).st_size
+            if offset != start:
+                raise errors.Conflict(
+                    f"Upload-Offset {offset} is not the upload's offset {start}: ask for its offset"
+                    " and send from there",
+                    field="Upload-Offset",
+                )
+            out.seek(start)
+            await self._write(out, upload, start, chunks, checksum)
+        return self._status(upload, path)
+
+    async def delete(self, upload_id: str) -> None:
+        """Remove the upload and its bytes (tus's termination)."""
+        upload = await self._row(upload_id)
+        path = self.store.partial_path(upload.id)
+        if not upload.job_id:
+            with self._held(upload, path, "rb"):
+                path.unlink()
+        async with self.sessions.begin() as session:
+            await ImportRepository(session).delete_resumables([upload.id])
+
+    @contextlib.asynccontextmanager
+    async def taken(self, upload_id: str) -> AsyncIterator[Taken]:
+        """Hold a complete upload while an import is made of it; nobody appends or imports it meanwhile."""
+        upload = await self._row(upload_id, field="uploadId")
+        path = self.store.partial_path(upload.id)
+        with self._held(upload, path, "rb", field="uploadId") as held:
+            size = os.fstat(held.fileno()).st_size
+            if size != upload.length:
+                raise errors.InvalidArgument(
+                    f"Upload {upload.id} is not complete: {size} of its {upload.length} bytes have arrived",
+                    field="uploadId",
+                )
+            yield Taken(upload.id, path, upload.filename)
+
+    async def spend(self, upload_id: str, job_id: str) -> None:
+        """The import ``job_id`` was made of the upload: its bytes now live as that import's file."""
+        async with self.sessions.begin() as session:
+            await ImportRepository(session).spend_resumable(upload_id, job_id, utcnow())
+        self.store.partial_path(upload_id).unlink(missing_ok=True)
+
+    async def expire(self, now: datetime) -> int:
+        """Forget uploads nobody appended to for ``abandoned_after`` (removing their bytes), and
+        imported ones as old: a day after its import, naming a spent upload is a 404 like any other."""
+        cutoff = now - self.abandoned_after
+        removed, after = 0, ""
+        while True:
+            async with self.sessions() as session:
+                page = await ImportRepository(session).resumables_created_before(cutoff, after, PAGE)
+            gone = [u.id for u in page if self._abandoned(u, cutoff)]
+            async with self.sessions.begin() as session:
+                await ImportRepository(session).delete_resumables(gone)
+            removed += len(gone)
+            if len(page) < PAGE:
+                return removed
+            after = page[-1].id
+
+    def _abandoned(self, upload: ResumableUpload, cutoff: datetime) -> bool:
+        if upload.job_id:
+            return upload.imported_at is None or upload.imported_at <= cutoff
+        path = self.store.partial_path(upload.id)
+        modified = _modified(path)
+        if modified is not None and modified > cutoff:
+            return False
+        path.unlink(missing_ok=True)
+        return True
+
+    async def _row(self, upload_id: str, field: str | None = None) -> ResumableUpload:
+        if not self.store.is_upload_id(upload_id):
+            raise errors.NotFound(f"No upload {upload_id[:40]!r}", field=field)
+        async with self.sessions() as session:
+            upload = await ImportRepository(session).resumable(upload_id)
+        if upload is None:
+            raise errors.NotFound(f"No upload {upload_id}", field=field)
+        return upload
+
+    @contextlib.contextmanager
+    def _held(
+        self, upload: ResumableUpload, path: Path, mode: str, field: str | None = None
+    ) -> Iterator[BinaryIO]:
+        if upload.job_id:
+            raise errors.Conflict(
+                f"Upload {upload.id} was imported by job {upload.job_id}; upload the file again to"
+                " import it again, or retry that job",
+                field=field,
+            )
+        try:
+            f = open(path, mode)  # closed below, which releases the lock
+        except FileNotFoundError:
+            raise errors.NotFound(f"No upload {upload.id}: it expired or was deleted", field=field) from None
+        with f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise errors.Conflict(
+                    f"Another request is writing or importing upload {upload.id}; try again once it has ended",
+                    field=field,
+                ) from None
+            yield f
+
+    async def _write(
+        self,
+        out: BinaryIO,
+        upload: ResumableUpload,
+        start: int,
+        chunks: AsyncIterator[bytes],
+        checksum: Checksum | None,
+    ) -> None:
+        digest = hashlib.new(checksum.algorithm) if checksum else None
+        size = start
+        try:
+            async for chunk in chunks:
+                if size + len(chunk) > upload.length:
+                    raise errors.TooLarge(
+                        f"The upload is {upload.length} bytes and {size} have arrived; this request"
+                        f" sends more than the {upload.length - size} left",
+                        field="Upload-Length",
+                    )
+                out.write(chunk)
+                size += len(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+            if checksum is not None and digest is not None and digest.digest() != checksum.digest:
+                raise errors.Corrupted(
+                    f"The request's bytes do not have the {checksum.algorithm} checksum sent with them;"
+                    " none were kept: send them again",
+                    field="Upload-Checksum",
+                )
+        except BaseException as exc:
+            if checksum is not None or isinstance(exc, errors.TooLarge):
+                out.truncate(start)  # all of the request's bytes or none
+            out.flush()  # a call cut short keeps what arrived: the client's next look sees it
+            raise
+        out.flush()
+        # The offset answered must survive a crash of this machine: the client sends on from it.
+        await asyncio.to_thread(os.fsync, out.fileno())
+
+    def _status(self, upload: ResumableUpload, path: Path) -> ResumableStatus:
+        expires_at = None
+        offset = upload.length
+        if not upload.job_id:
+            modified = _modified(path)
+            if modified is None:
+                raise errors.NotFound(f"No upload {upload.id}: it expired or was deleted")
+            offset = path.stat().st_size
+            expires_at = modified + self.abandoned_after
+        return ResumableStatus(
+            upload.id,
+            upload.filename,
+            upload.length,
+            offset,
+            upload.created_at,
+            expires_at,
+            upload.created_by_id or "",
+            upload.job_id or "",
+        )
+
+
+def _modified(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except FileNotFoundError:
+        return None
