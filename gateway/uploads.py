@@ -7,12 +7,15 @@ Usage::
         ...
     upload.trailing                     # form fields that followed the file, read after its bytes
 
-Form fields before the file part are in ``upload.fields`` at once. Fields after it can only be read
+A form without a file may name a complete resumable upload in ``uploadId``: its ``chunks`` are
+empty and the importer reads the upload's stored bytes. Form fields before the file part are in
+``upload.fields`` at once. Fields after it can only be read
 once the file has been consumed, so they land in ``upload.trailing`` when ``chunks`` is exhausted.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,8 +26,12 @@ from cocoa_gateway.errors import ApiError, bad_request
 CHUNK_BYTES = 256 * 1024
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 20
+URLENCODED = "application/x-www-form-urlencoded"
 RAW_TYPES = frozenset({"text/csv", "application/csv", "text/plain", "application/octet-stream"})
 NO_FILE = "No file provided"
+# A form may name a complete resumable upload (/api/v1/uploads) instead of carrying the file.
+UPLOAD_ID = "uploadId"
+BOTH = f"Send a file or name an {UPLOAD_ID}, not both"
 
 
 @dataclass
@@ -52,6 +59,8 @@ async def open_upload(request: web.Request, *, max_bytes: int, file_field: str =
         raise too_large(max_bytes)
     if request.content_type == "multipart/form-data":
         return await _multipart(request, max_bytes, file_field)
+    if request.content_type == URLENCODED:
+        return await _file_named_by_form(request, file_field)
     if request.content_type in RAW_TYPES:
         return Upload(None, _limited(request.content.iter_chunked(CHUNK_BYTES), max_bytes))
     raise bad_request(f"Send a multipart form with a {file_field} field, or a text/csv body", file_field)
@@ -77,11 +86,28 @@ async def _multipart(request: web.Request, max_bytes: int, file_field: str) -> U
         if not isinstance(part, BodyPartReader):
             continue  # a nested multipart is not a form field
         if part.name == file_field:
+            if UPLOAD_ID in fields:
+                raise bad_request(BOTH, UPLOAD_ID)
             trailing: dict[str, str] = {}
             chunks = _file_then_trailing(reader, part, trailing, max_bytes, MAX_PARTS - parts_seen)
             return Upload(part.filename, chunks, fields, trailing)
         fields[part.name or ""] = await _field_value(part)
+    if fields.get(UPLOAD_ID):
+        return Upload(None, _no_bytes(), fields)
     raise bad_request(NO_FILE, file_field)
+
+
+async def _file_named_by_form(request: web.Request, file_field: str) -> Upload:
+    """A form without a file part (browsers and HTTP clients send it urlencoded): it must name an
+    ``uploadId``. Its text must be UTF-8, percent-escapes included."""
+    raw = await read_body(request, max_bytes=MAX_FIELD_BYTES)
+    try:
+        fields = dict(urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError:
+        raise bad_request("The form must be UTF-8 text") from None
+    if not fields.get(UPLOAD_ID):
+        raise bad_request(NO_FILE, file_field)
+    return Upload(None, _no_bytes(), fields)
 
 
 async def _file_then_trailing(
@@ -98,6 +124,8 @@ async def _file_then_trailing(
             continue
         if after.name == part.name:
             raise bad_request("Send one file per upload", part.name)
+        if after.name == UPLOAD_ID:
+            raise bad_request(BOTH, UPLOAD_ID)
         trailing[after.name or ""] = await _field_value(after)
     raise bad_request(f"At most {MAX_PARTS} form parts are accepted")
 
@@ -114,6 +142,11 @@ async def _field_value(part: BodyPartReader) -> str:
         return part.decode(bytes(value)).decode()
     except UnicodeDecodeError:
         raise bad_request(f"Form field {part.name} must be UTF-8 text", part.name) from None
+
+
+async def _no_bytes() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:

@@ -17,6 +17,7 @@ from cocoa_gateway.handlers import (
     pages,
     queues,
     schedules,
+    uploads,
     workers,
 )
 
@@ -27,6 +28,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     geocoding,  # before jobs: /api/v1/jobs/geocoding is a fixed path beside /api/v1/jobs/{id}
     address_points,
     imports,
+    uploads,
     jobs,
     queues,
     schedules,

@@ -26,7 +26,7 @@ from cocoa_gateway.backends import backends
 from cocoa_gateway.errors import bad_request
 from cocoa_gateway.handlers.geocoding import clean_filters
 from cocoa_gateway.keys import SETTINGS
-from cocoa_gateway.uploads import NO_FILE, Upload, open_upload, read_body
+from cocoa_gateway.uploads import NO_FILE, UPLOAD_ID, URLENCODED, Upload, open_upload, read_body
 
 routes = web.RouteTableDef()
 
@@ -208,12 +208,13 @@ async def import_voters(request: web.Request) -> web.Response:
     """Multipart ``file``, ``format``, ``importType`` and (csv_mapped) ``mapping``; 202 with the job."""
     user = require_admin(request)
     key = params.idempotency_key(request)
-    if request.content_type != "multipart/form-data":
+    if request.content_type not in ("multipart/form-data", URLENCODED):
         raise bad_request(NO_FILE, "file")
     upload = await open_upload(request, max_bytes=_max_bytes(request))
     header = ipb.UploadHeader(
         kind=jt.VOTER_IMPORT,
-        filename=upload.filename or "",
+        upload_id=upload.fields.get(UPLOAD_ID, ""),
+        filename=upload.filename or upload.fields.get("filename", ""),
         format=upload.fields.get("format", ""),
         import_type=upload.fields.get("importType", ""),
         options_json=_options_json(_mapping(upload.fields.get("mapping"))),
@@ -231,9 +232,10 @@ async def import_voters(request: web.Request) -> web.Response:
         details = {
             "format": queued.format,
             "importType": import_type,
-            "filename": upload.filename,
+            "filename": header.filename or None,
             "sizeBytes": queued.size_bytes,
             "sha256": queued.sha256,
+            **({"uploadId": header.upload_id} if header.upload_id else {}),
         }
         await audit.record_audit(
             request, audit.VOTER_IMPORT_QUEUED, resource="job", resource_id=queued.job_id, details=details
@@ -335,10 +337,15 @@ async def import_parcels(request: web.Request) -> web.Response:
     query = request.query
     fmt = upload.fields.get("format") or params.text(query, "format") or ""
     source = upload.fields.get("source") or params.text(query, "source")
+    upload_id = upload.fields.get(UPLOAD_ID, "")
     header = ipb.UploadHeader(
         kind=jt.PARCEL_IMPORT,
-        # A raw body has no name; the importer detects GeoJSON or CSV from its first bytes.
-        filename=upload.filename or f"body.{fmt or 'txt'}",
+        upload_id=upload_id,
+        # A raw body has no name; the importer detects GeoJSON or CSV from its first bytes. A
+        # resumable upload has the name it was created with.
+        filename=upload.filename
+        or upload.fields.get("filename")
+        or ("" if upload_id else f"body.{fmt or 'txt'}"),
         format=fmt.lower(),
         options_json=_options_json(_source_options(source)),
         created_by_id=user.user_id,
@@ -354,10 +361,11 @@ async def import_parcels(request: web.Request) -> web.Response:
     if queued.created:
         details = {
             "format": queued.format or None,
-            "filename": header.filename,
+            "filename": header.filename or None,
             "source": upload.get("source") or source,
             "sizeBytes": queued.size_bytes,
             "sha256": queued.sha256,
+            **({"uploadId": header.upload_id} if header.upload_id else {}),
         }
         await audit.record_audit(
             request, audit.PARCEL_IMPORT, resource="job", resource_id=queued.job_id, details=details

@@ -132,7 +132,10 @@ class ImporterService:
 
     def check_header(self, request: UploadRequest) -> None:
         """What can be judged of an upload from its first header alone (a voter file's format may
-        still come after the file, as a late form field)."""
+        still come after the file, as a late form field). An import of a resumable upload is judged
+        once the upload's name is known, by ``upload``, which then has no bytes to race."""
+        if request.upload_id:
+            return
         if request.format or request.kind == jt.PARCEL_IMPORT:
             self.validate(request)
 
@@ -164,7 +167,7 @@ class ImporterService:
                 "An import of a resumable upload sends no file bytes of its own", field="file"
             )
         async with self.resumable.taken(request.upload_id) as taken:
-            request = replace(request, filename=request.filename or taken.filename)
+            request = replace(request, filename=request.filename or taken.filename, upload_id="")
             self.check_header(request)
             # An import refused for its fields keeps the upload: it can be named again, corrected.
             accepted = await self._accept(

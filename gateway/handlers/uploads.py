@@ -1,0 +1,228 @@
+"""Resumable uploads over the tus 1.0 protocol (core, creation, termination, expiration, checksum),
+so a 5 GB voter file sent over a connection that drops carries on where it stopped, with any tus
+client (tus-js-client, Uppy, tuspy) or curl:
+
+    POST   /api/v1/uploads          Upload-Length, Upload-Metadata (filename)  -> 201, Location
+    HEAD   /api/v1/uploads/{id}     -> Upload-Offset: where to send from
+    PATCH  /api/v1/uploads/{id}     Upload-Offset, application/offset+octet-stream body -> 204
+    DELETE /api/v1/uploads/{id}     -> 204
+    GET    /api/v1/uploads/{id}     -> the upload as JSON (offset, length, expiry, job)
+
+Once complete, ``uploadId`` names it on ``POST /api/v1/voters/import`` or
+``POST /api/v1/gis/parcels/import`` instead of a ``file`` part. Each PATCH body streams to the
+importer's ``AppendResumableUpload``, never whole in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import email.utils
+from collections.abc import AsyncIterator
+from datetime import UTC
+from typing import Any
+
+import grpc
+from aiohttp import web
+
+from cocoa.importer.v1 import importer_pb2 as ipb
+from cocoa_gateway import views
+from cocoa_gateway.auth import require_admin
+from cocoa_gateway.backends import backends
+from cocoa_gateway.errors import ApiError, bad_request
+from cocoa_gateway.keys import SETTINGS
+from cocoa_gateway.uploads import CHUNK_BYTES
+
+routes = web.RouteTableDef()
+
+PREFIX = "/api/v1/uploads"
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,expiration,checksum"
+CHECKSUM_ALGORITHMS = "sha1,sha256,md5"
+OFFSET_STREAM = "application/offset+octet-stream"
+# One PATCH may carry the whole file from a slow client, so its deadline is the upload route's.
+APPEND_DEADLINE_S = 6 * 3600.0
+MAX_METADATA = 4096
+
+
+async def answer_as_tus(request: web.Request, response: web.StreamResponse) -> None:
+    """tus asks for ``Tus-Resumable`` on every answer of its routes but OPTIONS, errors included."""
+    if request.path.startswith(PREFIX) and request.method != "OPTIONS":
+        response.headers["Tus-Resumable"] = TUS_VERSION
+        if response.status == 412:  # a version we do not speak: say which we do
+            response.headers["Tus-Version"] = TUS_VERSION
+
+
+def _check_version(request: web.Request) -> None:
+    version = request.headers.get("Tus-Resumable")
+    if version is not None and version != TUS_VERSION:
+        raise ApiError(
+            412, f"Tus-Resumable {version[:20]!r} is not supported; this server speaks {TUS_VERSION}"
+        )
+
+
+def _header_integer(request: web.Request, name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None:
+        raise bad_request(f"{name} header is required", name)
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 19:
+        raise bad_request(f"{name} must be a whole number of bytes", name)
+    return int(raw)
+
+
+def _metadata(raw: str) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64value`` pairs (a value may be absent)."""
+    if len(raw) > MAX_METADATA:
+        raise bad_request(f"Upload-Metadata is over {MAX_METADATA} characters", "Upload-Metadata")
+    pairs: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        key, _, value = item.partition(" ")
+        try:
+            pairs[key] = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise bad_request(
+                f"Upload-Metadata value of {key[:40]!r} must be base64 of UTF-8 text", "Upload-Metadata"
+            ) from None
+    return pairs
+
+
+def _checksum(request: web.Request) -> tuple[str, bytes]:
+    """``Upload-Checksum: <algorithm> <base64 digest>``, or nothing."""
+    raw = request.headers.get("Upload-Checksum")
+    if raw is None:
+        return "", b""
+    algorithm, _, encoded = raw.strip().partition(" ")
+    try:
+        digest = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        digest = b""
+    if not algorithm or not digest:
+        raise bad_request("Upload-Checksum must be '<algorithm> <base64 digest>'", "Upload-Checksum")
+    return algorithm.lower(), digest
+
+
+def _http_date(upload: ipb.ResumableUpload) -> dict[str, str]:
+    if not upload.HasField("expires_at"):
+        return {}
+    return {
+        "Upload-Expires": email.utils.format_datetime(upload.expires_at.ToDatetime(tzinfo=UTC), usegmt=True)
+    }
+
+
+def upload_json(upload: ipb.ResumableUpload) -> dict[str, Any]:
+    return {
+        "uploadId": upload.id,
+        "filename": upload.filename,
+        "length": upload.length,
+        "offset": upload.offset,
+        "complete": upload.offset == upload.length,
+        "createdAt": views.timestamp(upload, "created_at"),
+        "expiresAt": views.timestamp(upload, "expires_at"),
+        "jobId": upload.job_id or None,
+        "location": f"{PREFIX}/{upload.id}",
+    }
+
+
+@routes.options(PREFIX)
+async def discover(request: web.Request) -> web.Response:
+    require_admin(request)
+    return web.Response(
+        status=204,
+        headers={
+            "Tus-Resumable": TUS_VERSION,
+            "Tus-Version": TUS_VERSION,
+            "Tus-Max-Size": str(request.app[SETTINGS].upload_max_bytes),
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Checksum-Algorithm": CHECKSUM_ALGORITHMS,
+        },
+    )
+
+
+@routes.post(PREFIX)
+async def create_upload(request: web.Request) -> web.Response:
+    """tus creation: ``Upload-Length`` and, in ``Upload-Metadata``, the file's ``filename``."""
+    user = require_admin(request)
+    _check_version(request)
+    if "Upload-Defer-Length" in request.headers:
+        raise bad_request("Upload-Defer-Length is not supported: give Upload-Length", "Upload-Defer-Length")
+    length = _header_integer(request, "Upload-Length")
+    if request.content_length:
+        raise bad_request("Create the upload with an empty body, then send its bytes with PATCH", "body")
+    metadata = _metadata(request.headers.get("Upload-Metadata", ""))
+    filename = metadata.get("filename") or metadata.get("name") or ""
+    b = backends(request)
+    creation = ipb.CreateResumableUploadRequest(filename=filename, length=length, created_by_id=user.user_id)
+    upload = await b.importer.CreateResumableUpload(creation, timeout=b.deadline_s)
+    headers = {"Location": f"{PREFIX}/{upload.id}", "Upload-Offset": "0", **_http_date(upload)}
+    return web.json_response(upload_json(upload), status=201, headers=headers)
+
+
+async def _upload(request: web.Request) -> ipb.ResumableUpload:
+    b = backends(request)
+    get = ipb.GetResumableUploadRequest(id=request.match_info["upload_id"])
+    return await b.importer.GetResumableUpload(get, timeout=b.deadline_s)
+
+
+@routes.head(PREFIX + "/{upload_id}")
+async def upload_offset(request: web.Request) -> web.Response:
+    require_admin(request)
+    _check_version(request)
+    upload = await _upload(request)
+    headers = {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length),
+        "Cache-Control": "no-store",
+        **_http_date(upload),
+    }
+    return web.Response(status=200, headers=headers)
+
+
+@routes.get(PREFIX + "/{upload_id}", allow_head=False)
+async def get_upload(request: web.Request) -> web.Response:
+    require_admin(request)
+    return web.json_response(upload_json(await _upload(request)), headers={"Cache-Control": "no-store"})
+
+
+async def _body(request: web.Request) -> AsyncIterator[ipb.AppendChunk]:
+    async for data in request.content.iter_chunked(CHUNK_BYTES):
+        yield ipb.AppendChunk(data=data)
+
+
+@routes.patch(PREFIX + "/{upload_id}")
+async def append(request: web.Request) -> web.Response:
+    """tus core: the body's bytes at ``Upload-Offset``; a body cut short keeps what arrived."""
+    require_admin(request)
+    _check_version(request)
+    if request.content_type != OFFSET_STREAM:
+        raise ApiError(415, f"Send the bytes as {OFFSET_STREAM}")
+    offset = _header_integer(request, "Upload-Offset")
+    algorithm, digest = _checksum(request)
+    header = ipb.AppendHeader(
+        id=request.match_info["upload_id"], offset=offset, checksum_algorithm=algorithm, checksum=digest
+    )
+    b = backends(request)
+    call = b.importer.AppendResumableUpload(timeout=APPEND_DEADLINE_S)
+    try:
+        await call.write(ipb.AppendChunk(header=header))
+        async for chunk in _body(request):
+            await call.write(chunk)
+        await call.done_writing()
+    except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
+        pass  # the importer answered early (a refusal); ``await call`` raises it
+    except BaseException:
+        call.cancel()  # the client went away: the importer keeps what arrived (none, with a checksum)
+        raise
+    upload = await call
+    return web.Response(status=204, headers={"Upload-Offset": str(upload.offset), **_http_date(upload)})
+
+
+@routes.delete(PREFIX + "/{upload_id}")
+async def delete_upload(request: web.Request) -> web.Response:
+    """tus termination: the upload and its bytes are removed."""
+    require_admin(request)
+    _check_version(request)
+    b = backends(request)
+    delete = ipb.DeleteResumableUploadRequest(id=request.match_info["upload_id"])
+    await b.importer.DeleteResumableUpload(delete, timeout=b.deadline_s)
+    return web.Response(status=204)
