@@ -78,8 +78,8 @@ class ResumableUploads:
         self.abandoned_after = abandoned_after
 
     async def create(self, filename: str, length: int, created_by_id: str = "") -> ResumableStatus:
-        if length < 1:
-            raise errors.InvalidArgument("Upload-Length must be at least 1 byte", field="Upload-Length")
+        if length < 0:
+            raise errors.InvalidArgument("Upload-Length must not be negative", field="Upload-Length")
         if length > self.store.max_bytes:
             raise errors.TooLarge(
                 f"Upload-Length {length} is over the {self.store.max_bytes} byte upload limit",

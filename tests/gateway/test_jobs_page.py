@@ -34,8 +34,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy import func, select
 from voterfiles import Voter, encode, sample_voters, simple_csv_lines
 
+from cocoa_common.models import ResumableUpload
 from cocoa_gateway.auth import FORBIDDEN
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -184,10 +186,10 @@ class JobsPage:
         await self.click("#voter-form button[type=submit]")
 
     async def outcome(self, form: str) -> str:
-        """The sentence under a start form once it has one other than 'Uploading…'."""
+        """The sentence under a start form once it has one other than 'Uploading…' or 'Checking the file…'."""
         return await self.wait_until(
             "const text = document.querySelector(arguments[0] + ' .outcome').textContent;"
-            "return text && text !== 'Uploading…' ? text : null;",
+            "return text && !['Uploading…', 'Checking the file…'].includes(text) ? text : null;",
             form,
         )
 
@@ -432,12 +434,47 @@ async def test_an_upload_the_gateway_refuses_shows_its_reason_and_starts_nothing
     path.write_bytes(b"firstname,lastname\nAda,Lovelace\n")
     await import_page.sign_in(admin_token)
     await import_page.upload_voters(path, "simple_csv")
-    assert (
-        await import_page.outcome("#voter-form")
-        == 'Invalid file extension for format "simple_csv". Expected: .csv'
+    assert (await import_page.outcome("#voter-form")).startswith(
+        'Invalid file extension for format "simple_csv". Expected: .csv'
     )
     listed = await (await import_client.get("/api/v1/jobs", headers=bearer(admin_token))).json()
     assert listed["total"] == 0
+
+
+async def test_a_refused_import_keeps_the_file_and_the_corrected_form_does_not_send_it_again(
+    import_page: JobsPage, admin_token: str, tmp_path: Path, sessions: Sessions
+) -> None:
+    path = voter_file(tmp_path, sample_voters(4, seed=5))
+    await import_page.sign_in(admin_token)
+    await import_page.upload_voters(path, "ncsbe")
+    assert await import_page.outcome("#voter-form") == (
+        'Invalid file extension for format "ncsbe". Expected: .txt, .tsv'
+        " The file stays uploaded: correct the form and start again."
+    )
+    await import_page.choose("#voter-format", "simple_csv")
+    await import_page.click("#voter-form button[type=submit]")
+    assert (await import_page.outcome("#voter-form")).startswith("Job ")
+    await import_page.detail("Status", "completed")
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(ResumableUpload))).scalar_one() == 1
+
+
+async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
+    import_page: JobsPage, admin_token: str, tmp_path: Path
+) -> None:
+    voters = sample_voters(3000, seed=8)
+    lines = simple_csv_lines(voters)
+    notes = "x" * 3000  # ~9 MB in all: more than one 8 MiB piece
+    path = tmp_path / "people.csv"
+    path.write_bytes(
+        encode([lines[0] + ",notes", *(line + "," + notes for line in lines[1:])], encoding="utf-8")
+    )
+    assert path.stat().st_size > 8 * 1024 * 1024
+    await import_page.sign_in(admin_token)
+    await import_page.upload_voters(path, "simple_csv")
+    assert (await import_page.outcome("#voter-form")).startswith("Job ")
+    await import_page.detail("Status", "completed")
+    await import_page.detail("Progress", "100% · 3000 processed, 0 failed of 3000")
 
 
 async def test_uploading_a_parcel_file_starts_a_parcel_import(

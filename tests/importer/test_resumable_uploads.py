@@ -257,7 +257,7 @@ async def test_an_import_naming_an_upload_sends_no_bytes_of_its_own(system: Impo
 @pytest.mark.parametrize(
     ("length", "code", "message"),
     [
-        (0, grpc.StatusCode.INVALID_ARGUMENT, "Upload-Length must be at least 1 byte"),
+        (-1, grpc.StatusCode.INVALID_ARGUMENT, "Upload-Length must not be negative"),
         (6 * 1024**3, grpc.StatusCode.RESOURCE_EXHAUSTED, "over the 5368709120 byte upload limit"),
     ],
 )
@@ -273,6 +273,15 @@ async def test_a_length_out_of_bounds_is_refused(
 async def test_an_unknown_upload_is_not_found(system: ImportSystem, upload_id: str) -> None:
     error = await refused(status(system, upload_id))
     assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_an_empty_upload_is_complete_at_once_and_refused_as_empty_when_imported(
+    system: ImportSystem,
+) -> None:
+    upload_id = await create(system, length=0)
+    assert (await status(system, upload_id)).offset == 0
+    error = await refused(import_upload(system, upload_id))
+    assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT, "The uploaded file is empty")
 
 
 async def test_a_deleted_upload_is_gone_with_its_bytes(system: ImportSystem) -> None:
