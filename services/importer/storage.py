@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import re
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +39,7 @@ HEAD_BYTES = 64 * 1024
 # gave up) and the retention sweep removes it.
 ABANDONED_AFTER = timedelta(hours=24)
 PARTIAL = ".part"  # an upload still arriving (or cut short by a crash) is <id><suffix>.part
+_NO_HARD_LINKS = (errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.EMLINK)  # e.g. SMB, some FUSE mounts
 _UPLOAD_ID = re.compile(r"[a-z0-9]{20,32}")  # ids.new_id(): no dots, slashes or wildcards
 
 
@@ -85,7 +88,10 @@ class UploadStore:
         kind = compression_of(head)
         if kind is None:
             final = self._final(upload_id, filename)
-            os.link(source, final) if link else os.replace(source, final)
+            if link:
+                await asyncio.to_thread(_link_or_copy, source, final)
+            else:
+                os.replace(source, final)
             return StoredFile(upload_id, str(final), size, sha256, head, filename, None, size)
         inflating = self.directory / f"{upload_id}.inflated{PARTIAL}"
         try:
@@ -179,6 +185,16 @@ class StoredEntry:
     path: Path
     partial: bool  # an upload still arriving, or cut short by a crash
     modified: float  # st_mtime
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A second name for ``source``, or a copy where the storage's filesystem has no hard links."""
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        shutil.copyfile(source, target)
 
 
 def _digest(path: Path) -> tuple[int, str, bytes]:

@@ -5,8 +5,10 @@ complete. Real coordinator and importer, PostgreSQL, uploads in tmp_path."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gzip
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -313,3 +315,15 @@ async def test_an_imported_upload_is_forgotten_a_day_after_its_import(system: Im
     await import_upload(system, upload_id)
     assert (await system.importer.retention.sweep(utcnow() + DAY + timedelta(minutes=1))).resumable == 1
     assert (await refused(status(system, upload_id))).code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_storage_without_hard_links_gets_a_copy(
+    system: ImportSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    upload_id = await complete_upload(system)
+    job = await system.wait((await import_upload(system, upload_id)).job_id, TERMINAL)
+    assert (job.status, job.processed_items) == (cpb.JOB_STATUS_COMPLETED, 40)
