@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.bench_address", "bench.bench_geocode", "bench.bench_import"]
+BENCHMARKS = ["bench.bench_address", "bench.bench_geocode", "bench.bench_import", "bench.bench_upload"]
 
 
 def main() -> None:
