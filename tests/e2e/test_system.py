@@ -84,6 +84,22 @@ class System:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def send(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, Any, Any]:
+        """A request with its own headers and raw body: (status, response headers, JSON body or None)."""
+        request = urllib.request.Request(
+            self.base + path,
+            data=body if method in ("POST", "PATCH") else None,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Tus-Resumable": "1.0.0", **headers},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.headers, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers, json.loads(exc.read() or b"null")
+
     def wait(self, job_id: str, done: Any, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -192,3 +208,25 @@ def test_a_geocode_queued_behind_a_voter_import_geocodes_the_households_the_impo
     assert voter_import["status"] == "completed"
     assert geocode["startedAt"] >= voter_import["completedAt"]
     assert (geocode["dependsOn"], geocode["waitingFor"]) == ([imported["jobId"]], [])
+
+
+def test_a_resumable_upload_survives_its_importer_being_killed_between_pieces(system: System) -> None:
+    status, created, _ = system.send("POST", "/api/v1/uploads", {"Upload-Length": str(len(CARY_VOTERS))})
+    assert status == 201
+    location, half = created["Location"], len(CARY_VOTERS) // 2
+    piece = {"Content-Type": "application/offset+octet-stream"}
+    assert system.send("PATCH", location, {**piece, "Upload-Offset": "0"}, CARY_VOTERS[:half])[0] == 204
+    system.supervisor.services["importer"].kill()
+    deadline = time.monotonic() + 30
+    while (answer := system.send("HEAD", location, {}))[0] != 200 and time.monotonic() < deadline:
+        system.supervisor.watch_once()  # the supervisor replaces the importer, as `make run` does
+        time.sleep(0.2)
+    assert answer[1]["Upload-Offset"] == str(half)
+    assert system.send("PATCH", location, {**piece, "Upload-Offset": str(half)}, CARY_VOTERS[half:])[0] == 204
+    form = f"format=simple_csv&filename=cary.csv&uploadId={location.rsplit('/', 1)[1]}".encode()
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, imported = system.send("POST", "/api/v1/voters/import", urlencoded, form)
+    assert status == 202, imported
+    job = system.wait(imported["jobId"], lambda j: j["status"] in ("completed", "failed"))
+    assert (job["status"], job["processedItems"], job["failedItems"]) == ("completed", 6, 0)
+    assert system.supervisor.services["importer"].restarts == 1
