@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -212,7 +213,9 @@ class ResumableUploads:
                 field=field,
             )
         try:
-            f = open(path, mode)  # closed below, which releases the lock
+            # Unbuffered: every byte received is in the file at once, so the offset a HEAD reads
+            # during an append is all that arrived, and a process killed mid-append keeps it.
+            f = open(path, mode, buffering=0)  # closed below, which releases the lock
         except FileNotFoundError:
             raise errors.NotFound(f"No upload {upload.id}: it expired or was deleted", field=field) from None
         with f:
@@ -243,7 +246,7 @@ class ResumableUploads:
                         f" sends more than the {upload.length - size} left",
                         field="Upload-Length",
                     )
-                out.write(chunk)
+                _write_all(out, chunk)
                 size += len(chunk)
                 if digest is not None:
                     digest.update(chunk)
@@ -256,9 +259,7 @@ class ResumableUploads:
         except BaseException as exc:
             if checksum is not None or isinstance(exc, errors.TooLarge):
                 out.truncate(start)  # all of the request's bytes or none
-            out.flush()  # a call cut short keeps what arrived: the client's next look sees it
-            raise
-        out.flush()
+            raise  # without a checksum, a call cut short keeps what arrived
         # The offset answered must survive a crash of this machine: the client sends on from it.
         await asyncio.to_thread(os.fsync, out.fileno())
 
@@ -281,6 +282,16 @@ class ResumableUploads:
             upload.created_by_id or "",
             upload.job_id or "",
         )
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    """An unbuffered write may take fewer bytes than given; the rest follows."""
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the upload storage took no bytes")
+        view = view[written:]
 
 
 def _modified(path: Path) -> datetime | None:

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import grpc
 
@@ -41,10 +42,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
     async def Upload(
         self, request_iterator: AsyncIterator[pb.UploadChunk], context: grpc.aio.ServicerContext
     ) -> pb.UploadResponse:
-        first = await anext(aiter(request_iterator), None)
-        if first is None or not first.HasField("header"):
-            raise errors.InvalidArgument("the first message of an upload must be its header", field="header")
-        request = _upload_request(first.header)
+        request = _upload_request(await _header_first(request_iterator, "an upload"))
 
         late: dict[str, str] = {}
         late_run_at: list[datetime | None] = []
@@ -109,10 +107,7 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
     async def AppendResumableUpload(
         self, request_iterator: AsyncIterator[pb.AppendChunk], context: grpc.aio.ServicerContext
     ) -> pb.ResumableUpload:
-        first = await anext(aiter(request_iterator), None)
-        if first is None or not first.HasField("header"):
-            raise errors.InvalidArgument("the first message of an append must be its header", field="header")
-        header = first.header
+        header = await _header_first(request_iterator, "an append")
         checksum = Checksum(header.checksum_algorithm, header.checksum) if header.checksum_algorithm else None
         status = await self.service.resumable.append(
             header.id, header.offset, _append_data(request_iterator), checksum
@@ -151,6 +146,14 @@ def _resumable_to_pb(status: ResumableStatus) -> pb.ResumableUpload:
     if status.expires_at is not None:
         upload.expires_at.FromDatetime(status.expires_at)
     return upload
+
+
+async def _header_first(messages: AsyncIterator[Any], what: str) -> Any:
+    """The header a client stream must open with (an UploadHeader or an AppendHeader)."""
+    first = await anext(aiter(messages), None)
+    if first is None or not first.HasField("header"):
+        raise errors.InvalidArgument(f"the first message of {what} must be its header", field="header")
+    return first.header
 
 
 async def _append_data(request_iterator: AsyncIterator[pb.AppendChunk]) -> AsyncIterator[bytes]:

@@ -64,6 +64,18 @@ async def append_once_free(
     raise AssertionError(f"upload {upload_id} stayed locked")
 
 
+async def appending(system: ImportSystem, upload_id: str, data: bytes) -> grpc.aio.StreamUnaryCall:
+    """An append still open once the importer has written ``data`` (from offset 0)."""
+    call = system.uploads.AppendResumableUpload()
+    await call.write(ipb.AppendChunk(header=ipb.AppendHeader(id=upload_id, offset=0)))
+    await call.write(ipb.AppendChunk(data=data))
+    for _ in range(200):  # at most ~4 s
+        if (await status(system, upload_id)).offset == len(data):
+            return call
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the importer did not write {len(data)} bytes of upload {upload_id}")
+
+
 async def status(system: ImportSystem, upload_id: str) -> ipb.ResumableUpload:
     return await system.uploads.GetResumableUpload(ipb.GetResumableUploadRequest(id=upload_id))
 
@@ -125,13 +137,7 @@ async def test_an_append_at_the_wrong_offset_is_refused_and_writes_nothing(syste
 
 async def test_an_append_cut_short_keeps_what_arrived_and_the_next_carries_on(system: ImportSystem) -> None:
     upload_id = await create(system)
-    call = system.uploads.AppendResumableUpload()
-    await call.write(ipb.AppendChunk(header=ipb.AppendHeader(id=upload_id, offset=0)))
-    await call.write(ipb.AppendChunk(data=NC_FILE[:1500]))
-    for _ in range(200):  # until the importer has written them, at most ~4 s
-        if (await status(system, upload_id)).offset == 1500:
-            break
-        await asyncio.sleep(0.02)
+    call = await appending(system, upload_id, NC_FILE[:1500])
     call.cancel()  # the connection drops
     assert (await status(system, upload_id)).offset == 1500
     await append_once_free(system, upload_id, 1500, NC_FILE[1500:])
@@ -174,13 +180,7 @@ async def test_an_append_past_the_length_is_refused_and_keeps_none_of_its_bytes(
 
 async def test_a_second_writer_is_refused_while_the_first_appends(system: ImportSystem) -> None:
     upload_id = await create(system)
-    first = system.uploads.AppendResumableUpload()
-    await first.write(ipb.AppendChunk(header=ipb.AppendHeader(id=upload_id, offset=0)))
-    await first.write(ipb.AppendChunk(data=NC_FILE[:100]))
-    for _ in range(200):
-        if (await status(system, upload_id)).offset == 100:
-            break
-        await asyncio.sleep(0.02)
+    first = await appending(system, upload_id, NC_FILE[:100])
     error = await refused(append(system, upload_id, 100, NC_FILE[100:200]))
     assert error.code() == grpc.StatusCode.ALREADY_EXISTS
     assert "Another request is writing or importing upload" in (error.details() or "")
