@@ -52,9 +52,12 @@ async def resumable(base: str, token: str, path: Path) -> float:
                     assert response.status == 204, await response.text()
                     offset = int(response.headers["Upload-Offset"])
         form = {"uploadId": upload["uploadId"], "format": "ncsbe"}
+        sent = time.perf_counter()
         async with http.post(f"{base}/api/v1/voters/import", data=form) as response:
             assert response.status == 202, await response.text()
-        return time.perf_counter() - start
+        done = time.perf_counter()
+        print(f"the import naming the upload answered in {done - sent:.2f}s", file=sys.stderr)
+        return done - start
 
 
 def main() -> None:

@@ -17,11 +17,12 @@ import errno
 import fcntl
 import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,8 +33,17 @@ from cocoa_importer.repository import ImportRepository
 from cocoa_importer.storage import ABANDONED_AFTER, UploadStore
 
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")  # tus requires sha1
+HASHES_KEPT = 1000  # uploads whose running sha256 a process remembers (a few hundred bytes each)
 MAX_FILENAME = 300
 PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Hashed:
+    """A sha256 object fed the first ``offset`` bytes of an upload."""
+
+    offset: int
+    digest: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +70,42 @@ class ResumableStatus:
 
 @dataclass(frozen=True, slots=True)
 class Taken:
-    """A complete upload held for one import: its file and the name it was created with."""
+    """A complete upload held for one import: its file, the name it was created with, and the
+    sha256 of its first bytes as this process appended them (None: hash the file whole)."""
 
     id: str
     path: Path
     filename: str
+    hashed: Hashed | None = None
+
+
+class RunningHashes:
+    """The sha256 of each upload's bytes so far, as this process appended them, so that importing a
+    5 GB upload does not read it all again before answering. A hint, never the truth: an entry
+    stands for the file's first ``offset`` bytes, which later appends never change, and an import
+    on a replica that did not see every append reads the rest of the file from there."""
+
+    def __init__(self, limit: int = HASHES_KEPT) -> None:
+        self.limit = limit
+        self._entries: OrderedDict[str, Hashed] = OrderedDict()
+
+    def at(self, upload_id: str, offset: int) -> Any | None:
+        """A copy of the hash of exactly the first ``offset`` bytes, if this process has it."""
+        entry = self._entries.get(upload_id)
+        return entry.digest.copy() if entry is not None and entry.offset == offset else None
+
+    def latest(self, upload_id: str) -> Hashed | None:
+        entry = self._entries.get(upload_id)
+        return Hashed(entry.offset, entry.digest.copy()) if entry is not None else None
+
+    def keep(self, upload_id: str, offset: int, digest: Any) -> None:
+        self._entries[upload_id] = Hashed(offset, digest)
+        self._entries.move_to_end(upload_id)
+        while len(self._entries) > self.limit:
+            self._entries.popitem(last=False)
+
+    def forget(self, upload_id: str) -> None:
+        self._entries.pop(upload_id, None)
 
 
 class ResumableUploads:
@@ -77,6 +118,7 @@ class ResumableUploads:
         self.sessions = sessions
         self.store = store
         self.abandoned_after = abandoned_after
+        self.hashes = RunningHashes()
 
     async def create(self, filename: str, length: int, created_by_id: str = "") -> ResumableStatus:
         if length < 0:
@@ -106,6 +148,7 @@ class ResumableUploads:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+        self.hashes.keep(upload.id, 0, hashlib.sha256())
         return self._status(upload, path)
 
     async def status(self, upload_id: str) -> ResumableStatus:
@@ -134,7 +177,7 @@ class ResumableUploads:
                     field="Upload-Offset",
                 )
             out.seek(start)
-            await self._write(out, upload, start, chunks, checksum)
+            await self._write(out, upload, start, chunks, checksum, self.hashes.at(upload.id, start))
         return self._status(upload, path)
 
     async def delete(self, upload_id: str) -> None:
@@ -144,6 +187,7 @@ class ResumableUploads:
         if not upload.job_id:
             with self._held(upload, path, "rb"):
                 path.unlink()
+        self.hashes.forget(upload.id)
         async with self.sessions.begin() as session:
             await ImportRepository(session).delete_resumables([upload.id])
 
@@ -159,13 +203,14 @@ class ResumableUploads:
                     f"Upload {upload.id} is not complete: {size} of its {upload.length} bytes have arrived",
                     field="uploadId",
                 )
-            yield Taken(upload.id, path, upload.filename)
+            yield Taken(upload.id, path, upload.filename, self.hashes.latest(upload.id))
 
     async def spend(self, upload_id: str, job_id: str) -> None:
         """The import ``job_id`` was made of the upload: its bytes now live as that import's file."""
         async with self.sessions.begin() as session:
             await ImportRepository(session).spend_resumable(upload_id, job_id, utcnow())
         self.store.partial_path(upload_id).unlink(missing_ok=True)
+        self.hashes.forget(upload_id)
 
     async def expire(self, now: datetime) -> int:
         """Forget uploads nobody appended to for ``abandoned_after`` (removing their bytes), and
@@ -235,7 +280,9 @@ class ResumableUploads:
         start: int,
         chunks: AsyncIterator[bytes],
         checksum: Checksum | None,
+        running: Any | None,
     ) -> None:
+        """``running``: the upload's sha256 at ``start``, fed what is kept and remembered."""
         digest = hashlib.new(checksum.algorithm) if checksum else None
         size = start
         try:
@@ -250,6 +297,8 @@ class ResumableUploads:
                 size += len(chunk)
                 if digest is not None:
                     digest.update(chunk)
+                if running is not None:
+                    running.update(chunk)
             if checksum is not None and digest is not None and digest.digest() != checksum.digest:
                 raise errors.Corrupted(
                     f"The request's bytes do not have the {checksum.algorithm} checksum sent with them;"
@@ -259,7 +308,11 @@ class ResumableUploads:
         except BaseException as exc:
             if checksum is not None or isinstance(exc, errors.TooLarge):
                 out.truncate(start)  # all of the request's bytes or none
+            elif running is not None:
+                self.hashes.keep(upload.id, size, running)
             raise  # without a checksum, a call cut short keeps what arrived
+        if running is not None:
+            self.hashes.keep(upload.id, size, running)
         # The offset answered must survive a crash of this machine: the client sends on from it.
         await asyncio.to_thread(os.fsync, out.fileno())
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePath
+from typing import Any
 
 from cocoa_common import errors
 from cocoa_common.ids import new_id
@@ -35,6 +36,7 @@ class StoredFile:
 logger = logging.getLogger(__name__)
 
 HEAD_BYTES = 64 * 1024
+HASH_BLOCK = 1024 * 1024
 # A partial upload nobody has written to for this long has been abandoned (a crash, a client that
 # gave up) and the retention sweep removes it.
 ABANDONED_AFTER = timedelta(hours=24)
@@ -65,12 +67,13 @@ class UploadStore:
         finally:
             partial.unlink(missing_ok=True)
 
-    async def adopt(self, source: Path, filename: str) -> StoredFile:
+    async def adopt(self, source: Path, filename: str, hashed: tuple[int, Any] | None = None) -> StoredFile:
         """A complete resumable upload as a stored file of its own: a hard link to it (no copy of a
         5 GB file), or its inflated copy when it is compressed. ``source`` stays as it was, so an
-        import refused for a wrong format can name it again."""
+        import refused for a wrong format can name it again. ``hashed``: (offset, a sha256 object
+        fed the file's bytes up to there), so only the rest is read to hash it."""
         with self._full_is_unavailable():
-            received = await asyncio.to_thread(_digest, source)
+            received = await asyncio.to_thread(_digest, source, hashed)
             return await self._keep(new_id(), source, received, filename, link=True)
 
     def partial_path(self, upload_id: str) -> Path:
@@ -197,12 +200,15 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _digest(path: Path) -> tuple[int, str, bytes]:
-    """(size, sha256, first bytes) of a stored file."""
+def _digest(path: Path, hashed: tuple[int, Any] | None = None) -> tuple[int, str, bytes]:
+    """(size, sha256, first bytes) of a stored file, hashing on from ``hashed`` when given."""
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
-        f.seek(0)
-        digest = hashlib.file_digest(f, "sha256")
+        size = os.fstat(f.fileno()).st_size
+        offset, digest = hashed if hashed is not None and hashed[0] <= size else (0, hashlib.sha256())
+        f.seek(offset)
+        while block := f.read(HASH_BLOCK):
+            digest.update(block)
         return f.tell(), digest.hexdigest(), head
 
 

@@ -21,6 +21,7 @@ from voterfiles import encode, ncsbe_lines, sample_voters
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_common.ids import utcnow
+from cocoa_importer.resumable import ResumableUploads
 
 NC_FILE = encode(ncsbe_lines(sample_voters(40, seed=11)))
 SHA256 = hashlib.sha256(NC_FILE).hexdigest()
@@ -141,8 +142,9 @@ async def test_an_append_cut_short_keeps_what_arrived_and_the_next_carries_on(sy
     call.cancel()  # the connection drops
     assert (await status(system, upload_id)).offset == 1500
     await append_once_free(system, upload_id, 1500, NC_FILE[1500:])
-    job = await system.wait((await import_upload(system, upload_id)).job_id, TERMINAL)
-    assert (job.status, job.processed_items) == (cpb.JOB_STATUS_COMPLETED, 40)
+    accepted = await import_upload(system, upload_id)
+    job = await system.wait(accepted.job_id, TERMINAL)
+    assert (job.status, job.processed_items, accepted.sha256) == (cpb.JOB_STATUS_COMPLETED, 40, SHA256)
 
 
 async def test_an_append_whose_checksum_does_not_match_keeps_none_of_its_bytes(system: ImportSystem) -> None:
@@ -327,3 +329,36 @@ async def test_storage_without_hard_links_gets_a_copy(
     upload_id = await complete_upload(system)
     job = await system.wait((await import_upload(system, upload_id)).job_id, TERMINAL)
     assert (job.status, job.processed_items) == (cpb.JOB_STATUS_COMPLETED, 40)
+
+
+async def test_the_importing_process_knows_the_sha256_of_what_it_appended(system: ImportSystem) -> None:
+    upload_id = await create(system)
+    await append(system, upload_id, 0, NC_FILE[:999])
+    await append(system, upload_id, 999, NC_FILE[999:])
+    hashed = system.importer.service.resumable.hashes.latest(upload_id)
+    assert hashed is not None
+    assert (hashed.offset, hashed.digest.hexdigest()) == (len(NC_FILE), SHA256)
+
+
+async def test_a_refused_piece_leaves_the_sha256_of_what_was_kept(system: ImportSystem) -> None:
+    upload_id = await create(system)
+    await append(system, upload_id, 0, NC_FILE[:500])
+    wrong = hashlib.sha1(b"x").digest()
+    await refused(append(system, upload_id, 500, NC_FILE[500:900], algorithm="sha1", digest=wrong))
+    await refused(append(system, upload_id, 500, NC_FILE[500:] + b"overflow"))
+    await append(system, upload_id, 500, NC_FILE[500:])
+    assert (await import_upload(system, upload_id)).sha256 == SHA256
+
+
+async def test_pieces_appended_by_another_replica_are_read_to_finish_the_sha256(system: ImportSystem) -> None:
+    upload_id = await create(system)
+    await append(system, upload_id, 0, NC_FILE[:1200])
+    service = system.importer.service
+    other_replica = ResumableUploads(service.sessions, service.store)
+
+    async def rest() -> AsyncIterator[bytes]:
+        yield NC_FILE[1200:]
+
+    await other_replica.append(upload_id, 1200, rest())
+    assert service.resumable.hashes.latest(upload_id).offset == 1200  # type: ignore[union-attr]
+    assert (await import_upload(system, upload_id)).sha256 == SHA256
