@@ -870,3 +870,22 @@ async def test_the_search_box_narrows_the_list(page: JobsPage, client: TestClien
     assert "Raleigh" in await page.wait_until(
         "return document.getElementById('detail-data').textContent || null"
     )
+
+
+async def test_the_group_filter_narrows_the_list_and_cancel_matching_to_that_group(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    for group in ("wake", "wake-county", "durham"):
+        body = {"type": "geocoding", "data": GEOCODING_FILTERS, "group": group}
+        assert (await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))).status == 201
+    await page.sign_in(admin_token)
+    await page.listed(3)
+    await page.type_into("#filter-group", "wake")
+    await page.listed(1)  # exactly the group, not every group holding the text
+    await page.click("#bulk-cancel")
+    await page.accept_confirmation()
+    assert await page.wait_until("return document.getElementById('bulk-outcome').textContent || null") == (
+        "Cancelled 1 job."
+    )
+    listed = await (await client.get("/api/v1/jobs?status=cancelled", headers=bearer(admin_token))).json()
+    assert [job["group"] for job in listed["jobs"]] == ["wake"]
