@@ -18,7 +18,7 @@ import fcntl
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,15 +160,13 @@ class ResumableUploads:
     ) -> ResumableStatus:
         """Write ``chunks`` at ``offset``, which must be the upload's. Without a checksum, a call cut
         short keeps the bytes that arrived; with one, or sending past the length, it keeps none."""
-        upload = await self._row(upload_id)
         if checksum is not None and checksum.algorithm not in CHECKSUM_ALGORITHMS:
             raise errors.InvalidArgument(
                 f"Unsupported checksum algorithm {checksum.algorithm[:20]!r}; use one of"
                 f" {', '.join(CHECKSUM_ALGORITHMS)}",
                 field="Upload-Checksum",
             )
-        path = self.store.partial_path(upload.id)
-        with self._held(upload, path, "r+b") as out:
+        async with self._held(upload_id, "r+b") as (upload, out):
             start = os.fstat(out.fileno()).st_size
             if offset != start:
                 raise errors.Conflict(
@@ -178,15 +176,14 @@ class ResumableUploads:
                 )
             out.seek(start)
             await self._write(out, upload, start, chunks, checksum, self.hashes.at(upload.id, start))
-        return self._status(upload, path)
+        return self._status(upload, self.store.partial_path(upload.id))
 
     async def delete(self, upload_id: str) -> None:
         """Remove the upload and its bytes (tus's termination)."""
         upload = await self._row(upload_id)
-        path = self.store.partial_path(upload.id)
         if not upload.job_id:
-            with self._held(upload, path, "rb"):
-                path.unlink()
+            async with self._held(upload_id, "rb"):
+                self.store.partial_path(upload.id).unlink()
         self.hashes.forget(upload.id)
         async with self.sessions.begin() as session:
             await ImportRepository(session).delete_resumables([upload.id])
@@ -194,15 +191,14 @@ class ResumableUploads:
     @contextlib.asynccontextmanager
     async def taken(self, upload_id: str) -> AsyncIterator[Taken]:
         """Hold a complete upload while an import is made of it; nobody appends or imports it meanwhile."""
-        upload = await self._row(upload_id, field="uploadId")
-        path = self.store.partial_path(upload.id)
-        with self._held(upload, path, "rb", field="uploadId") as held:
+        async with self._held(upload_id, "rb", field="uploadId") as (upload, held):
             size = os.fstat(held.fileno()).st_size
             if size != upload.length:
                 raise errors.InvalidArgument(
                     f"Upload {upload.id} is not complete: {size} of its {upload.length} bytes have arrived",
                     field="uploadId",
                 )
+            path = self.store.partial_path(upload.id)
             yield Taken(upload.id, path, upload.filename, self.hashes.latest(upload.id))
 
     async def spend(self, upload_id: str, job_id: str) -> None:
@@ -247,22 +243,21 @@ class ResumableUploads:
             raise errors.NotFound(f"No upload {upload_id}", field=field)
         return upload
 
-    @contextlib.contextmanager
-    def _held(
-        self, upload: ResumableUpload, path: Path, mode: str, field: str | None = None
-    ) -> Iterator[BinaryIO]:
-        if upload.job_id:
-            raise errors.Conflict(
-                f"Upload {upload.id} was imported by job {upload.job_id}; upload the file again to"
-                " import it again, or retry that job",
-                field=field,
-            )
+    @contextlib.asynccontextmanager
+    async def _held(
+        self, upload_id: str, mode: str, field: str | None = None
+    ) -> AsyncIterator[tuple[ResumableUpload, BinaryIO]]:
+        """The upload's row and its file, opened and locked: one call at a time appends, imports
+        or deletes it. Whoever held it before may have imported or deleted it, so both are looked
+        at again once the lock is ours."""
+        upload = self._unspent(await self._row(upload_id, field), field)
+        path = self.store.partial_path(upload.id)
         try:
             # Unbuffered: every byte received is in the file at once, so the offset a HEAD reads
             # during an append is all that arrived, and a process killed mid-append keeps it.
             f = open(path, mode, buffering=0)  # closed below, which releases the lock
         except FileNotFoundError:
-            raise errors.NotFound(f"No upload {upload.id}: it expired or was deleted", field=field) from None
+            raise _gone(upload.id, field) from None
         with f:
             try:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -271,7 +266,20 @@ class ResumableUploads:
                     f"Another request is writing or importing upload {upload.id}; try again once it has ended",
                     field=field,
                 ) from None
-            yield f
+            upload = self._unspent(await self._row(upload_id, field), field)
+            if not _same_file(f, path):
+                raise _gone(upload.id, field)
+            yield upload, f
+
+    @staticmethod
+    def _unspent(upload: ResumableUpload, field: str | None) -> ResumableUpload:
+        if upload.job_id:
+            raise errors.Conflict(
+                f"Upload {upload.id} was imported by job {upload.job_id}; upload the file again to"
+                " import it again, or retry that job",
+                field=field,
+            )
+        return upload
 
     async def _write(
         self,
@@ -322,7 +330,7 @@ class ResumableUploads:
         if not upload.job_id:
             modified = _modified(path)
             if modified is None:
-                raise errors.NotFound(f"No upload {upload.id}: it expired or was deleted")
+                raise _gone(upload.id, None)
             offset = path.stat().st_size
             expires_at = modified + self.abandoned_after
         return ResumableStatus(
@@ -345,6 +353,18 @@ def _write_all(out: BinaryIO, data: bytes) -> None:
         if not written:
             raise OSError(errno.EIO, "the upload storage took no bytes")
         view = view[written:]
+
+
+def _gone(upload_id: str, field: str | None) -> errors.NotFound:
+    return errors.NotFound(f"No upload {upload_id}: it expired or was deleted", field=field)
+
+
+def _same_file(f: BinaryIO, path: Path) -> bool:
+    """Whether ``path`` still names the open file ``f`` (not removed, nor replaced, meanwhile)."""
+    try:
+        return os.path.samestat(os.fstat(f.fileno()), path.stat())
+    except FileNotFoundError:
+        return False
 
 
 def _modified(path: Path) -> datetime | None:
