@@ -8,8 +8,9 @@ import io
 import json
 import random
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -124,3 +125,56 @@ async def test_damaged_archives_get_answers_or_the_callers_mistake(system: Impor
         assert code in CALLERS_MISTAKES, f"{code}: {details} for {name} {data[:80]!r}"
     leftovers = [p for p in Path(system.settings.upload_dir).glob("*") if p.name.endswith(".part")]
     assert leftovers == []
+
+
+NUMBERS = [0, 1, -1, 7, 100, 2**31, 2**62, -(2**62), 5 * 1024**3, 5 * 1024**3 + 1]
+ALGORITHMS = ["", "sha1", "sha256", "md5", "SHA1", "crc32", "x" * 300, "\u0000"]
+
+
+async def append_status(system: ImportSystem, rng: random.Random, upload_id: str) -> grpc.StatusCode:
+    header = ipb.AppendHeader(
+        id=rng.choice([upload_id, upload_id, *TEXT]),
+        offset=rng.choice(NUMBERS),
+        checksum_algorithm=rng.choice(ALGORITHMS),
+        checksum=rng.choice([b"", b"\x00" * 20, rng.randbytes(32)]),
+    )
+    parts = [ipb.AppendChunk(header=header), ipb.AppendChunk(data=rng.choice(BODIES))]
+    if rng.random() < 0.2:
+        parts.reverse()  # bytes before the header
+
+    async def stream() -> AsyncIterator[ipb.AppendChunk]:
+        for part in parts:
+            yield part
+
+    try:
+        await system.uploads.AppendResumableUpload(stream(), timeout=20)
+    except grpc.aio.AioRpcError as exc:
+        return exc.code()
+    return grpc.StatusCode.OK
+
+
+async def answer(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str, Any]:
+    """(status, details, response) of a unary call."""
+    try:
+        return grpc.StatusCode.OK, "", await call
+    except grpc.aio.AioRpcError as exc:
+        return exc.code(), exc.details() or "", None
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_hostile_resumable_uploads_get_answers_or_the_callers_mistake(
+    system: ImportSystem, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for _ in range(20):
+        request = ipb.CreateResumableUploadRequest(
+            filename=rng.choice(TEXT), length=rng.choice(NUMBERS), created_by_id=rng.choice(TEXT)
+        )
+        code, details, created = await answer(system.uploads.CreateResumableUpload(request))
+        assert code in CALLERS_MISTAKES, f"{code}: {details} for {request!r:.300}"
+        if created is None:
+            continue
+        assert await append_status(system, rng, created.id) in CALLERS_MISTAKES | {grpc.StatusCode.DATA_LOSS}
+        get = ipb.GetResumableUploadRequest(id=rng.choice([created.id, *TEXT]))
+        code, details, _ = await answer(system.uploads.GetResumableUpload(get))
+        assert code in CALLERS_MISTAKES, f"{code}: {details}"
