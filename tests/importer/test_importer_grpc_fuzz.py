@@ -56,16 +56,22 @@ def chunks(rng: random.Random) -> list[ipb.UploadChunk]:
     return parts
 
 
-async def status_of_upload(system: ImportSystem, parts: list[ipb.UploadChunk]) -> tuple[grpc.StatusCode, str]:
-    async def stream() -> AsyncIterator[ipb.UploadChunk]:
-        for part in parts:
-            yield part
+async def streamed(parts: list[Any]) -> AsyncIterator[Any]:
+    for part in parts:
+        yield part
 
+
+async def answer(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str, Any]:
+    """(status, details, response) of a call."""
     try:
-        await system.uploads.Upload(stream(), timeout=20)
+        return grpc.StatusCode.OK, "", await call
     except grpc.aio.AioRpcError as exc:
-        return exc.code(), exc.details() or ""
-    return grpc.StatusCode.OK, ""
+        return exc.code(), exc.details() or "", None
+
+
+async def status_of_upload(system: ImportSystem, parts: list[ipb.UploadChunk]) -> tuple[grpc.StatusCode, str]:
+    code, details, _ = await answer(system.uploads.Upload(streamed(parts), timeout=20))
+    return code, details
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -141,24 +147,8 @@ async def append_status(system: ImportSystem, rng: random.Random, upload_id: str
     parts = [ipb.AppendChunk(header=header), ipb.AppendChunk(data=rng.choice(BODIES))]
     if rng.random() < 0.2:
         parts.reverse()  # bytes before the header
-
-    async def stream() -> AsyncIterator[ipb.AppendChunk]:
-        for part in parts:
-            yield part
-
-    try:
-        await system.uploads.AppendResumableUpload(stream(), timeout=20)
-    except grpc.aio.AioRpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
-
-
-async def answer(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str, Any]:
-    """(status, details, response) of a unary call."""
-    try:
-        return grpc.StatusCode.OK, "", await call
-    except grpc.aio.AioRpcError as exc:
-        return exc.code(), exc.details() or "", None
+    code, _, _ = await answer(system.uploads.AppendResumableUpload(streamed(parts), timeout=20))
+    return code
 
 
 @pytest.mark.parametrize("seed", range(3))
