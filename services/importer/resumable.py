@@ -30,20 +30,12 @@ from cocoa_common import errors
 from cocoa_common.ids import new_id, utcnow
 from cocoa_common.models import ResumableUpload
 from cocoa_importer.repository import ImportRepository
-from cocoa_importer.storage import ABANDONED_AFTER, UploadStore
+from cocoa_importer.storage import ABANDONED_AFTER, Hashed, UploadStore
 
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")  # tus requires sha1
 HASHES_KEPT = 1000  # uploads whose running sha256 a process remembers (a few hundred bytes each)
 MAX_FILENAME = 300
 PAGE = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Hashed:
-    """A sha256 object fed the first ``offset`` bytes of an upload."""
-
-    offset: int
-    digest: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +211,8 @@ class ResumableUploads:
             gone = [u.id for u in page if self._abandoned(u, cutoff)]
             async with self.sessions.begin() as session:
                 await ImportRepository(session).delete_resumables(gone)
+            for upload_id in gone:
+                self.hashes.forget(upload_id)
             removed += len(gone)
             if len(page) < PAGE:
                 return removed

@@ -56,14 +56,16 @@ class UploadRetention:
         find_job: FindJob,
         keep: timedelta | None,
         orphan_age: timedelta = ORPHAN_AGE,
+        resumable: ResumableUploads | None = None,
     ) -> None:
-        """``keep`` None: finished uploads' files are kept forever (orphans are still removed)."""
+        """``keep`` None: finished uploads' files are kept forever (orphans are still removed).
+        ``resumable``: the process's own resumable uploads, whose running hashes it forgets too."""
         self.sessions = sessions
         self.store = store
         self.find_job = find_job
         self.keep = keep
         self.orphan_age = orphan_age
-        self.resumable = ResumableUploads(sessions, store, orphan_age)
+        self.resumable = resumable or ResumableUploads(sessions, store, orphan_age)
 
     async def run_forever(self, interval_s: float) -> None:
         """Sweep every ``interval_s``, the first time one interval after start."""

@@ -95,9 +95,8 @@ def upload_retention(
 ) -> UploadRetention:
     hours = settings.upload_retention_hours
     keep = timedelta(hours=hours) if hours > 0 else None
-    return UploadRetention(
-        service.sessions, service.store, job_finder(stub, settings.request_deadline_s), keep
-    )
+    finder = job_finder(stub, settings.request_deadline_s)
+    return UploadRetention(service.sessions, service.store, finder, keep, resumable=service.resumable)
 
 
 def handlers(service: ImporterService) -> dict[str, Handler]:

@@ -170,8 +170,7 @@ class ImporterService:
             request = replace(request, filename=request.filename or taken.filename, upload_id="")
             self.check_header(request)
             # An import refused for its fields keeps the upload: it can be named again, corrected.
-            hashed = (taken.hashed.offset, taken.hashed.digest) if taken.hashed else None
-            stored = await self.store.adopt(taken.path, request.filename, hashed)
+            stored = await self.store.adopt(taken.path, request.filename, taken.hashed)
             accepted = await self._accept(request, stored, amend)
             await self.resumable.spend(taken.id, accepted.job_id)
         return accepted

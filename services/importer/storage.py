@@ -22,6 +22,14 @@ from cocoa_importer.compression import STORAGE_FULL, compression_of, inflate
 
 
 @dataclass(frozen=True, slots=True)
+class Hashed:
+    """A sha256 object fed the first ``offset`` bytes of a file."""
+
+    offset: int
+    digest: Any
+
+
+@dataclass(frozen=True, slots=True)
 class StoredFile:
     upload_id: str
     path: str
@@ -67,11 +75,11 @@ class UploadStore:
         finally:
             partial.unlink(missing_ok=True)
 
-    async def adopt(self, source: Path, filename: str, hashed: tuple[int, Any] | None = None) -> StoredFile:
+    async def adopt(self, source: Path, filename: str, hashed: Hashed | None = None) -> StoredFile:
         """A complete resumable upload as a stored file of its own: a hard link to it (no copy of a
         5 GB file), or its inflated copy when it is compressed. ``source`` stays as it was, so an
-        import refused for a wrong format can name it again. ``hashed``: (offset, a sha256 object
-        fed the file's bytes up to there), so only the rest is read to hash it."""
+        import refused for a wrong format can name it again. With ``hashed``, only the bytes after
+        its offset are read to hash the file."""
         with self._full_is_unavailable():
             received = await asyncio.to_thread(_digest, source, hashed)
             return await self._keep(new_id(), source, received, filename, link=True)
@@ -200,12 +208,13 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _digest(path: Path, hashed: tuple[int, Any] | None = None) -> tuple[int, str, bytes]:
+def _digest(path: Path, hashed: Hashed | None = None) -> tuple[int, str, bytes]:
     """(size, sha256, first bytes) of a stored file, hashing on from ``hashed`` when given."""
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
         size = os.fstat(f.fileno()).st_size
-        offset, digest = hashed if hashed is not None and hashed[0] <= size else (0, hashlib.sha256())
+        start = hashed if hashed is not None and hashed.offset <= size else Hashed(0, hashlib.sha256())
+        offset, digest = start.offset, start.digest
         f.seek(offset)
         while block := f.read(HASH_BLOCK):
             digest.update(block)
