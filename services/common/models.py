@@ -222,6 +222,17 @@ class JobQueue(Base):
     concurrency: Mapped[int | None] = mapped_column(Integer)  # None: JOB_CONCURRENCY's value
 
 
+class JobGroup(Base):
+    """A job group that ops paused (BullMQ Pro's group pause): none of its pending jobs is
+    dispatched, of any type, until it is resumed; its running jobs go on. Resuming deletes the row."""
+
+    __tablename__ = "job_groups"
+
+    group_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused_by_id: Mapped[str | None] = mapped_column(String(32))
+
+
 class JobSchedule(Base):
     """A recurring job: at each time its cron expression names (in its time zone), the coordinator
     creates a job of ``type`` with ``data``, unless the job it created last is still running."""

@@ -439,6 +439,7 @@ class Dispatcher:
                 names,
                 skip_locked=self._skip_locked,
                 group_limit=self.settings.group_concurrency.get(job_type, 0),
+                paused_groups=await repo.paused_groups(),
             )
             if job is None:
                 return False

@@ -24,6 +24,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -36,6 +38,7 @@ from cocoa_common.models import (
     Job,
     JobDependency,
     JobEvent,
+    JobGroup,
     JobItemError,
     JobQueue,
     JobSchedule,
@@ -303,6 +306,45 @@ class JobRepository:
         await self.session.execute(stmt.execution_options(synchronize_session=False))
         return await self.session.get(JobQueue, job_type, populate_existing=True)
 
+    # ---- groups ---------------------------------------------------------------------
+
+    async def paused_groups(self) -> list[str]:
+        return list((await self.session.execute(select(JobGroup.group_key))).scalars())
+
+    async def paused_group(self, group: str) -> JobGroup | None:
+        return await self.session.get(JobGroup, group, populate_existing=True)
+
+    async def set_group_paused(self, group: str, paused: bool, by_id: str | None) -> None:
+        """Pause or resume a group; a second pause keeps the first one's time and author."""
+        if not paused:
+            await self.session.execute(delete(JobGroup).where(JobGroup.group_key == group))
+            return
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        stmt = (postgres_insert if postgres else sqlite_insert)(JobGroup).values(
+            group_key=group, paused_at=utcnow(), paused_by_id=by_id
+        )
+        await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["group_key"]))
+
+    async def group_counts(self, limit: int) -> list[tuple[str, str, int]]:
+        """(group, status, jobs) for the unfinished jobs of up to ``limit`` groups, by group."""
+        groups = (
+            select(Job.group_key)
+            .where(Job.group_key.is_not(None), Job.status.in_(NOT_TERMINAL))
+            .group_by(Job.group_key)
+            .order_by(Job.group_key)
+            .limit(limit)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(Job.group_key, Job.status, func.count())
+            .where(Job.group_key.in_(select(groups.c.group_key)), Job.status.in_(NOT_TERMINAL))
+            .group_by(Job.group_key, Job.status)
+        )
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def group_pauses(self) -> list[JobGroup]:
+        return list((await self.session.execute(select(JobGroup).order_by(JobGroup.group_key))).scalars())
+
     # ---- control moves --------------------------------------------------------
 
     async def _move(
@@ -373,12 +415,18 @@ class JobRepository:
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def next_pending(
-        self, type_names: Sequence[str], *, skip_locked: bool, group_limit: int = 0
+        self,
+        type_names: Sequence[str],
+        *,
+        skip_locked: bool,
+        group_limit: int = 0,
+        paused_groups: Sequence[str] = (),
     ) -> Job | None:
         """The next due pending job of the type: highest priority first, then oldest. When pending
         jobs name a group, the group holding the fewest of the type's running jobs goes first
         among equal priorities, so groups take turns; with ``group_limit``, a group already
-        holding that many is passed over. Jobs without a group count as one group, with no limit."""
+        holding that many is passed over. Jobs without a group count as one group, with no limit.
+        Jobs of ``paused_groups`` wait."""
         stmt = (
             select(Job)
             .where(Job.status == jt.PENDING, Job.type.in_(type_names), Job.lease_id.is_(None))
@@ -386,6 +434,8 @@ class JobRepository:
             .where(~_waiting_for_dependency())
             .limit(1)
         )
+        if paused_groups:
+            stmt = stmt.where(or_(Job.group_key.is_(None), Job.group_key.not_in(paused_groups)))
         if await self._any_pending_grouped(type_names):
             held = self._held_by_group(type_names)
             held_n = func.coalesce(held.c.n, 0)

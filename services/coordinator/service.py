@@ -18,7 +18,7 @@ from cocoa_common.models import Job, JobEvent, JobItemError
 from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.lifecycle import JobLifecycle
-from cocoa_coordinator.repository import Dependency, JobQuery, JobRepository, utc_text
+from cocoa_coordinator.repository import NOT_TERMINAL, Dependency, JobQuery, JobRepository, utc_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,19 @@ class TypeCounts:
     paused_at: datetime | None = None  # the type's queue is paused: none of its jobs is dispatched
     paused_by_id: str | None = None
     concurrency: int | None = None  # set by ops at run time; None: JOB_CONCURRENCY's value
+
+
+@dataclass
+class GroupCounts:
+    """A job group's unfinished jobs by status, and whether ops paused it."""
+
+    group: str
+    by_status: dict[str, int]
+    paused_at: datetime | None = None
+    paused_by_id: str | None = None
+
+
+MAX_GROUPS_LISTED = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +384,34 @@ class JobService:
         if not paused:
             self._on_change()  # its pending jobs can go now
         return canonical
+
+    async def groups(self) -> list[GroupCounts]:
+        """The groups with unfinished jobs (the first MAX_GROUPS_LISTED by name), and every paused one."""
+        async with self.sessions() as session:
+            repo = JobRepository(session)
+            rows = await repo.group_counts(MAX_GROUPS_LISTED)
+            pauses = {g.group_key: g for g in await repo.group_pauses()}
+        groups: dict[str, GroupCounts] = {}
+        for name in sorted({r[0] for r in rows} | set(pauses)):
+            entry = groups[name] = GroupCounts(name, dict.fromkeys(NOT_TERMINAL, 0))
+            if (pause := pauses.get(name)) is not None:
+                entry.paused_at, entry.paused_by_id = pause.paused_at, pause.paused_by_id
+        for name, status, n in rows:
+            groups[name].by_status[status] = n
+        return list(groups.values())
+
+    async def set_group_paused(self, group: str, paused: bool, *, by_id: str | None = None) -> GroupCounts:
+        """Pause or resume a group: while paused, none of its pending jobs (of any type) starts."""
+        name = jt.group_of(group)
+        if name is None:
+            raise errors.InvalidArgument("group is required", field="group")
+        async with self.sessions.begin() as session:
+            await JobRepository(session).set_group_paused(name, paused, by_id)
+        logger.info("group %r %s by %s", name, "paused" if paused else "resumed", by_id or "-")
+        if not paused:
+            self._on_change()  # its pending jobs can go now
+        found = [g for g in await self.groups() if g.group == name]
+        return found[0] if found else GroupCounts(name, dict.fromkeys(NOT_TERMINAL, 0))
 
     async def set_queue_concurrency(self, job_type: str, concurrency: int | None) -> str:
         """How many jobs of a type (or alias) may run at once; None goes back to JOB_CONCURRENCY's

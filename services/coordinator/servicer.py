@@ -12,7 +12,7 @@ from cocoa_common import jobtypes as jt
 from cocoa_coordinator import convert
 from cocoa_coordinator.dispatcher import Dispatcher
 from cocoa_coordinator.schedules import ScheduleService
-from cocoa_coordinator.service import JobService, TypeCounts
+from cocoa_coordinator.service import GroupCounts, JobService, TypeCounts
 
 ACTIONS = {
     pb.CONTROL_ACTION_PAUSE: "pause",
@@ -168,6 +168,19 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         name = await self.jobs.set_queue_concurrency(request.type, request.concurrency or None)
         return self._type_stats(name, (await self.jobs.counts())[name])
 
+    async def ListGroups(
+        self, request: pb.ListGroupsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListGroupsResponse:
+        return pb.ListGroupsResponse(groups=[_group_stats(g) for g in await self.jobs.groups()])
+
+    async def SetGroupPaused(
+        self, request: pb.SetGroupPausedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GroupStats:
+        group = await self.jobs.set_group_paused(
+            request.group, request.paused, by_id=request.requested_by_id or None
+        )
+        return _group_stats(group)
+
     async def ListWorkers(
         self, request: pb.ListWorkersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListWorkersResponse:
@@ -250,3 +263,12 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     ) -> AsyncIterator[pb.CoordinatorMessage]:
         async for message in self.dispatcher.serve(request_iterator, peer=context.peer() or ""):
             yield message
+
+
+def _group_stats(group: GroupCounts) -> pb.GroupStats:
+    stats = pb.GroupStats(
+        group=group.group, jobs_by_status=group.by_status, paused_by_id=group.paused_by_id or ""
+    )
+    if group.paused_at is not None:
+        stats.paused_at.FromDatetime(group.paused_at)
+    return stats

@@ -119,3 +119,70 @@ async def test_search_finds_a_job_by_its_group(stub: pb_grpc.CoordinatorServiceS
     await create(stub, group="wake")
     listed = await stub.ListJobs(pb.ListJobsRequest(search="durham"))
     assert [j.id for j in listed.jobs] == [durham.id]
+
+
+async def pause_group(stub: pb_grpc.CoordinatorServiceStub, group: str, paused: bool = True) -> pb.GroupStats:
+    request = pb.SetGroupPausedRequest(group=group, paused=paused, requested_by_id="ops-1")
+    return await stub.SetGroupPaused(request)
+
+
+async def test_a_paused_group_s_jobs_wait_while_other_groups_run(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await allow(stub, 3)
+    await pause_group(stub, "durham")
+    durham = await create(stub, group="durham")
+    wake, ungrouped = await create(stub, group="wake"), await create(stub)
+    await start_worker(capacity=4)
+    assert await started(stub, [durham, wake, ungrouped], 2) == {wake.id, ungrouped.id}
+    await asyncio.sleep(0.3)  # durham's would have started by now
+    assert (await stub.GetJob(pb.GetJobRequest(id=durham.id))).status == pb.JOB_STATUS_PENDING
+
+
+async def test_resuming_a_group_starts_its_waiting_jobs(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    await pause_group(stub, "durham")
+    durham = await create(stub, group="durham")
+    await start_worker(capacity=2)
+    await asyncio.sleep(0.3)
+    resumed = await pause_group(stub, "durham", paused=False)
+    assert not resumed.HasField("paused_at")
+    assert await started(stub, [durham], 1) == {durham.id}
+
+
+async def test_pausing_a_group_lets_its_running_job_finish(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    job = await create(stub, group="durham")
+    await start_worker(capacity=2)
+    await started(stub, [job], 1)
+    await pause_group(stub, "durham")
+    for _ in range(250):  # 250 × 0.02 s
+        if (await stub.GetJob(pb.GetJobRequest(id=job.id))).status == pb.JOB_STATUS_COMPLETED:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the running job of a paused group did not finish")
+
+
+async def test_groups_are_listed_with_their_unfinished_jobs_and_who_paused_them(
+    stub: pb_grpc.CoordinatorServiceStub,
+) -> None:
+    await create(stub, group="wake")
+    await create(stub, group="wake")
+    first = await pause_group(stub, "durham")
+    again = await pause_group(stub, "durham")  # keeps the first pause's time
+    assert again.paused_at == first.paused_at
+    groups = {g.group: g for g in (await stub.ListGroups(pb.ListGroupsRequest())).groups}
+    assert set(groups) == {"durham", "wake"}
+    assert (groups["wake"].jobs_by_status["pending"], groups["wake"].HasField("paused_at")) == (2, False)
+    assert (groups["durham"].paused_by_id, groups["durham"].jobs_by_status["pending"]) == ("ops-1", 0)
+
+
+@pytest.mark.parametrize("group", ["", "  ", "x" * 101, "tab\there"])
+async def test_pausing_a_group_that_cannot_be_one_is_refused(
+    stub: pb_grpc.CoordinatorServiceStub, group: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await pause_group(stub, group)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
