@@ -290,6 +290,17 @@ def queue_json(stats: cpb.TypeStats, users: Mapping[str, UserRef]) -> dict[str, 
     }
 
 
+def group_json(stats: cpb.GroupStats, users: Mapping[str, UserRef]) -> dict[str, Any]:
+    """A job group: its unfinished jobs by status, and whether (since when, by whom) it is paused."""
+    return {
+        "group": stats.group,
+        "paused": stats.HasField("paused_at"),
+        "pausedAt": timestamp(stats, "paused_at"),
+        "pausedBy": users.get(stats.paused_by_id) if stats.paused_by_id else None,
+        "jobs": dict(sorted(stats.jobs_by_status.items())),
+    }
+
+
 def worker_json(worker: cpb.WorkerInfo) -> dict[str, Any]:
     """A connected worker process and the jobs it holds."""
     return {

@@ -1,5 +1,5 @@
 """``/api/v1/queues``: each job type's queue at a glance, pausing or resuming one, and its
-concurrency limit."""
+concurrency limit; ``/api/v1/groups``: the job groups, and pausing or resuming one."""
 
 from __future__ import annotations
 
@@ -75,3 +75,39 @@ async def set_queue_concurrency(request: web.Request) -> web.Response:
     )
     users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
     return web.json_response({"success": True, "queue": views.queue_json(stats, users)})
+
+
+@routes.get("/api/v1/groups")
+async def list_groups(request: web.Request) -> web.Response:
+    """The groups with unfinished jobs (by status) and every paused group."""
+    current_user(request)
+    b = backends(request)
+    listing = await b.coordinator.ListGroups(cpb.ListGroupsRequest(), timeout=b.deadline_s)
+    users = await lookups.users(request, {g.paused_by_id for g in listing.groups if g.paused_by_id})
+    groups = [views.group_json(g, users) for g in listing.groups]
+    return web.json_response({"success": True, "groups": groups, "count": len(groups)})
+
+
+async def _set_group_paused(request: web.Request, paused: bool) -> web.Response:
+    user = require_admin(request)
+    group = params.json_group(await params.json_object(request))
+    if not group:
+        raise bad_request("group is required", "group")
+    b = backends(request)
+    change = cpb.SetGroupPausedRequest(group=group, paused=paused, requested_by_id=user.user_id)
+    stats = await b.coordinator.SetGroupPaused(change, timeout=b.deadline_s)
+    action = audit.PAUSE_GROUP if paused else audit.RESUME_GROUP
+    await audit.record_audit(request, action, resource="group", resource_id=stats.group)
+    users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
+    return web.json_response({"success": True, "group": views.group_json(stats, users)})
+
+
+@routes.post("/api/v1/groups/pause")
+async def pause_group(request: web.Request) -> web.Response:
+    """``{"group": "..."}``: none of the group's pending jobs, of any type, starts until resumed."""
+    return await _set_group_paused(request, True)
+
+
+@routes.post("/api/v1/groups/resume")
+async def resume_group(request: web.Request) -> web.Response:
+    return await _set_group_paused(request, False)

@@ -27,6 +27,8 @@ KEYS = {
     "/api/v1/jobs/{id}/control": ["action"],
     "/api/v1/jobs/{id}/priority": ["priority"],
     "/api/v1/queues/geocoding/concurrency": ["concurrency"],
+    "/api/v1/groups/pause": ["group"],
+    "/api/v1/groups/resume": ["group"],
     "/api/v1/workers/{id}/drain": [],  # takes no body
     "/api/v1/jobs/{id}/promote": [],
     "/api/v1/jobs/{id}/retry": ["fromCheckpoint", "maxAttempts", "timeoutSeconds"],
