@@ -776,6 +776,28 @@ async def test_the_queues_show_their_jobs_and_a_queue_can_be_paused_and_resumed(
     await page.wait_until(geocoding_row + "return row && row.cells[8].textContent === 'Pause';")
 
 
+async def test_a_group_is_listed_and_can_be_paused_and_resumed(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    body = {"type": "geocoding", "data": GEOCODING_FILTERS, "group": "wake"}
+    assert (await client.post("/api/v1/jobs", json=body, headers=bearer(admin_token))).status == 201
+    await page.sign_in(admin_token)
+    wake_row = "const row = [...document.querySelectorAll('#groups tr')].find((r) => r.cells[0].textContent === 'wake');"
+    cells = await page.wait_until(wake_row + "return row ? [...row.cells].map((c) => c.textContent) : null;")
+    assert cells == ["wake", "1", "0", "0", "Pause"]
+    await page.click("#groups button[data-group=wake]")
+    assert (await page.accept_confirmation()).startswith("Pause group wake?")
+    paused = await page.wait_until(
+        wake_row
+        + "return row && row.cells[4].textContent.startsWith('paused since') ? row.cells[4].textContent : null;"
+    )
+    assert paused.endswith("by Admin User Resume")
+    groups = await (await client.get("/api/v1/groups", headers=bearer(admin_token))).json()
+    assert [g["paused"] for g in groups["groups"]] == [True]
+    await page.click("#groups button[data-group=wake]")
+    await page.wait_until(wake_row + "return row && row.cells[4].textContent === 'Pause';")
+
+
 async def test_the_workers_are_listed_and_one_can_be_drained(
     page: JobsPage, client: TestClient, admin_token: str, start_worker: WorkerFactory
 ) -> None:
