@@ -510,5 +510,8 @@ class ResumableUpload(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     job_id: Mapped[str | None] = mapped_column(String(32))  # the import made of it; it is then spent
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who imported it, and with which Idempotency-Key: a replay answers its job instead of a conflict.
+    imported_by_id: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_resumable_uploads_created_at", "created_at"),)  # the expiry sweep

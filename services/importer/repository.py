@@ -211,11 +211,18 @@ class ImportRepository:
     async def resumable(self, upload_id: str) -> ResumableUpload | None:
         return await self.session.get(ResumableUpload, upload_id)
 
-    async def spend_resumable(self, upload_id: str, job_id: str, when: datetime) -> None:
+    async def spend_resumable(
+        self, upload_id: str, job_id: str, when: datetime, by_id: str, idempotency_key: str
+    ) -> None:
         await self.session.execute(
             update(ResumableUpload)
             .where(ResumableUpload.id == upload_id)
-            .values(job_id=job_id, imported_at=when)
+            .values(
+                job_id=job_id,
+                imported_at=when,
+                imported_by_id=by_id or None,
+                idempotency_key=idempotency_key or None,
+            )
         )
 
     async def delete_resumables(self, ids: Sequence[str]) -> None:

@@ -180,6 +180,16 @@ class ResumableUploads:
         async with self.sessions.begin() as session:
             await ImportRepository(session).delete_resumables([upload.id])
 
+    async def imported_as(self, upload_id: str, idempotency_key: str, created_by_id: str) -> str | None:
+        """The job a replay of this import (same key, same caller) made of the upload, if any."""
+        if not idempotency_key or not self.store.is_upload_id(upload_id):
+            return None
+        async with self.sessions() as session:
+            upload = await ImportRepository(session).resumable(upload_id)
+        if upload is None or not upload.job_id or upload.idempotency_key != idempotency_key:
+            return None
+        return upload.job_id if (upload.imported_by_id or "") == created_by_id else None
+
     @contextlib.asynccontextmanager
     async def taken(self, upload_id: str) -> AsyncIterator[Taken]:
         """Hold a complete upload while an import is made of it; nobody appends or imports it meanwhile."""
@@ -193,10 +203,12 @@ class ResumableUploads:
             path = self.store.partial_path(upload.id)
             yield Taken(upload.id, path, upload.filename, self.hashes.latest(upload.id))
 
-    async def spend(self, upload_id: str, job_id: str) -> None:
+    async def spend(self, upload_id: str, job_id: str, by_id: str = "", idempotency_key: str = "") -> None:
         """The import ``job_id`` was made of the upload: its bytes now live as that import's file."""
         async with self.sessions.begin() as session:
-            await ImportRepository(session).spend_resumable(upload_id, job_id, utcnow())
+            await ImportRepository(session).spend_resumable(
+                upload_id, job_id, utcnow(), by_id, idempotency_key
+            )
         self.store.partial_path(upload_id).unlink(missing_ok=True)
         self.hashes.forget(upload_id)
 

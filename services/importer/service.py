@@ -166,13 +166,20 @@ class ImporterService:
             raise errors.InvalidArgument(
                 "An import of a resumable upload sends no file bytes of its own", field="file"
             )
+        replayed = await self.resumable.imported_as(
+            request.upload_id, request.idempotency_key, request.created_by_id
+        )
+        if replayed is not None:  # an Idempotency-Key replay: the first import's job stands
+            return Accepted(replayed, "", "", 0, created=False)
         async with self.resumable.taken(request.upload_id) as taken:
             request = replace(request, filename=request.filename or taken.filename, upload_id="")
             self.check_header(request)
             # An import refused for its fields keeps the upload: it can be named again, corrected.
             stored = await self.store.adopt(taken.path, request.filename, taken.hashed)
             accepted = await self._accept(request, stored, amend)
-            await self.resumable.spend(taken.id, accepted.job_id)
+            await self.resumable.spend(
+                taken.id, accepted.job_id, request.created_by_id, request.idempotency_key
+            )
         return accepted
 
     async def _accept(

@@ -355,3 +355,18 @@ async def test_hostile_tus_headers_get_json_answers(
         assert response.status in (200, 201, 204, 400, 409, 412, 413, 460), (method, headers, response.status)
         if method != "HEAD" and response.status >= 400:
             assert "error" in await response.json()
+
+
+async def test_a_replayed_import_with_its_idempotency_key_answers_the_first_job(
+    import_client: TestClient, admin_token: str
+) -> None:
+    location = await create(import_client, admin_token)
+    await patch(import_client, admin_token, location, 0, NC_FILE)
+    upload_id = location.rsplit("/", 1)[1]
+    form = {"uploadId": upload_id, "format": "ncsbe"}
+    headers = {**bearer(admin_token), "Idempotency-Key": "import-1"}
+    first = await import_client.post("/api/v1/voters/import", data=form, headers=headers)
+    again = await import_client.post("/api/v1/voters/import", data=form, headers=headers)
+    first_body, again_body = await first.json(), await again.json()
+    assert (first.status, again.status) == (202, 200)
+    assert (again_body["jobId"], again_body["sha256"]) == (first_body["jobId"], first_body["sha256"])

@@ -362,3 +362,20 @@ async def test_pieces_appended_by_another_replica_are_read_to_finish_the_sha256(
     await other_replica.append(upload_id, 1200, rest())
     assert service.resumable.hashes.latest(upload_id).offset == 1200  # type: ignore[union-attr]
     assert (await import_upload(system, upload_id)).sha256 == SHA256
+
+
+async def test_a_replayed_import_with_its_idempotency_key_answers_the_first_job(system: ImportSystem) -> None:
+    upload_id = await complete_upload(system)
+    first = await import_upload(system, upload_id, idempotency_key="k-1", created_by_id="u1")
+    again = await import_upload(system, upload_id, idempotency_key="k-1", created_by_id="u1")
+    assert (again.job_id, again.created, first.created) == (first.job_id, False, True)
+
+
+@pytest.mark.parametrize(("key", "caller"), [("k-2", "u1"), ("k-1", "u2"), ("", "u1")])
+async def test_an_import_of_a_spent_upload_with_another_key_or_caller_is_a_conflict(
+    system: ImportSystem, key: str, caller: str
+) -> None:
+    upload_id = await complete_upload(system)
+    await import_upload(system, upload_id, idempotency_key="k-1", created_by_id="u1")
+    error = await refused(import_upload(system, upload_id, idempotency_key=key, created_by_id=caller))
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
