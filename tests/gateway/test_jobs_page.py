@@ -911,3 +911,15 @@ async def test_the_group_filter_narrows_the_list_and_cancel_matching_to_that_gro
     )
     listed = await (await client.get("/api/v1/jobs?status=cancelled", headers=bearer(admin_token))).json()
     assert [job["group"] for job in listed["jobs"]] == ["wake"]
+
+
+async def test_the_upload_message_says_how_far_how_fast_and_how_long_is_left(
+    import_page: JobsPage, admin_token: str
+) -> None:
+    await import_page.sign_in(admin_token)
+    said = await import_page.script(
+        "const say = uploadSpeed(1e8); const start = performance.now();"
+        "performance.now = () => start + 10000;"  # ten seconds later
+        "return say(0.5);"
+    )
+    assert said == "Uploading 50 % · 5.0 MB/s · about 10 s left…"
