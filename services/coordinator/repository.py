@@ -325,11 +325,12 @@ class JobRepository:
         )
         await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["group_key"]))
 
-    async def group_counts(self, limit: int) -> list[tuple[str, str, int]]:
-        """(group, status, jobs) for the unfinished jobs of up to ``limit`` groups, by group."""
+    async def group_counts(self, limit: int, only: str | None = None) -> list[tuple[str, str, int]]:
+        """(group, status, jobs) for the unfinished jobs of up to ``limit`` groups (or ``only`` one)."""
         groups = (
             select(Job.group_key)
-            .where(Job.group_key.is_not(None), Job.status.in_(NOT_TERMINAL))
+            .where(Job.group_key.is_not(None) if only is None else Job.group_key == only)
+            .where(Job.status.in_(NOT_TERMINAL))
             .group_by(Job.group_key)
             .order_by(Job.group_key)
             .limit(limit)

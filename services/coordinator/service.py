@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cocoa_common import errors, jsontext
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
-from cocoa_common.models import Job, JobEvent, JobItemError
+from cocoa_common.models import Job, JobEvent, JobGroup, JobItemError
 from cocoa_common.settings import Settings
 from cocoa_coordinator.events import EventHub
 from cocoa_coordinator.lifecycle import JobLifecycle
@@ -68,6 +68,15 @@ class GroupCounts:
 
 
 MAX_GROUPS_LISTED = 200
+
+
+def _group_counts(name: str, rows: Sequence[tuple[str, str, int]], pause: JobGroup | None) -> GroupCounts:
+    """A group's entry from (group, status, jobs) rows and its pause, if any."""
+    counts = GroupCounts(name, dict.fromkeys(NOT_TERMINAL, 0))
+    counts.by_status.update({status: n for group, status, n in rows if group == name})
+    if pause is not None:
+        counts.paused_at, counts.paused_by_id = pause.paused_at, pause.paused_by_id
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,14 +400,8 @@ class JobService:
             repo = JobRepository(session)
             rows = await repo.group_counts(MAX_GROUPS_LISTED)
             pauses = {g.group_key: g for g in await repo.group_pauses()}
-        groups: dict[str, GroupCounts] = {}
-        for name in sorted({r[0] for r in rows} | set(pauses)):
-            entry = groups[name] = GroupCounts(name, dict.fromkeys(NOT_TERMINAL, 0))
-            if (pause := pauses.get(name)) is not None:
-                entry.paused_at, entry.paused_by_id = pause.paused_at, pause.paused_by_id
-        for name, status, n in rows:
-            groups[name].by_status[status] = n
-        return list(groups.values())
+        names = sorted({r[0] for r in rows} | set(pauses))
+        return [_group_counts(name, rows, pauses.get(name)) for name in names]
 
     async def set_group_paused(self, group: str, paused: bool, *, by_id: str | None = None) -> GroupCounts:
         """Pause or resume a group: while paused, none of its pending jobs (of any type) starts."""
@@ -406,12 +409,14 @@ class JobService:
         if name is None:
             raise errors.InvalidArgument("group is required", field="group")
         async with self.sessions.begin() as session:
-            await JobRepository(session).set_group_paused(name, paused, by_id)
+            repo = JobRepository(session)
+            await repo.set_group_paused(name, paused, by_id)
+            rows = await repo.group_counts(1, only=name)
+            pause = await repo.paused_group(name)
         logger.info("group %r %s by %s", name, "paused" if paused else "resumed", by_id or "-")
         if not paused:
             self._on_change()  # its pending jobs can go now
-        found = [g for g in await self.groups() if g.group == name]
-        return found[0] if found else GroupCounts(name, dict.fromkeys(NOT_TERMINAL, 0))
+        return _group_counts(name, rows, pause)
 
     async def set_queue_concurrency(self, job_type: str, concurrency: int | None) -> str:
         """How many jobs of a type (or alias) may run at once; None goes back to JOB_CONCURRENCY's
