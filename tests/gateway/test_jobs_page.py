@@ -636,6 +636,20 @@ async def test_a_waiting_job_s_priority_is_set_from_its_details(
     )
 
 
+async def test_a_priority_being_typed_is_not_undone_when_the_details_are_shown_afresh(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    await delayed_job(client, admin_token)
+    await page.open_only_job(admin_token)
+    await page.detail("Priority", "0")
+    typed = await page.script(
+        "const input = document.getElementById('priority-value');"
+        "input.value = '';"  # cleared, as a user starts typing, and not focused
+        "return loadDetail(state.selected).then(() => input.value);"  # the details shown afresh
+    )
+    assert typed == ""
+
+
 async def test_a_delayed_job_is_run_now_from_its_details(
     page: JobsPage, client: TestClient, admin_token: str
 ) -> None:
