@@ -11,7 +11,9 @@ from conftest import WorkerFactory
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
-from cocoa_coordinator.server import CoordinatorApp
+from cocoa_common import grpc_server
+from cocoa_common.settings import Settings
+from cocoa_coordinator.server import CoordinatorApp, start_coordinator
 
 SLOW = {"items": 40, "batch": 1, "delay": 0.05}  # holds its slot for about 2 s
 
@@ -186,3 +188,25 @@ async def test_pausing_a_group_that_cannot_be_one_is_refused(
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await pause_group(stub, group)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_group_s_pause_outlives_a_coordinator_restart(
+    settings: Settings, coordinator: CoordinatorApp, start_worker: WorkerFactory
+) -> None:
+    port = coordinator.port
+    async with grpc_server.channel(f"127.0.0.1:{port}") as channel:
+        stub = pb_grpc.CoordinatorServiceStub(channel)
+        await pause_group(stub, "durham")
+        job = await create(stub, group="durham")
+    await coordinator.stop(grace=0)
+    restarted = await start_coordinator(settings, f"127.0.0.1:{port}")
+    try:
+        async with grpc_server.channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.CoordinatorServiceStub(channel)
+            await start_worker(capacity=2)
+            await asyncio.sleep(0.5)  # it would have started by now
+            assert (await stub.GetJob(pb.GetJobRequest(id=job.id))).status == pb.JOB_STATUS_PENDING
+            await pause_group(stub, "durham", paused=False)
+            assert await started(stub, [job], 1) == {job.id}
+    finally:
+        await restarted.stop(grace=0.5)
