@@ -370,3 +370,14 @@ async def test_a_replayed_import_with_its_idempotency_key_answers_the_first_job(
     first_body, again_body = await first.json(), await again.json()
     assert (first.status, again.status) == (202, 200)
     assert (again_body["jobId"], again_body["sha256"]) == (first_body["jobId"], first_body["sha256"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("OPTIONS", UPLOADS), ("POST", UPLOADS), ("HEAD", f"{UPLOADS}/c00000000000000000000000"),
+     ("PATCH", f"{UPLOADS}/c00000000000000000000000"), ("DELETE", f"{UPLOADS}/c00000000000000000000000"),
+     ("GET", f"{UPLOADS}/c00000000000000000000000")],
+)  # fmt: skip
+async def test_every_upload_route_needs_a_token(import_client: TestClient, method: str, path: str) -> None:
+    response = await import_client.request(method, path, headers={**TUS, "Upload-Length": "10"})
+    assert response.status == 401
