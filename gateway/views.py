@@ -274,13 +274,20 @@ def jobs_page(jobs: Sequence[cpb.Job], users: Mapping[str, UserRef]) -> list[dic
     return [job_json(j, users) for j in jobs]
 
 
+def _pause_json(stats: cpb.TypeStats | cpb.GroupStats, users: Mapping[str, UserRef]) -> dict[str, Any]:
+    """Whether a queue or a group is paused, since when and by whom."""
+    return {
+        "paused": stats.HasField("paused_at"),
+        "pausedAt": timestamp(stats, "paused_at"),
+        "pausedBy": users.get(stats.paused_by_id) if stats.paused_by_id else None,
+    }
+
+
 def queue_json(stats: cpb.TypeStats, users: Mapping[str, UserRef]) -> dict[str, Any]:
     """A job type's queue: paused or not, its live jobs by status, its wait and its workers."""
     return {
         "type": stats.type,
-        "paused": stats.HasField("paused_at"),
-        "pausedAt": timestamp(stats, "paused_at"),
-        "pausedBy": users.get(stats.paused_by_id) if stats.paused_by_id else None,
+        **_pause_json(stats, users),
         "jobs": dict(sorted(stats.jobs_by_status.items())),
         "oldestPendingSeconds": round(stats.oldest_pending_age_seconds, 3),
         "workers": stats.workers,
@@ -294,9 +301,7 @@ def group_json(stats: cpb.GroupStats, users: Mapping[str, UserRef]) -> dict[str,
     """A job group: its unfinished jobs by status, and whether (since when, by whom) it is paused."""
     return {
         "group": stats.group,
-        "paused": stats.HasField("paused_at"),
-        "pausedAt": timestamp(stats, "paused_at"),
-        "pausedBy": users.get(stats.paused_by_id) if stats.paused_by_id else None,
+        **_pause_json(stats, users),
         "jobs": dict(sorted(stats.jobs_by_status.items())),
     }
 

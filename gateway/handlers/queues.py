@@ -3,6 +3,9 @@ concurrency limit; ``/api/v1/groups``: the job groups, and pausing or resuming o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
@@ -27,6 +30,19 @@ async def list_queues(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "queues": queues, "count": len(queues)})
 
 
+async def _audited(
+    request: web.Request,
+    action: str,
+    resource: str,
+    name: str,
+    paused_by_id: str,
+    details: Mapping[str, Any] | None = None,
+) -> Mapping[str, views.UserRef]:
+    """Audit a change to a queue or a group; the user who paused it, for its answer."""
+    await audit.record_audit(request, action, resource=resource, resource_id=name, details=details)
+    return await lookups.users(request, {paused_by_id} if paused_by_id else set())
+
+
 async def _set_paused(request: web.Request, paused: bool) -> web.Response:
     user = require_admin(request)
     b = backends(request)
@@ -35,8 +51,7 @@ async def _set_paused(request: web.Request, paused: bool) -> web.Response:
     )
     stats = await b.coordinator.SetQueuePaused(change, timeout=b.deadline_s)
     action = audit.PAUSE_QUEUE if paused else audit.RESUME_QUEUE
-    await audit.record_audit(request, action, resource="queue", resource_id=stats.type)
-    users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
+    users = await _audited(request, action, "queue", stats.type, stats.paused_by_id)
     return web.json_response({"success": True, "queue": views.queue_json(stats, users)})
 
 
@@ -70,10 +85,9 @@ async def set_queue_concurrency(request: web.Request) -> web.Response:
     stats = await b.coordinator.SetQueueConcurrency(change, timeout=b.deadline_s)
     old = next((t.concurrency for t in before.types if t.type == stats.type), None)
     details = {"from": old, "to": stats.concurrency, "default": not stats.concurrency_set}
-    await audit.record_audit(
-        request, audit.SET_QUEUE_CONCURRENCY, resource="queue", resource_id=stats.type, details=details
+    users = await _audited(
+        request, audit.SET_QUEUE_CONCURRENCY, "queue", stats.type, stats.paused_by_id, details
     )
-    users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
     return web.json_response({"success": True, "queue": views.queue_json(stats, users)})
 
 
@@ -97,8 +111,7 @@ async def _set_group_paused(request: web.Request, paused: bool) -> web.Response:
     change = cpb.SetGroupPausedRequest(group=group, paused=paused, requested_by_id=user.user_id)
     stats = await b.coordinator.SetGroupPaused(change, timeout=b.deadline_s)
     action = audit.PAUSE_GROUP if paused else audit.RESUME_GROUP
-    await audit.record_audit(request, action, resource="group", resource_id=stats.group)
-    users = await lookups.users(request, {stats.paused_by_id} if stats.paused_by_id else set())
+    users = await _audited(request, action, "group", stats.group, stats.paused_by_id)
     return web.json_response({"success": True, "group": views.group_json(stats, users)})
 
 
