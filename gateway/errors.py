@@ -51,6 +51,8 @@ _FIXED_MESSAGES: dict[int, str] = {
     504: "A backend service did not answer in time",
 }
 
+RETRY_AFTER_S = "5"  # seconds, on every 503: a restarting database or service is back in a few
+
 
 class ApiError(Exception):
     """An expected failure with its HTTP status; ``extra`` keys are merged into the JSON body."""
@@ -82,6 +84,8 @@ def error_response(
         body["success"] = False
     body["error"] = message
     body.update(extra or {})
+    if status == 503:  # an outage: tell clients when to try again rather than let them hammer it
+        headers = {**(headers or {}), "Retry-After": RETRY_AFTER_S}
     return web.json_response(body, status=status, headers=headers)
 
 

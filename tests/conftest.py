@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from faultproxy import FaultProxy, ProxyStarter
 from sqlalchemy.engine import make_url
 
 from cocoa_common.migrate import upgrade
@@ -101,3 +102,19 @@ def voter_upload(record_upload: UploadRecorder) -> str:
 def parcel_upload(record_upload: UploadRecorder) -> str:
     """The id of a recorded parcel file upload."""
     return record_upload("parcel_import")
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[ProxyStarter]:
+    """Start a :class:`FaultProxy` in front of ``host:port``; every one started is closed at the end."""
+    started: list[FaultProxy] = []
+
+    def start(address: str) -> FaultProxy:
+        host, _, port = address.rpartition(":")
+        proxy = FaultProxy(int(port), host).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.close()

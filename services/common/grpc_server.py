@@ -13,6 +13,7 @@ import sqlalchemy.exc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from cocoa_common import errors, requestid
+from cocoa_common.outages import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ MESSAGE_SIZE_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_send_message_length", 16 * 1024 * 1024),
 ]
 
+
+OUTAGE_MESSAGE = "The database or a service this one needs is unreachable; try again"
 
 # The trailing metadata key that carries the parameter a domain error names.
 FIELD_METADATA_KEY = "cocoa-field"
@@ -76,6 +79,10 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         if exc.field:
             context.set_trailing_metadata(((FIELD_METADATA_KEY, exc.field),))
         await context.abort(status_for(exc), exc.message)
+    if is_transient(exc):
+        # An outage, not a bug: the caller may try again, and clients retry UNAVAILABLE.
+        logger.warning("RPC hit an outage: %s: %s", type(exc).__name__, _first_line(exc))
+        await context.abort(grpc.StatusCode.UNAVAILABLE, OUTAGE_MESSAGE)
     logger.exception("unexpected error in RPC", exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "Internal error")
 

@@ -102,6 +102,10 @@ class Settings:
     # cancelled by its worker; 0 or less: never.
     stop_grace_s: float = 30.0
     worker_capacity: int = 2
+    # The coordinator's own database work (a flush, a sweep, a claim, a worker's final report) that
+    # has no answer after this long is abandoned and retried on fresh connections: a connection can
+    # go silent for good behind a proxy whose server died.
+    database_deadline_s: float = 30.0
     archive_after_days: float = 30.0  # finished jobs move to archived_jobs after this; 0 or less: never
     archive_interval_s: float = 3600.0
     # Geocoder
@@ -148,6 +152,7 @@ class Settings:
             stall_timeout_s=_float(env, "JOB_STALL_TIMEOUT_SECONDS", d.stall_timeout_s),
             stop_grace_s=_float(env, "JOB_STOP_GRACE_SECONDS", d.stop_grace_s),
             worker_capacity=_int(env, "WORKER_CAPACITY", d.worker_capacity),
+            database_deadline_s=_float(env, "DATABASE_DEADLINE_SECONDS", d.database_deadline_s),
             archive_after_days=_float(env, "JOB_ARCHIVE_AFTER_DAYS", d.archive_after_days),
             archive_interval_s=_float(env, "JOB_ARCHIVE_INTERVAL_SECONDS", d.archive_interval_s),
             geocoder_providers=_list(env, "GEOCODER_PROVIDERS", ",".join(d.geocoder_providers)),

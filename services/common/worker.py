@@ -19,14 +19,13 @@ from datetime import datetime
 from typing import Any
 
 import grpc
-import psycopg
-import redis.exceptions
-import sqlalchemy.exc
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import grpc_server
 from cocoa_common.ids import new_id
+from cocoa_common.outages import Transient as Transient  # handlers raise it from here
+from cocoa_common.outages import is_transient
 from cocoa_common.process import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -46,35 +45,6 @@ class StopRequested(Exception):
 
 class JobFailed(Exception):
     """Raised by a handler when the job as a whole cannot go on (bad file, missing input...)."""
-
-
-class Transient(Exception):
-    """Raised by a handler when the job cannot go on now but may later (a service is down): it runs
-    again from its checkpoint after a backoff, as another attempt."""
-
-
-# Failures of the infrastructure rather than of the job: the database or a service unreachable, a
-# connection dropped, a deadlock or serialization failure (psycopg's are OperationalErrors), a timeout.
-# A gRPC error counts only when the service was unavailable or slow (see is_transient).
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    Transient,
-    ConnectionError,
-    TimeoutError,
-    psycopg.OperationalError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a handler's exception should be retried rather than fail the job."""
-    if isinstance(exc, grpc.aio.AioRpcError):
-        return exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +144,11 @@ class WorkerRuntime:
         *,
         capacity: int = 2,
         worker_id: str | None = None,
+        after_forced_stop: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``after_forced_stop``: run after a job stuck past its stop grace is cancelled. Such a job
+        most likely waits on a connection that went silent, and its idle siblings in the pool with
+        it, so the services start their database pool afresh there."""
         self.coordinator_addr = coordinator_addr
         self.service = service
         self.handlers = handlers
@@ -187,6 +161,8 @@ class WorkerRuntime:
         self._force_timers: dict[str, asyncio.TimerHandle] = {}  # lease id -> forced stop
         self._outbox: asyncio.Queue[pb.WorkerMessage | None] = asyncio.Queue()
         self._stopping = False
+        self._after_forced_stop = after_forced_stop
+        self._recovering: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         """Connect, serve, reconnect with backoff, until :meth:`shutdown`."""
@@ -274,12 +250,21 @@ class WorkerRuntime:
 
     def _force_stop(self, lease_id: str) -> None:
         self._force_timers.pop(lease_id, None)
-        entry = self.running.get(lease_id)
-        if entry is not None:
-            ctx, task = entry
-            logger.warning("job %s did not stop within %gs; cancelling it", ctx.job_id, self._stop_grace)
-            ctx.forced_after_s = self._stop_grace
-            task.cancel()
+        entry = self.running.pop(lease_id, None)
+        if entry is None:
+            return
+        ctx, task = entry
+        logger.warning("job %s did not stop within %gs; cancelling it", ctx.job_id, self._stop_grace)
+        ctx.forced_after_s = self._stop_grace
+        task.cancel()
+        # Report it stopped and free its slot now: a call stuck on a silent connection may take
+        # minutes to honour the cancel, and the slot must not wait for it.
+        reason = f"{ctx.stop_reason}: cancelled by its worker after {self._stop_grace:g}s"
+        self._send(ctx.finished(pb.OUTCOME_STOPPED, reason))
+        if self._after_forced_stop is not None:
+            recovery = asyncio.create_task(self._after_forced_stop(), name="after-forced-stop")
+            self._recovering.add(recovery)
+            recovery.add_done_callback(self._recovering.discard)
 
     def _start(self, assignment: pb.Assignment) -> None:
         ctx = JobContext(
@@ -316,8 +301,7 @@ class WorkerRuntime:
         except asyncio.CancelledError:
             if ctx.forced_after_s is None:
                 raise  # the stream is gone: the coordinator requeues the job itself
-            reason = f"{ctx.stop_reason}: cancelled by its worker after {ctx.forced_after_s:g}s"
-            message = ctx.finished(pb.OUTCOME_STOPPED, reason)
+            return  # _force_stop reported it
         except Exception as exc:
             if is_transient(exc):
                 logger.warning(
@@ -332,6 +316,8 @@ class WorkerRuntime:
             timer = self._force_timers.pop(ctx.lease_id, None)
             if timer is not None:
                 timer.cancel()
+        if ctx.forced_after_s is not None:
+            return  # it ended after all, but _force_stop reported it and gave its slot away
         logger.info("job %s finished: %s", ctx.job_id, pb.Outcome.Name(message.finished.outcome))
         self._send(message)
 

@@ -12,17 +12,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
-from cocoa_common import errors
+from cocoa_common import db, errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import utcnow
 from cocoa_common.models import Job
+from cocoa_common.outages import is_transient
 from cocoa_common.process import cancel_and_wait
 from cocoa_common.settings import Settings
 from cocoa_coordinator import convert
@@ -55,6 +57,8 @@ STOP_REASONS = {"pause": pb.STOP_REASON_PAUSE, "cancel": pb.STOP_REASON_CANCEL}
 ORPHAN_BATCH = 500
 ORPHAN_ROUNDS = 50
 EXPIRE_BATCH = 500  # unstarted jobs past their expires_at, cancelled per sweep
+STORE_RETRY_MAX_S = 2.0  # the longest wait between tries of a write that must not be lost
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -118,6 +122,8 @@ class Dispatcher:
         # would be lost), and two flushes of one lease never cross.
         self._writing: dict[str, asyncio.Lock] = {}
         self._seen: set[str] = set()  # leases heard from since the last flush
+        # leases whose final report waits for the database: their worker is done, not lost
+        self._finishing: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._streams = 0  # worker streams whose cleanup has not run yet
@@ -320,14 +326,22 @@ class Dispatcher:
             await self._flush_one(lease_id)
         seen, self._seen = self._seen, set()
         if seen:
-            async with self.sessions.begin() as session:
-                await JobRepository(session).renew_leases(sorted(seen), self.settings.heartbeat_timeout_s)
+            try:
+                async with self.sessions.begin() as session:
+                    await JobRepository(session).renew_leases(sorted(seen), self.settings.heartbeat_timeout_s)
+            except Exception:
+                self._seen |= seen  # heard from all the same: renew them once the database answers
+                raise
+
+    async def _bounded(self, work: Awaitable[T]) -> T:
+        """Database work that must not hang the loops on a silent connection."""
+        return await db.within_deadline(self.sessions.kw["bind"], self.settings.database_deadline_s, work)
 
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.progress_flush_s)
             try:
-                await self._flush()
+                await self._bounded(self._flush())
             except Exception:
                 logger.exception("progress flush failed; retrying")
 
@@ -337,18 +351,14 @@ class Dispatcher:
         async with self._write_lock(lease_id):
             self._buffer(final)  # after earlier reports a flush had to put back, if any
             pending = self._pending.pop(lease_id, _Pending(job_id))
-            async with self.sessions.begin() as session:
-                repo = JobRepository(session)
-                if pending.progress is not None:
-                    await repo.record_progress(
-                        job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
-                    )
-                job, moved = await self._close_lease(repo, job_id, lease_id, message)
-                if job is not None:
-                    kind = _finish_event(job, message.outcome, moved)
-                    await repo.add_event(job_id, kind, event_detail(kind, job))
-                if job is not None and moved and job.status == jt.COMPLETED:
-                    await repo.release_dependents(job_id)
+            self._finishing.add(lease_id)
+            try:
+                job, moved = await _until_stored(
+                    f"the final report of job {job_id}",
+                    lambda: self._bounded(self._store_finish(job_id, lease_id, pending, message)),
+                )
+            finally:
+                self._finishing.discard(lease_id)
         self._writing.pop(lease_id, None)
         if job is not None and moved:
             if job.status == jt.PENDING:  # retried, or stopped by a worker shutting down (not paused)
@@ -358,6 +368,25 @@ class Dispatcher:
         conn.leases.pop(lease_id, None)
         self.hub.publish(job_id)
         self.wake()
+
+    async def _store_finish(
+        self, job_id: str, lease_id: str, pending: _Pending, message: pb.Finished
+    ) -> tuple[Job | None, bool]:
+        """One transaction: the last progress, the lease released, the event. Safe to run again
+        after a commit whose answer was lost, since every write is fenced by the lease."""
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            if pending.progress is not None:
+                await repo.record_progress(
+                    job_id, lease_id, pending.progress, pending.errors, self.settings.heartbeat_timeout_s
+                )
+            job, moved = await self._close_lease(repo, job_id, lease_id, message)
+            if job is not None:
+                kind = _finish_event(job, message.outcome, moved)
+                await repo.add_event(job_id, kind, event_detail(kind, job))
+            if job is not None and moved and job.status == jt.COMPLETED:
+                await repo.release_dependents(job_id)
+        return job, moved
 
     async def _close_lease(
         self, repo: JobRepository, job_id: str, lease_id: str, message: pb.Finished
@@ -396,7 +425,7 @@ class Dispatcher:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                await self.dispatch_pending()
+                await self._bounded(self.dispatch_pending())
             except Exception:
                 logger.exception("dispatch failed; retrying")
 
@@ -470,7 +499,7 @@ class Dispatcher:
         while True:
             await asyncio.sleep(min(1.0, self.settings.heartbeat_timeout_s / 4))
             try:
-                await self.sweep()
+                await self._bounded(self.sweep())
             except Exception:
                 logger.exception("sweep failed; retrying")
 
@@ -497,6 +526,8 @@ class Dispatcher:
             timed_out = await repo.timed_out(now)
             expiring = await repo.expiring(now, EXPIRE_BATCH)
         for job_id, lease_id in expired:
+            if lease_id in self._finishing:
+                continue
             self._forget_lease(lease_id, pb.STOP_REASON_SUPERSEDED, job_id)
             reason = f"no heartbeat for {self.settings.heartbeat_timeout_s:g}s"
             await self._requeue(job_id, lease_id, reason, NO_HEARTBEAT)
@@ -589,6 +620,21 @@ class Dispatcher:
 
     def connected_types(self) -> list[str]:
         return sorted({t for conn in self.workers.values() if conn.open for t in conn.types})
+
+
+async def _until_stored(what: str, write: Callable[[], Awaitable[T]]) -> T:
+    """``write()`` again and again while the database is unreachable: a worker's final report is
+    the only copy of its outcome, so losing it to an outage would run the job again."""
+    delay = 0.1
+    while True:
+        try:
+            return await write()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            logger.warning("storing %s failed (%s); retrying in %gs", what, type(exc).__name__, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, STORE_RETRY_MAX_S)
 
 
 def _assignment(claim: Claim) -> pb.Assignment:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cocoa_common import errors
+from cocoa_common import db, errors
 from cocoa_common import jobtypes as jt
 from cocoa_common.ids import new_id, utcnow
 from cocoa_common.models import JobSchedule
@@ -62,9 +62,12 @@ def next_time(cron: str, timezone: str, after: datetime) -> datetime:
 
 
 class ScheduleService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], jobs: JobService) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], jobs: JobService, deadline_s: float = 30.0
+    ) -> None:
         self.sessions = sessions
         self.jobs = jobs
+        self.deadline_s = deadline_s  # for each pass over the due schedules (see db.within_deadline)
 
     async def create(
         self,
@@ -213,7 +216,7 @@ class ScheduleService:
     async def run_forever(self) -> None:
         while True:
             try:
-                await self.run_due()
+                await db.within_deadline(self.sessions.kw["bind"], self.deadline_s, self.run_due())
             except Exception:
                 logger.exception("running due schedules failed; retrying")
             await asyncio.sleep(POLL_SECONDS)

@@ -48,7 +48,7 @@ async def start_coordinator(settings: Settings, addr: str | None = None) -> Coor
     jobs = JobService(
         settings, sessions, hub, on_stop=dispatcher.stop_job, on_change=dispatcher.wake, lifecycle=lifecycle
     )
-    schedules = ScheduleService(sessions, jobs)
+    schedules = ScheduleService(sessions, jobs, settings.database_deadline_s)
     server, health = grpc_server.new_server()
     pb_grpc.add_CoordinatorServiceServicer_to_server(CoordinatorServicer(jobs, dispatcher, schedules), server)
     port = grpc_server.bind(server, addr or settings.coordinator_grpc_addr)

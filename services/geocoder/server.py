@@ -67,6 +67,7 @@ async def start_geocoder(
         {jt.GEOCODING: GeocodingJob(sessions, chain, settings.geocoder_batch_size)},
         capacity=settings.worker_capacity,
         worker_id=worker_id,
+        after_forced_stop=engine.dispose,
     )
     worker_task = asyncio.create_task(worker.run(), name="geocoder-worker")
     return GeocoderApp(server, port, worker, worker_task, chain, service, http, redis)

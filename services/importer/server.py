@@ -127,6 +127,7 @@ async def start_importer(
         handlers(service),
         capacity=settings.worker_capacity,
         worker_id=worker_id,
+        after_forced_stop=engine.dispose,
     )
     worker_task = asyncio.create_task(worker.run(), name="importer-worker")
     retention = upload_retention(settings, service, coordinator)

@@ -4,6 +4,7 @@ worker when they do not stop after being told to."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -89,6 +90,49 @@ async def test_a_job_that_ignores_a_cancel_is_cancelled_by_its_worker_and_frees_
     after = await create(stub, items=2)  # one geocoding job at a time: it runs once the lease is free
     await wait_for_status(stub, after.id, S.JOB_STATUS_COMPLETED)
     assert (await stub.GetJob(pb.GetJobRequest(id=job.id))).status == S.JOB_STATUS_CANCELLED
+
+
+@pytest.mark.usefixtures("quick_stalls")
+async def test_a_job_slow_to_honour_its_forced_cancel_frees_its_slot_at_once_and_the_pool_is_renewed(
+    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp
+) -> None:
+    release = asyncio.Event()
+
+    async def deaf_to_cancel(ctx: JobContext) -> None:
+        # As a call blocked on a silent connection: a cancel takes effect only when it returns.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+        await release.wait()
+
+    renewed = asyncio.Event()
+
+    async def renew_pool() -> None:
+        renewed.set()
+
+    worker = WorkerRuntime(
+        f"127.0.0.1:{coordinator.port}",
+        "test",
+        {"geocoding": deaf_to_cancel},
+        capacity=1,
+        after_forced_stop=renew_pool,
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        job = await create(stub)
+        await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+        await stub.ControlJob(pb.ControlJobRequest(id=job.id, action=pb.CONTROL_ACTION_CANCEL))
+        await wait_until_idle(worker)  # while the handler still hangs
+        await asyncio.wait_for(renewed.wait(), 2)
+        worker.handlers["geocoding"] = counting_handler
+        after = await create(stub, items=2)
+        await wait_for_status(stub, after.id, S.JOB_STATUS_COMPLETED)
+        assert (await stub.GetJob(pb.GetJobRequest(id=job.id))).status == S.JOB_STATUS_CANCELLED
+    finally:
+        release.set()
+        worker._stopping = True
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 async def test_without_a_stop_grace_a_job_that_ignores_a_cancel_keeps_running(

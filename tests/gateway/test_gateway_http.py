@@ -5,9 +5,11 @@ from __future__ import annotations
 import grpc
 import pytest
 from aiohttp.test_utils import TestClient
+from faultproxy import ProxyStarter, through
 from gateway_helpers import ClientFactory, bearer, closed_port
 
 from cocoa_common.settings import Settings
+from cocoa_coordinator.server import start_coordinator
 from cocoa_gateway.errors import HTTP_STATUS_FOR_GRPC
 
 
@@ -92,6 +94,30 @@ async def test_coordinator_down_is_503_json(
     body = await response.json()
     assert body["success"] is False
     assert "127.0.0.1" not in body["error"]  # no transport details leak
+    assert response.headers["Retry-After"] == "5"
+
+
+async def test_a_coordinator_whose_database_is_down_is_503_json_with_retry_after(
+    make_client: ClientFactory, settings: Settings, admin_token: str, fault_proxy: ProxyStarter
+) -> None:
+    database_link = fault_proxy("127.0.0.1:5432")
+    coordinator = await start_coordinator(
+        settings.with_overrides(database_url=through(settings.database_url, database_link)), "127.0.0.1:0"
+    )
+    try:
+        client = await make_client(settings, coordinator_grpc_addr=f"127.0.0.1:{coordinator.port}")
+        database_link.refuse()
+        database_link.sever()
+        response = await client.get("/api/v1/jobs", headers=bearer(admin_token))
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "5"
+        body = await response.json()
+        assert (body["success"], body["error"]) == (
+            False,
+            "A backend service is unavailable; try again later",
+        )
+    finally:
+        await coordinator.stop(grace=0.5)
 
 
 @pytest.mark.parametrize(

@@ -131,12 +131,16 @@ async def counts(database_url: str) -> dict[str, int]:
         await engine.dispose()
 
 
-async def start_system(settings: Settings, tmp_path: Path) -> AsyncIterator[ImportSystem]:
+async def start_system(
+    settings: Settings, tmp_path: Path, *, importer_database_url: str | None = None
+) -> AsyncIterator[ImportSystem]:
+    """``importer_database_url``: the importer's own way to the database (through a fault proxy)."""
     coordinator = await start_coordinator(settings, "127.0.0.1:0")
     settings = settings.with_overrides(
         coordinator_grpc_addr=f"127.0.0.1:{coordinator.port}", upload_dir=str(tmp_path / "uploads")
     )
-    importer = await start_importer(settings, "127.0.0.1:0")
+    importer_settings = settings.with_overrides(database_url=importer_database_url or settings.database_url)
+    importer = await start_importer(importer_settings, "127.0.0.1:0")
     await asyncio.wait_for(importer.worker.connected.wait(), 5)
     async with (
         grpc_server.channel(f"127.0.0.1:{coordinator.port}") as c1,
