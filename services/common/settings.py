@@ -185,6 +185,12 @@ class Settings:
     def concurrency_for(self, job_type: str) -> int:
         return self.concurrency.get(job_type, self.default_concurrency)
 
+    @property
+    def worker_silence_limit_s(self) -> float:
+        """How long a worker may hear nothing before it gives up its jobs: one heartbeat interval
+        before the coordinator would requeue them, so a job never runs on both sides of a dead link."""
+        return max(self.heartbeat_timeout_s - self.heartbeat_interval_s, self.heartbeat_interval_s)
+
     def retry_backoff_for(self, attempt: int) -> float:
         """Seconds a job waits after its ``attempt``-th attempt failed transiently."""
         return min(self.retry_backoff_max_s, self.retry_backoff_s * 2 ** max(attempt - 1, 0))

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,6 +159,8 @@ class WorkerRuntime:
         self.connected = asyncio.Event()
         self._heartbeat_interval = 5.0
         self._stop_grace = 0.0  # from the coordinator's Welcome
+        self._silence_limit = 0.0  # from the Welcome too; 0: the coordinator does not answer heartbeats
+        self._last_heard = 0.0  # monotonic time of the coordinator's last message
         self._force_timers: dict[str, asyncio.TimerHandle] = {}  # lease id -> forced stop
         self._outbox: asyncio.Queue[pb.WorkerMessage | None] = asyncio.Queue()
         self._stopping = False
@@ -202,13 +205,40 @@ class WorkerRuntime:
                 capacity=self.capacity,
             )
             self._outbox.put_nowait(pb.WorkerMessage(hello=hello))
+            self._silence_limit, self._last_heard = 0.0, time.monotonic()
             heartbeat = asyncio.create_task(self._heartbeat())
+            reader = asyncio.create_task(self._read(call))
+            watchdog = asyncio.create_task(self._watch_silence())
             try:
-                async for message in call:
-                    self._on_message(message)
+                await asyncio.wait({reader, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+                if reader.done():
+                    reader.result()  # the stream ended, or how it broke
+                else:
+                    logger.warning(
+                        "heard nothing from the coordinator for %gs; giving up my jobs and reconnecting",
+                        self._silence_limit,
+                    )
             finally:
-                heartbeat.cancel()
                 call.cancel()
+                await cancel_and_wait(heartbeat, reader, watchdog)
+
+    async def _read(self, call: AsyncIterator[pb.CoordinatorMessage]) -> None:
+        async for message in call:
+            self._last_heard = time.monotonic()
+            self._on_message(message)
+
+    async def _watch_silence(self) -> None:
+        """Return once the coordinator has been silent past its limit: the link is dead though no
+        error says so (gRPC's own keepalive took over a minute to notice one), and the coordinator
+        is about to give these jobs to another worker."""
+        while True:
+            if self._silence_limit <= 0:  # not welcomed yet, or an older coordinator
+                await asyncio.sleep(min(self._heartbeat_interval, 1.0))
+                continue
+            silent_s = time.monotonic() - self._last_heard
+            if silent_s > self._silence_limit:
+                return
+            await asyncio.sleep(self._silence_limit - silent_s + 0.01)
 
     async def _outgoing(self) -> AsyncIterator[pb.WorkerMessage]:
         outbox = self._outbox
@@ -222,6 +252,7 @@ class WorkerRuntime:
         self._outbox.put_nowait(message)
 
     async def _heartbeat(self) -> None:
+        await self.connected.wait()  # the Welcome says how often
         while True:
             await asyncio.sleep(self._heartbeat_interval)
             self._send(pb.WorkerMessage(heartbeat=pb.Heartbeat(lease_ids=list(self.running))))
@@ -231,6 +262,7 @@ class WorkerRuntime:
         if kind == "welcome":
             self._heartbeat_interval = message.welcome.heartbeat_interval_seconds or 5.0
             self._stop_grace = message.welcome.stop_grace_seconds
+            self._silence_limit = message.welcome.silence_limit_seconds
             self.connected.set()
         elif kind == "assignment":
             self._start(message.assignment)

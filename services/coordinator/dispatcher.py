@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +51,7 @@ from cocoa_coordinator.repository import (
 
 logger = logging.getLogger(__name__)
 
+HEARTBEAT_ACK = pb.CoordinatorMessage(heartbeat_ack=pb.HeartbeatAck())
 STOP_REASONS = {"pause": pb.STOP_REASON_PAUSE, "cancel": pb.STOP_REASON_CANCEL}
 # Jobs cancelled per transaction because a dependency failed, and rounds per sweep (each round
 # reaches one step further down a chain of dependents).
@@ -122,7 +123,8 @@ class Dispatcher:
         # would be lost), and two flushes of one lease never cross.
         self._writing: dict[str, asyncio.Lock] = {}
         self._seen: set[str] = set()  # leases heard from since the last flush
-        # leases whose final report waits for the database: their worker is done, not lost
+        # leases whose final report is being stored (it may wait out an outage): their worker is
+        # done with them, not lost
         self._finishing: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -200,6 +202,7 @@ class Dispatcher:
                 welcome=pb.Welcome(
                     heartbeat_interval_seconds=self.settings.heartbeat_interval_s,
                     stop_grace_seconds=max(self.settings.stop_grace_s, 0.0),
+                    silence_limit_seconds=self.settings.worker_silence_limit_s,
                 )
             )
         )
@@ -221,9 +224,7 @@ class Dispatcher:
                 if self.workers.get(conn.worker_id) is conn:
                     del self.workers[conn.worker_id]
                 # A separate task, so the release survives the cancellation of this RPC.
-                task = asyncio.create_task(self._drop(conn, "worker disconnected"))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._in_background(self._drop(conn, "worker disconnected"))
             finally:
                 self._streams -= 1
                 if self._streams == 0:
@@ -238,8 +239,12 @@ class Dispatcher:
                     self._buffer(message.progress)
                 elif kind == "heartbeat":
                     self._seen.update(lease for lease in message.heartbeat.lease_ids if lease in conn.leases)
+                    conn.send(HEARTBEAT_ACK)
                 elif kind == "finished":
-                    await self._finish(conn, message.finished)
+                    # In its own task: storing it may wait out a database outage, and meanwhile the
+                    # stream must go on answering heartbeats, or the worker would think it cut off.
+                    self._finishing.add(message.finished.final.lease_id)
+                    self._in_background(self._finish(conn, message.finished))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -249,11 +254,19 @@ class Dispatcher:
             conn.open = False
             conn.outbox.put_nowait(None)
 
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the streams; :meth:`drain` waits for it before the database goes."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _drop(self, conn: WorkerConnection, reason: str) -> None:
         conn.open = False
         leases = dict(conn.leases)
         conn.leases.clear()
         for lease_id, job_id in leases.items():
+            if lease_id in self._finishing:
+                continue  # its worker said how it ended; that report is being stored
             await self._flush_one(lease_id)
             await self._requeue(job_id, lease_id, reason, WORKER_LOST)
         if leases:
@@ -351,7 +364,6 @@ class Dispatcher:
         async with self._write_lock(lease_id):
             self._buffer(final)  # after earlier reports a flush had to put back, if any
             pending = self._pending.pop(lease_id, _Pending(job_id))
-            self._finishing.add(lease_id)
             try:
                 job, moved = await _until_stored(
                     f"the final report of job {job_id}",

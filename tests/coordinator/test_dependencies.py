@@ -131,9 +131,9 @@ async def test_cancelling_a_dependency_cancels_the_job_waiting_for_it_with_the_r
 async def test_a_failed_dependency_cancels_the_job_waiting_for_it(
     stub: pb_grpc.CoordinatorServiceStub, voter_import: ImportFactory, start_worker: WorkerFactory
 ) -> None:
-    await start_worker({"voter_import": fail_at_once})
     first = await voter_import()
-    then = await create(stub, first.id)
+    then = await create(stub, first.id)  # before a worker can fail the first: waiting on it is legal
+    await start_worker({"voter_import": fail_at_once})
     await wait_for_status(stub, first.id, pb.JOB_STATUS_FAILED)
     cancelled = await wait_for_status(stub, then.id, pb.JOB_STATUS_CANCELLED)
     assert cancelled.failure_reason == f"Dependency {first.id} failed"

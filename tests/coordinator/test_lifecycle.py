@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import grpc
@@ -14,7 +15,7 @@ from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
 from cocoa_common import grpc_server
 from cocoa_common.settings import Settings
-from cocoa_common.worker import JobContext
+from cocoa_common.worker import JobContext, WorkerRuntime
 from cocoa_coordinator.server import CoordinatorApp, start_coordinator
 
 S = pb  # status constants read better as S.JOB_STATUS_...
@@ -254,33 +255,47 @@ async def test_a_killed_worker_s_job_moves_to_another_replica_and_resumes_from_i
     assert dict(stats.requeues) == {"worker_lost": 1}
 
 
+class HungWorker(WorkerRuntime):
+    """A worker process whose stream stays open but which says nothing and notices nothing, as one
+    whose event loop is blocked."""
+
+    async def _heartbeat(self) -> None:
+        await asyncio.Event().wait()
+
+    async def _watch_silence(self) -> None:
+        await asyncio.Event().wait()
+
+
 async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
-    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, coordinator: CoordinatorApp
 ) -> None:
     hung = asyncio.Event()
 
     async def hangs(ctx: JobContext) -> None:
         await hung.wait()
 
-    silent = await start_worker({"geocoding": hangs}, worker_id="silent")
-
-    async def no_heartbeats() -> None:
-        await asyncio.Event().wait()
-
-    silent._heartbeat = no_heartbeats  # type: ignore[method-assign]
-    job = await create(stub, items=4)
-    await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
-    await start_worker({"geocoding": counting_handler}, worker_id="healthy")
-    # The silent worker answers the stop it is sent when its lease is taken back, which makes it
-    # look alive again: the healthy one must be known to the coordinator by then to be preferred.
-    await wait_for_workers(stub, "geocoding", 2)
-    done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED, timeout=15)
-    assert done.worker_id == "healthy"
-    assert done.attempt == 2
-    assert "no heartbeat" in done.failure_reason
-    (stats,) = [t for t in (await stub.GetStats(pb.StatsRequest())).types if t.type == "geocoding"]
-    assert dict(stats.requeues) == {"no_heartbeat": 1}
-    hung.set()
+    silent = HungWorker(f"127.0.0.1:{coordinator.port}", "test", {"geocoding": hangs}, worker_id="silent")
+    running = asyncio.create_task(silent.run())
+    try:
+        await asyncio.wait_for(silent.connected.wait(), 5)
+        job = await create(stub, items=4)
+        await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
+        await start_worker({"geocoding": counting_handler}, worker_id="healthy")
+        # The silent worker answers the stop it is sent when its lease is taken back, which makes it
+        # look alive again: the healthy one must be known to the coordinator by then to be preferred.
+        await wait_for_workers(stub, "geocoding", 2)
+        done = await wait_for_status(stub, job.id, S.JOB_STATUS_COMPLETED, timeout=15)
+        assert done.worker_id == "healthy"
+        assert done.attempt == 2
+        assert "no heartbeat" in done.failure_reason
+        (stats,) = [t for t in (await stub.GetStats(pb.StatsRequest())).types if t.type == "geocoding"]
+        assert dict(stats.requeues) == {"no_heartbeat": 1}
+    finally:
+        hung.set()
+        silent._stopping = True
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 async def test_a_job_whose_workers_keep_dying_fails_after_max_attempts(

@@ -1,0 +1,69 @@
+"""A worker whose link to the coordinator goes silent: a dead route that neither resets nor
+delivers, which gRPC's keepalive took over a minute to notice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from conftest import WorkerFactory
+from coordinator_helpers import counting_handler, wait_for_status
+from faultproxy import ProxyStarter
+
+from cocoa.coordinator.v1 import coordinator_pb2 as pb
+from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common.worker import JobContext, WorkerRuntime
+from cocoa_coordinator.server import CoordinatorApp
+
+
+async def test_a_worker_cut_off_silently_gives_up_its_job_which_finishes_once_elsewhere(
+    stub: pb_grpc.CoordinatorServiceStub,
+    coordinator: CoordinatorApp,
+    start_worker: WorkerFactory,
+    fault_proxy: ProxyStarter,
+) -> None:
+    link = fault_proxy(f"127.0.0.1:{coordinator.port}")
+    gave_up = asyncio.Event()
+
+    async def noticing_cancel(ctx: JobContext) -> None:
+        try:
+            await counting_handler(ctx)
+        except asyncio.CancelledError:
+            gave_up.set()
+            raise
+
+    cut_off = WorkerRuntime(
+        link.address, "test", {"geocoding": noticing_cancel}, capacity=1, worker_id="cut-off"
+    )
+    running = asyncio.create_task(cut_off.run())
+    try:
+        await asyncio.wait_for(cut_off.connected.wait(), 5)
+        data = json.dumps({"items": 200, "batch": 2, "delay": 0.05})  # about 5 s of batches
+        job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json=data))).job
+        await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
+        link.blackhole()
+        loop = asyncio.get_running_loop()
+        cut_at = loop.time()
+        await asyncio.wait_for(gave_up.wait(), 10)
+        # Within the coordinator's heartbeat timeout (3 s here), give or take a heartbeat.
+        assert loop.time() - cut_at < 4.5
+        await start_worker({"geocoding": counting_handler}, worker_id="healthy")
+        done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED, timeout=20)
+        assert (done.worker_id, done.attempt, done.processed_items) == ("healthy", 2, 200)
+    finally:
+        cut_off._stopping = True
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_a_worker_keeps_its_stream_while_the_coordinator_answers_its_heartbeats(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    worker = await start_worker({"geocoding": counting_handler})
+    data = json.dumps({"items": 80, "batch": 2, "delay": 0.1})  # 4 s: past the 2.5 s silence limit
+    job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json=data))).job
+    done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED, timeout=20)
+    assert (done.attempt, done.processed_items) == (1, 80)
+    assert worker.connected.is_set()
