@@ -1,0 +1,66 @@
+"""Geocoding while Redis, which holds the providers' shared rate limits, is refused or silent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from faultproxy import FaultProxy, ProxyStarter, through
+from geocoder_fakes import REDIS_URL, FakeService
+from geocoder_system import Services, run_job, start_services
+from household_seed import seed_households
+
+from cocoa.coordinator.v1 import coordinator_pb2 as cpb
+from cocoa_common.settings import ProviderSettings, Settings
+
+HOUSEHOLDS = [("100 Main St", "Raleigh", "NC", "27601", "Wake", "01-01")]
+
+
+@pytest.fixture
+def redis_link(fault_proxy: ProxyStarter) -> FaultProxy:
+    return fault_proxy("127.0.0.1:6379")
+
+
+@pytest.fixture
+async def limited(
+    settings: Settings, census_fake: FakeService, redis_link: FaultProxy
+) -> AsyncIterator[Services]:
+    """Census behind a shared limit of 50 lookups a second, kept in Redis through the faulty link."""
+    census = ProviderSettings(
+        census_fake.base_url, timeout_s=2.0, batch_timeout_s=2.0, batch_size=3, rate_per_s=50
+    )
+    async for s in start_services(
+        settings.with_overrides(retry_backoff_s=0.3, max_attempts=6),
+        census=census,
+        geocoder_providers=("census",),
+        redis_url=through(REDIS_URL, redis_link),
+    ):
+        yield s
+
+
+async def test_a_geocode_through_a_redis_outage_is_retried_and_completes(
+    limited: Services, census_fake: FakeService, redis_link: FaultProxy
+) -> None:
+    census_fake.control.add_place("100 MAIN ST", 35.77, -78.64)
+    await seed_households(limited.settings.database_url, HOUSEHOLDS)
+    redis_link.refuse()
+    redis_link.sever()
+    job_task = asyncio.create_task(run_job(limited, {"filters": {"city": "Raleigh"}}, timeout=30))
+    await asyncio.sleep(1.0)
+    redis_link.heal()
+    job = await job_task
+    assert (job.status, job.processed_items, job.attempt) == (cpb.JOB_STATUS_COMPLETED, 1, 2)
+
+
+async def test_a_geocode_whose_redis_goes_silent_is_retried_and_completes(
+    limited: Services, census_fake: FakeService, redis_link: FaultProxy
+) -> None:
+    census_fake.control.add_place("100 MAIN ST", 35.77, -78.64)
+    await seed_households(limited.settings.database_url, HOUSEHOLDS)
+    redis_link.blackhole()
+    job_task = asyncio.create_task(run_job(limited, {"filters": {"city": "Raleigh"}}, timeout=60))
+    await asyncio.sleep(1.0)
+    redis_link.heal()
+    job = await job_task
+    assert (job.status, job.processed_items, job.attempt) == (cpb.JOB_STATUS_COMPLETED, 1, 2)
