@@ -46,8 +46,9 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 class FaultProxy:
     """``port`` forwards to ``upstream_port`` until a fault is switched on.
 
-    - :meth:`blackhole`: every open connection goes silent for good (bytes are swallowed both ways,
-      the sockets stay open, as across a dead switch), and so does any new one until :meth:`heal`.
+    - :meth:`blackhole`: every open connection goes silent (bytes are swallowed both ways, the
+      sockets stay open, as across a dead switch), and so does any new one, until :meth:`heal`
+      resets them.
     - :meth:`sever`: every open connection is reset at once (a restarted server, a dropped route).
     - :meth:`refuse`: new connections are reset as they arrive (the server is down) until :meth:`heal`.
     """
@@ -86,8 +87,9 @@ class FaultProxy:
         self._call(self._set(refusing=True))
 
     def heal(self) -> None:
-        """New connections pass again; connections that went silent stay silent."""
-        self._call(self._set(blackholed=False, refusing=False))
+        """New connections pass again. Connections that went silent are reset, as a route that comes
+        back without the old connections' state (a failover, a NAT that forgot them) answers them."""
+        self._call(self._set(blackholed=False, refusing=False, reset_silent=True))
 
     def close(self) -> None:
         if not self._thread.is_alive():
@@ -104,7 +106,12 @@ class FaultProxy:
         return len(self._links)
 
     async def _set(
-        self, *, blackholed: bool | None = None, refusing: bool | None = None, silence_open: bool = False
+        self,
+        *,
+        blackholed: bool | None = None,
+        refusing: bool | None = None,
+        silence_open: bool = False,
+        reset_silent: bool = False,
     ) -> None:
         if blackholed is not None:
             self._blackholed = blackholed
@@ -113,6 +120,9 @@ class FaultProxy:
         if silence_open:
             for link in self._links:
                 link.silent = True
+        if reset_silent:
+            for link in [link for link in self._links if link.silent]:
+                link.reset()
 
     async def _reset_all(self) -> None:
         for link in list(self._links):

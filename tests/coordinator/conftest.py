@@ -38,9 +38,14 @@ async def start_worker(coordinator: CoordinatorApp) -> AsyncIterator[WorkerFacto
     started: list[tuple[WorkerRuntime, asyncio.Task[None]]] = []
 
     async def start(
-        handlers: dict[str, Handler] | None = None, *, capacity: int = 2, worker_id: str | None = None
+        handlers: dict[str, Handler] | None = None,
+        *,
+        capacity: int = 2,
+        worker_id: str | None = None,
+        runtime: WorkerRuntime | None = None,
     ) -> WorkerRuntime:
-        runtime = WorkerRuntime(
+        """``runtime``: one built by the test (a subclass, another address) to run instead."""
+        runtime = runtime or WorkerRuntime(
             f"127.0.0.1:{coordinator.port}",
             "test",
             handlers or {"geocoding": counting_handler, "voter_import": counting_handler},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 import grpc
@@ -274,10 +273,9 @@ async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
     async def hangs(ctx: JobContext) -> None:
         await hung.wait()
 
-    silent = HungWorker(f"127.0.0.1:{coordinator.port}", "test", {"geocoding": hangs}, worker_id="silent")
-    running = asyncio.create_task(silent.run())
+    address = f"127.0.0.1:{coordinator.port}"
+    await start_worker(runtime=HungWorker(address, "test", {"geocoding": hangs}, worker_id="silent"))
     try:
-        await asyncio.wait_for(silent.connected.wait(), 5)
         job = await create(stub, items=4)
         await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
         await start_worker({"geocoding": counting_handler}, worker_id="healthy")
@@ -292,10 +290,6 @@ async def test_a_silent_worker_loses_its_lease_and_the_job_is_requeued(
         assert dict(stats.requeues) == {"no_heartbeat": 1}
     finally:
         hung.set()
-        silent._stopping = True
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
 
 
 async def test_a_job_whose_workers_keep_dying_fails_after_max_attempts(

@@ -94,7 +94,7 @@ async def test_a_job_that_ignores_a_cancel_is_cancelled_by_its_worker_and_frees_
 
 @pytest.mark.usefixtures("quick_stalls")
 async def test_a_job_slow_to_honour_its_forced_cancel_frees_its_slot_at_once_and_the_pool_is_renewed(
-    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp
+    stub: pb_grpc.CoordinatorServiceStub, coordinator: CoordinatorApp, start_worker: WorkerFactory
 ) -> None:
     release = asyncio.Event()
 
@@ -109,14 +109,11 @@ async def test_a_job_slow_to_honour_its_forced_cancel_frees_its_slot_at_once_and
     async def renew_pool() -> None:
         renewed.set()
 
-    worker = WorkerRuntime(
-        f"127.0.0.1:{coordinator.port}",
-        "test",
-        {"geocoding": deaf_to_cancel},
-        capacity=1,
-        after_forced_stop=renew_pool,
+    address = f"127.0.0.1:{coordinator.port}"
+    runtime = WorkerRuntime(
+        address, "test", {"geocoding": deaf_to_cancel}, capacity=1, after_forced_stop=renew_pool
     )
-    running = asyncio.create_task(worker.run())
+    worker = await start_worker(runtime=runtime)
     try:
         job = await create(stub)
         await wait_for_status(stub, job.id, S.JOB_STATUS_PROCESSING)
@@ -129,10 +126,6 @@ async def test_a_job_slow_to_honour_its_forced_cancel_frees_its_slot_at_once_and
         assert (await stub.GetJob(pb.GetJobRequest(id=job.id))).status == S.JOB_STATUS_CANCELLED
     finally:
         release.set()
-        worker._stopping = True
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
 
 
 async def test_without_a_stop_grace_a_job_that_ignores_a_cancel_keeps_running(

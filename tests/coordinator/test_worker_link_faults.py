@@ -4,7 +4,6 @@ delivers, which gRPC's keepalive took over a minute to notice."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 from conftest import WorkerFactory
@@ -36,26 +35,19 @@ async def test_a_worker_cut_off_silently_gives_up_its_job_which_finishes_once_el
     cut_off = WorkerRuntime(
         link.address, "test", {"geocoding": noticing_cancel}, capacity=1, worker_id="cut-off"
     )
-    running = asyncio.create_task(cut_off.run())
-    try:
-        await asyncio.wait_for(cut_off.connected.wait(), 5)
-        data = json.dumps({"items": 200, "batch": 2, "delay": 0.05})  # about 5 s of batches
-        job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json=data))).job
-        await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
-        link.blackhole()
-        loop = asyncio.get_running_loop()
-        cut_at = loop.time()
-        await asyncio.wait_for(gave_up.wait(), 10)
-        # Within the coordinator's heartbeat timeout (3 s here), give or take a heartbeat.
-        assert loop.time() - cut_at < 4.5
-        await start_worker({"geocoding": counting_handler}, worker_id="healthy")
-        done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED, timeout=20)
-        assert (done.worker_id, done.attempt, done.processed_items) == ("healthy", 2, 200)
-    finally:
-        cut_off._stopping = True
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+    await start_worker(runtime=cut_off)
+    data = json.dumps({"items": 200, "batch": 2, "delay": 0.05})  # about 5 s of batches
+    job = (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json=data))).job
+    await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
+    link.blackhole()
+    loop = asyncio.get_running_loop()
+    cut_at = loop.time()
+    await asyncio.wait_for(gave_up.wait(), 10)
+    # Within the coordinator's heartbeat timeout (3 s here), give or take a heartbeat.
+    assert loop.time() - cut_at < 4.5
+    await start_worker({"geocoding": counting_handler}, worker_id="healthy")
+    done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED, timeout=20)
+    assert (done.worker_id, done.attempt, done.processed_items) == ("healthy", 2, 200)
 
 
 async def test_a_worker_keeps_its_stream_while_the_coordinator_answers_its_heartbeats(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from faultproxy import FaultProxy, ProxyStarter, through
@@ -39,26 +39,18 @@ async def limited(
         yield s
 
 
+def _refuse(link: FaultProxy) -> None:
+    link.refuse()
+    link.sever()
+
+
+@pytest.mark.parametrize("fault", [_refuse, FaultProxy.blackhole], ids=["refused", "silent"])
 async def test_a_geocode_through_a_redis_outage_is_retried_and_completes(
-    limited: Services, census_fake: FakeService, redis_link: FaultProxy
+    limited: Services, census_fake: FakeService, redis_link: FaultProxy, fault: Callable[[FaultProxy], None]
 ) -> None:
     census_fake.control.add_place("100 MAIN ST", 35.77, -78.64)
     await seed_households(limited.settings.database_url, HOUSEHOLDS)
-    redis_link.refuse()
-    redis_link.sever()
-    job_task = asyncio.create_task(run_job(limited, {"filters": {"city": "Raleigh"}}, timeout=30))
-    await asyncio.sleep(1.0)
-    redis_link.heal()
-    job = await job_task
-    assert (job.status, job.processed_items, job.attempt) == (cpb.JOB_STATUS_COMPLETED, 1, 2)
-
-
-async def test_a_geocode_whose_redis_goes_silent_is_retried_and_completes(
-    limited: Services, census_fake: FakeService, redis_link: FaultProxy
-) -> None:
-    census_fake.control.add_place("100 MAIN ST", 35.77, -78.64)
-    await seed_households(limited.settings.database_url, HOUSEHOLDS)
-    redis_link.blackhole()
+    fault(redis_link)
     job_task = asyncio.create_task(run_job(limited, {"filters": {"city": "Raleigh"}}, timeout=60))
     await asyncio.sleep(1.0)
     redis_link.heal()

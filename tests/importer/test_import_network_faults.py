@@ -89,4 +89,4 @@ async def test_an_import_whose_database_goes_silent_is_requeued_and_finishes_onc
     await asyncio.sleep(3.0)
     database_link.heal()
     done = await _assert_exact(system, job_id)
-    assert "no progress for 2s" in done.failure_reason
+    assert done.attempt >= 2  # the stalled attempt was taken back (and perhaps one cut off at the heal)

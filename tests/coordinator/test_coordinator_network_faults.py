@@ -38,13 +38,21 @@ async def _create(stub: pb_grpc.CoordinatorServiceStub, items: int = 40) -> pb.J
     return (await stub.CreateJob(pb.CreateJobRequest(type="geocoding", data_json=data))).job
 
 
+async def _under_way(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, items: int = 40
+) -> pb.Job:
+    """A job of ``items`` (2 a batch, 40 a second) on a worker, a few batches in."""
+    await start_worker({"geocoding": counting_handler})
+    job = await _create(stub, items)
+    await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
+    await asyncio.sleep(0.3)
+    return job
+
+
 async def test_a_job_finishes_once_after_the_coordinator_s_database_connections_are_reset(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, database_link: FaultProxy
 ) -> None:
-    await start_worker({"geocoding": counting_handler})
-    job = await _create(stub)
-    await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
-    await asyncio.sleep(0.3)
+    job = await _under_way(stub, start_worker)
     database_link.sever()
     done = await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED, pb.JOB_STATUS_FAILED, timeout=20)
     assert (done.status, done.processed_items) == (pb.JOB_STATUS_COMPLETED, 40)
@@ -85,10 +93,7 @@ async def test_jobs_are_created_and_run_again_once_the_database_is_back(
 async def test_a_job_finishes_once_though_the_coordinator_s_database_connections_go_silent(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, database_link: FaultProxy
 ) -> None:
-    await start_worker({"geocoding": counting_handler})
-    job = await _create(stub)
-    await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
-    await asyncio.sleep(0.3)
+    job = await _under_way(stub, start_worker)
     database_link.blackhole()
     await asyncio.sleep(2)
     database_link.heal()
