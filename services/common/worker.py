@@ -186,6 +186,7 @@ class WorkerRuntime:
     async def shutdown(self, grace: float = 10.0) -> None:
         """Stop taking work; ask running jobs to stop at their next batch and report it."""
         self._stopping = True
+        self._send(pb.WorkerMessage(leaving=pb.Leaving()))
         for ctx, _ in list(self.running.values()):
             ctx.stop_reason = "shutdown"
         tasks = [task for _, task in self.running.values()]
@@ -310,6 +311,9 @@ class WorkerRuntime:
             total_items=assignment.total_items if assignment.has_total else None,
             _send=self._send,
         )
+        if self._stopping:  # sent before the coordinator read our Leaving: hand it straight back
+            self._send(ctx.finished(pb.OUTCOME_STOPPED, "shutdown"))
+            return
         if ctx.checkpoint:
             ctx._last_checkpoint = ctx.checkpoint
             ctx.processed = int(ctx.checkpoint.get("processed", 0))

@@ -240,6 +240,9 @@ class Dispatcher:
                 elif kind == "heartbeat":
                     self._seen.update(lease for lease in message.heartbeat.lease_ids if lease in conn.leases)
                     conn.send(HEARTBEAT_ACK)
+                elif kind == "leaving":
+                    # Else a job it hands back could be given straight back to it as it goes.
+                    conn.draining = True
                 elif kind == "finished":
                     # In its own task: storing it may wait out a database outage, and meanwhile the
                     # stream must go on answering heartbeats, or the worker would think it cut off.
@@ -485,12 +488,16 @@ class Dispatcher:
             if job is None:
                 return False
             conn = self._pick(job_type, job.worker_id)
-            assert conn is not None
+            if conn is None:  # the worker left while the job was looked up
+                return False
             pending_since = job.updated_at  # read now: the claim refreshes this same object
             claim = await repo.claim(job.id, conn.worker_id, self.settings.heartbeat_timeout_s)
             if claim is not None:
                 await repo.add_event(job.id, "started", event_detail("started", claim.job))
         if claim is None:
+            return True
+        if not conn.open:  # its stream ended during the claim, and its cleanup did not see this lease
+            await self._give_back(claim)
             return True
         self.lifecycle.started(claim.job, (claim.job.updated_at - pending_since).total_seconds())
         conn.leases[claim.lease_id] = claim.job.id
@@ -498,6 +505,18 @@ class Dispatcher:
         logger.info("job %s attempt %s -> worker %s", claim.job.id, claim.job.attempt, conn.worker_id)
         self.hub.publish(claim.job.id)
         return True
+
+    async def _give_back(self, claim: Claim) -> None:
+        """Undo a claim whose worker left before it could be told: the job never started there, so
+        it costs no attempt."""
+        async with self.sessions.begin() as session:
+            repo = JobRepository(session)
+            job, _ = await repo.requeue_lost(
+                claim.job.id, claim.lease_id, "worker left before the job started", count_attempt=False
+            )
+            if job is not None:
+                await repo.add_event(job.id, "requeued", event_detail("requeued", job))
+        self.wake()
 
     def stop_job(self, job_id: str, lease_id: str, action: str) -> None:
         """Deliver a pause or cancel to the worker holding the lease, at once."""

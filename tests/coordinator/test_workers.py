@@ -7,10 +7,11 @@ import asyncio
 import grpc
 import pytest
 from conftest import WorkerFactory
-from coordinator_helpers import wait_for_status
+from coordinator_helpers import counting_handler, wait_for_status
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_coordinator.server import CoordinatorApp
 
 
 async def create(stub: pb_grpc.CoordinatorServiceStub, data: str = '{"items":4,"batch":1}') -> pb.Job:
@@ -97,3 +98,22 @@ async def test_draining_an_unknown_worker_is_not_found(stub: pb_grpc.Coordinator
     with pytest.raises(grpc.aio.AioRpcError) as missing:
         await drain(stub, "nobody")
     assert (missing.value.code(), missing.value.details()) == (grpc.StatusCode.NOT_FOUND, "Worker not found")
+
+
+async def test_a_worker_shutting_down_hands_its_jobs_back_without_charging_an_attempt(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory, coordinator: CoordinatorApp
+) -> None:
+    """The lifecycle property test found a job handed back being given straight back to the leaving
+    worker (the only one of its type), which then abandoned it at the cost of an attempt."""
+    coordinator.dispatcher.settings = coordinator.dispatcher.settings.with_overrides(
+        concurrency={"geocoding": 2}
+    )
+    worker = await start_worker({"geocoding": counting_handler}, capacity=2)
+    long = '{"items": 1000, "batch": 1, "delay": 0.05}'
+    jobs = [await create(stub, long), await create(stub, long)]
+    for job in jobs:
+        await wait_for_status(stub, job.id, pb.JOB_STATUS_PROCESSING)
+    await worker.shutdown(grace=5)
+    await asyncio.sleep(4)  # past the 3 s lease of a job given to the leaving worker
+    after = [await stub.GetJob(pb.GetJobRequest(id=job.id)) for job in jobs]
+    assert [(j.status, j.attempt) for j in after] == [(pb.JOB_STATUS_PENDING, 1)] * 2
