@@ -261,7 +261,12 @@ class Dispatcher:
         """Run ``work`` beside the streams; :meth:`drain` waits for it before the database goes."""
         task = asyncio.create_task(work)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("%s failed", task.get_coro().__qualname__, exc_info=exc)  # type: ignore[union-attr]
 
     async def _drop(self, conn: WorkerConnection, reason: str) -> None:
         conn.open = False
