@@ -280,17 +280,20 @@ class Dispatcher:
         if leases:
             self.wake()
 
-    async def _requeue(self, job_id: str, lease_id: str, reason: str, cause: str) -> None:
-        """Take a job back from its worker (``cause`` labels the requeue metric)."""
+    async def _requeue(
+        self, job_id: str, lease_id: str, reason: str, cause: str | None, *, count_attempt: bool = True
+    ) -> None:
+        """Take a job back from its worker (``cause`` labels the requeue metric; None: the job never
+        started there, so it is no requeue to count, and costs no attempt when told so)."""
         async with self.sessions.begin() as session:
             repo = JobRepository(session)
-            job, moved = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=True)
+            job, moved = await repo.requeue_lost(job_id, lease_id, reason, count_attempt=count_attempt)
             if job is not None:  # a paused or cancelled job only loses its lease ("let go of it")
                 kind = "failed" if job.status == jt.FAILED else "requeued"
                 await repo.add_event(job_id, kind, event_detail(kind, job))
         self._writing.pop(lease_id, None)
         if job is not None and moved:
-            if job.status == jt.PENDING:
+            if job.status == jt.PENDING and cause is not None:
                 self.lifecycle.requeued(job, cause)
             self.lifecycle.moved(job)
         if job is not None:
@@ -514,13 +517,8 @@ class Dispatcher:
     async def _give_back(self, claim: Claim) -> None:
         """Undo a claim whose worker left before it could be told: the job never started there, so
         it costs no attempt."""
-        async with self.sessions.begin() as session:
-            repo = JobRepository(session)
-            job, _ = await repo.requeue_lost(
-                claim.job.id, claim.lease_id, "worker left before the job started", count_attempt=False
-            )
-            if job is not None:
-                await repo.add_event(job.id, "requeued", event_detail("requeued", job))
+        reason = "worker left before the job started"
+        await self._requeue(claim.job.id, claim.lease_id, reason, None, count_attempt=False)
         self.wake()
 
     def stop_job(self, job_id: str, lease_id: str, action: str) -> None:
