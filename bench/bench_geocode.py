@@ -30,14 +30,14 @@ def seed(url: str) -> list[tuple[int, float, float]]:
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
             "COPY households (household_key, location_key, house_number, predir, street_name, suffix, postdir,"
-            " unit_type, unit, city, state, zip_code, county, precinct, full_address, person_count, geocoded,"
+            " unit_type, unit, city, state, zip_code, county, precinct, full_address, geocoded,"
             " created_at, updated_at) FROM STDIN"
         ) as copy:
             for i in range(N):
                 number, street = str(i // 50 + 1), STREETS[i % 50]
                 loc = f"{number}||{street}|ST||BENCHVILLE|NC|27601"
                 copy.write_row((loc + "|", loc, number, "", street, "ST", "", "", "", "BENCHVILLE", "NC", "27601",
-                                "WAKE", "1", f"{number} {street} ST, BENCHVILLE, NC 27601", 1, False,
+                                "WAKE", "1", f"{number} {street} ST, BENCHVILLE, NC 27601", False,
                                 "2026-01-01", "2026-01-01"))  # fmt: skip
         with cur.copy(
             "COPY address_points (location_key, street_key, source, source_id, number, street, unit, city, region,"

@@ -1,6 +1,7 @@
-"""Demo data for ``make run``: a few thousand households in Raleigh, NC, address points for most of
-them, so a geocoding job completes offline with the ``local`` provider, and parcels for some of
-their buildings, linked to their households (the ``parcel`` provider and ``GET /gis/parcels``)."""
+"""Demo data for ``make run``: a few thousand households in Raleigh, NC, with their voters, address
+points for most of them, so a geocoding job completes offline with the ``local`` provider, and
+parcels for some of their buildings, linked to their households (the ``parcel`` provider and
+``GET /gis/parcels``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cocoa_common import db
 from cocoa_common.address import NormalizedAddress, parse_street_line
 from cocoa_common.ids import utcnow
-from cocoa_common.models import AddressPoint, Household, Parcel
+from cocoa_common.models import AddressPoint, Household, Parcel, Voter
 from cocoa_geocoder.local import street_key
 from cocoa_importer.repository import ImportRepository
 
@@ -51,6 +52,11 @@ PLACES = [("27601", "WAKE", 35.7796, -78.6382), ("27603", "WAKE", 35.7470, -78.6
 DIRECTIONS = ["", "", "", "N ", "S ", "E ", "W "]
 PARCEL_SOURCE = "demo-parcels"
 PARCEL_SHARE = 0.4  # of the buildings
+VOTER_SOURCE = "demo"
+FIRST_NAMES = "JAMES MARY ROBERT PATRICIA JOHN JENNIFER MICHAEL LINDA DAVID ELIZABETH WILLIAM SARAH".split()
+LAST_NAMES = "SMITH JOHNSON WILLIAMS BROWN JONES GARCIA MILLER DAVIS WILSON MOORE TAYLOR LEE".split()
+PARTIES = ["DEM", "REP", "UNA", "LIB"]
+HOUSEHOLD_SIZES = (1, 1, 1, 1, 2, 2, 2, 3, 3, 4)  # voters per household, drawn uniformly
 
 
 async def households_exist(engine: AsyncEngine) -> bool:
@@ -59,8 +65,9 @@ async def households_exist(engine: AsyncEngine) -> bool:
 
 
 async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) -> int:
-    """Insert ``households`` households (about 10% in apartments), address points for 95% of their
-    buildings and parcels for 40% of those, linked to their households; returns the household count."""
+    """Insert ``households`` households (about 10% in apartments) with one to four voters each,
+    address points for 95% of their buildings and parcels for 40% of those, linked to their
+    households; returns the household count."""
     rng = random.Random(seed)
     now = utcnow()
     rows: dict[str, dict[str, object]] = {}
@@ -100,6 +107,8 @@ async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) 
         await conn.execute(insert(Household), list(rows.values()))
         await conn.execute(insert(AddressPoint), list(points.values()))
         await conn.execute(insert(Parcel), parcels)
+        stored = await conn.execute(select(Household.id, Household.household_key, Household.full_address))
+        await conn.execute(insert(Voter), voter_values(list(stored), rng, now))
     async with db.session_factory(engine).begin() as session:
         await ImportRepository(session).link_parcels(PARCEL_SOURCE, "demo")
     return len(rows)
@@ -122,6 +131,25 @@ def parcel_values(
     }  # fmt: skip
 
 
+def voter_values(
+    households: list[tuple[int, str, str]], rng: random.Random, now: datetime
+) -> list[dict[str, object]]:
+    """Voters living at the households, as an import of a county file would store them."""
+    voters: list[dict[str, object]] = []
+    for household_id, _, full_address in sorted(households):
+        last_name = rng.choice(LAST_NAMES)
+        street, city, state_zip = full_address.rsplit(", ", 2)
+        for _ in range(rng.choice(HOUSEHOLD_SIZES)):
+            voters.append({
+                "source": VOTER_SOURCE, "source_voter_id": f"DEMO{len(voters) + 1:06d}",
+                "first_name": rng.choice(FIRST_NAMES), "last_name": last_name,
+                "birth_year": rng.randint(1940, 2006), "party": rng.choice(PARTIES), "status": "ACTIVE",
+                "residential_address": street, "city": city, "state": state_zip[:2], "zip_code": state_zip[3:],
+                "county": "WAKE", "household_id": household_id, "created_at": now, "updated_at": now,
+            })  # fmt: skip
+    return voters
+
+
 def household_values(
     address: NormalizedAddress, county: str, precinct: str, now: datetime
 ) -> dict[str, object]:
@@ -142,7 +170,6 @@ def household_values(
         "county": county,
         "precinct": precinct,
         "full_address": address.one_line(),
-        "person_count": 1,
         "geocoded": False,
         "created_at": now,
         "updated_at": now,

@@ -23,9 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    func,
+    select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for large tables.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -303,6 +305,48 @@ class AuditLog(Base):
     __table_args__ = (Index("ix_audit_logs_created_at", "created_at"),)
 
 
+class Voter(Base):
+    """One registered voter, upserted by (source, the format's voter id)."""
+
+    __tablename__ = "voters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    source_voter_id: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    middle_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    name_suffix: Mapped[str] = mapped_column(String(20), default="")
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(20), default="")
+    party: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(40), default="")
+    registration_date: Mapped[str] = mapped_column(String(20), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    residential_address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip_code: Mapped[str] = mapped_column(String(10), default="")
+    county: Mapped[str] = mapped_column(String(80), default="")
+    precinct: Mapped[str] = mapped_column(String(40), default="")
+    mailing_address: Mapped[str] = mapped_column(String(300), default="")
+    household_id: Mapped[int | None] = mapped_column(BigInteger)
+    address_flag: Mapped[str | None] = mapped_column(String(20))
+    address_flag_reason: Mapped[str | None] = mapped_column(String(300))
+    extra: Mapped[str] = mapped_column(Text, default="{}")
+    row_hash: Mapped[str] = mapped_column(String(32), default="")
+    import_job_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_voters_source_voter", "source", "source_voter_id", unique=True),
+        Index("ix_voters_household_id", "household_id"),
+        Index("ix_voters_row_hash", "row_hash", postgresql_using="hash"),  # equality lookups only
+    )
+
+
 class Household(Base):
     __tablename__ = "households"
 
@@ -322,7 +366,11 @@ class Household(Base):
     county: Mapped[str] = mapped_column(String(80), default="")
     precinct: Mapped[str] = mapped_column(String(40), default="")
     full_address: Mapped[str] = mapped_column(String(300), default="")
-    person_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Counted when read, from the voters who live there now: right whoever moved and whichever import
+    # moved them, with nothing for an import to keep up to date (an index-only count per household).
+    person_count: Mapped[int] = column_property(
+        select(func.count()).where(Voter.household_id == id).correlate_except(Voter).scalar_subquery()
+    )
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     geocoded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -390,48 +438,6 @@ class AddressPoint(Base):
     __table_args__ = (
         Index("ix_address_points_location_key", "location_key"),
         Index("ix_address_points_street_key", "street_key"),
-    )
-
-
-class Voter(Base):
-    """One registered voter, upserted by (source, the format's voter id)."""
-
-    __tablename__ = "voters"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(40))
-    source_voter_id: Mapped[str] = mapped_column(String(64))
-    first_name: Mapped[str] = mapped_column(String(100), default="")
-    middle_name: Mapped[str] = mapped_column(String(100), default="")
-    last_name: Mapped[str] = mapped_column(String(100), default="")
-    name_suffix: Mapped[str] = mapped_column(String(20), default="")
-    birth_year: Mapped[int | None] = mapped_column(Integer)
-    gender: Mapped[str] = mapped_column(String(20), default="")
-    party: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[str] = mapped_column(String(40), default="")
-    registration_date: Mapped[str] = mapped_column(String(20), default="")
-    email: Mapped[str] = mapped_column(String(320), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    residential_address: Mapped[str] = mapped_column(String(300), default="")
-    city: Mapped[str] = mapped_column(String(80), default="")
-    state: Mapped[str] = mapped_column(String(2), default="")
-    zip_code: Mapped[str] = mapped_column(String(10), default="")
-    county: Mapped[str] = mapped_column(String(80), default="")
-    precinct: Mapped[str] = mapped_column(String(40), default="")
-    mailing_address: Mapped[str] = mapped_column(String(300), default="")
-    household_id: Mapped[int | None] = mapped_column(BigInteger)
-    address_flag: Mapped[str | None] = mapped_column(String(20))
-    address_flag_reason: Mapped[str | None] = mapped_column(String(300))
-    extra: Mapped[str] = mapped_column(Text, default="{}")
-    row_hash: Mapped[str] = mapped_column(String(32), default="")
-    import_job_id: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    __table_args__ = (
-        Index("uq_voters_source_voter", "source", "source_voter_id", unique=True),
-        Index("ix_voters_household_id", "household_id"),
-        Index("ix_voters_row_hash", "row_hash", postgresql_using="hash"),  # equality lookups only
     )
 
 

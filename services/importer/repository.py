@@ -62,11 +62,6 @@ def _count_households(counts: BatchCounts, created: Sequence[Sequence[object]]) 
     counts.households_linked += sum(1 for row in created if row[1] is not None)
 
 
-def _move(moves: dict[int, int], household_id: object, n: int) -> None:
-    if isinstance(household_id, int):
-        moves[household_id] = moves.get(household_id, 0) + n
-
-
 _NEEDS_ESCAPE = re.compile(r"[\\\r\x00]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -292,37 +287,29 @@ class ImportRepository:
             # Incremental imports add no households for voters they will not store.
             created = await self.session.execute(
                 text(
-                    f"INSERT INTO households ({cols}, person_count, geocoded, parcel_id, created_at, updated_at)"
-                    f" SELECT {cols}, 0, false, {parcel_of('sh')}, now(), now() FROM stage_households sh"
+                    f"INSERT INTO households ({cols}, geocoded, parcel_id, created_at, updated_at)"
+                    f" SELECT {cols}, false, {parcel_of('sh')}, now(), now() FROM stage_households sh"
                     " WHERE EXISTS (SELECT 1 FROM stage_voters s JOIN voters v ON v.source = s.source"
                     " AND v.source_voter_id = s.source_voter_id WHERE s.household_key = sh.household_key)"
                     " ON CONFLICT (household_key) DO NOTHING RETURNING id, parcel_id"
                 )
             )
             _count_households(counts, list(created))
-            row = (await self.session.execute(text(_INCREMENTAL_SQL), {"new_ids": []})).one()
+            row = (await self.session.execute(text(_INCREMENTAL_SQL))).one()
             counts.updated, existing = int(row[0]), int(row[1])
             counts.unchanged = existing - counts.updated
             counts.skipped = len(batch.voters) - existing
             return counts
-        # A household new in this batch is born with its voters counted (every staged voter with its
-        # key ends up in it), so the upsert below only adjusts households that existed before.
         created = await self.session.execute(
             text(
-                f"INSERT INTO households ({cols}, person_count, geocoded, parcel_id, created_at, updated_at)"
-                f" SELECT {', '.join('sh.' + c for c in HOUSEHOLD_COLUMNS)}, coalesce(c.n, 0), false,"
-                f" {parcel_of('sh')}, now(), now()"
-                " FROM stage_households sh LEFT JOIN"
-                " (SELECT household_key, count(*) AS n FROM stage_voters GROUP BY household_key) AS c"
-                " ON c.household_key = sh.household_key"
+                f"INSERT INTO households ({cols}, geocoded, parcel_id, created_at, updated_at)"
+                f" SELECT {cols}, false, {parcel_of('sh')}, now(), now() FROM stage_households sh"
                 " ON CONFLICT (household_key) DO NOTHING RETURNING id, parcel_id"
             )
         )
-        rows = list(created)
-        _count_households(counts, rows)
-        new_ids = [r[0] for r in rows]
+        _count_households(counts, list(created))
         await self._plan_for_small_batches()
-        row = (await self.session.execute(text(_FULL_SQL), {"new_ids": new_ids})).one()
+        row = (await self.session.execute(text(_FULL_SQL))).one()
         counts.created, counts.updated = int(row[0]), int(row[1])
         counts.unchanged = len(batch.voters) - counts.created - counts.updated
         return counts
@@ -347,17 +334,13 @@ class ImportRepository:
         if households:
             keys = [h["household_key"] for h in households]
             stored = await self._household_ids(keys)
-            rows = [
-                {**h, "person_count": 0, "geocoded": False, "created_at": now, "updated_at": now}
-                for h in households
-            ]
+            rows = [{**h, "geocoded": False, "created_at": now, "updated_at": now} for h in households]
             await self.session.execute(sqlite_insert(Household).on_conflict_do_nothing(), rows)
             created = [key for key in keys if key not in stored]
             counts.households_created += len(created)
             counts.households_linked += await self._link_new_households(created)
         ids = await self._household_ids([v["household_key"] for v in voters if v["household_key"]])
         inserts, updates = [], []
-        moves: dict[int, int] = {}
         for voter in voters:
             values = {c: voter[c] for c in VOTER_COLUMNS}
             values["household_id"] = ids.get(voter["household_key"])
@@ -368,28 +351,16 @@ class ImportRepository:
                     continue
                 inserts.append({**values, "created_at": now, "updated_at": now})
                 counts.created += 1
-                _move(moves, values["household_id"], 1)
             elif old[1] == voter["row_hash"]:
                 counts.unchanged += 1
             else:
                 updates.append({**values, "b_id": old[0], "updated_at": now})
                 counts.updated += 1
-                _move(moves, old[2], -1)
-                _move(moves, values["household_id"], 1)
         if inserts:
             await self.session.execute(Voter.__table__.insert(), inserts)
         if updates:
             stmt = update(Voter.__table__).where(Voter.__table__.c.id == bindparam("b_id"))
             await self.session.execute(stmt, updates)
-        changed = [{"b_id": hid, "n": n} for hid, n in moves.items() if n]
-        if changed:
-            table = Household.__table__
-            stmt = (
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(person_count=table.c.person_count + bindparam("n"))
-            )
-            await self.session.execute(stmt, changed)
         return counts
 
     async def _link_new_households(self, keys: Sequence[str]) -> int:
@@ -408,19 +379,20 @@ class ImportRepository:
 
     async def _existing_voters(
         self, voters: Sequence[dict[str, Any]]
-    ) -> dict[tuple[str, str], tuple[int, str, int | None]]:
-        found: dict[tuple[str, str], tuple[int, str, int | None]] = {}
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """(id, row hash) of the stored voters among ``voters``, by (source, voter id)."""
+        found: dict[tuple[str, str], tuple[int, str]] = {}
         by_source: dict[str, list[str]] = {}
         for v in voters:
             by_source.setdefault(v["source"], []).append(v["source_voter_id"])
         for source, ids in by_source.items():
             for start in range(0, len(ids), 500):
                 rows = await self.session.execute(
-                    select(Voter.source_voter_id, Voter.id, Voter.row_hash, Voter.household_id).where(
+                    select(Voter.source_voter_id, Voter.id, Voter.row_hash).where(
                         Voter.source == source, Voter.source_voter_id.in_(ids[start : start + 500])
                     )
                 )
-                found.update({(source, r[0]): (r[1], r[2], r[3]) for r in rows})
+                found.update({(source, r[0]): (r[1], r[2]) for r in rows})
         return found
 
     async def _household_ids(self, keys: Sequence[str]) -> dict[str, int]:
@@ -594,33 +566,6 @@ class ImportRepository:
 
 _UPDATED = [c for c in VOTER_COLUMNS if c not in ("source", "source_voter_id")]
 
-# Voters whose stored row differs from the staged one, with the household they are in now.
-_CHANGED = """
-WITH old AS (
-    SELECT v.id, v.household_id FROM voters v
-    JOIN stage_voters s ON v.source = s.source AND v.source_voter_id = s.source_voter_id
-    WHERE v.row_hash <> s.row_hash
-), up AS ({upsert}
-)"""
-
-# Person counts change where voters arrive and where they left, in the upsert's transaction;
-# households created in this batch (:new_ids) were inserted with their voters already counted.
-# Every voter in ``old`` is one the upsert rewrites (the same row-hash test picks both), so ``old``
-# alone says which households lose a voter: joining it to ``up`` would cost a nested loop of
-# batch x batch rows, since hash joins are off for these statements.
-_MOVES = """, moves AS (
-    SELECT household_id, 1 AS n FROM up
-    WHERE household_id IS NOT NULL AND household_id NOT IN (SELECT unnest(CAST(:new_ids AS bigint[])))
-    UNION ALL
-    SELECT household_id, -1 FROM old WHERE household_id IS NOT NULL
-), counted AS (
-    UPDATE households h SET person_count = h.person_count + m.n, updated_at = now()
-    FROM (SELECT household_id, sum(n) AS n FROM moves GROUP BY household_id HAVING sum(n) <> 0) AS m
-    WHERE h.id = m.household_id
-    RETURNING 1
-)
-"""
-
 _INSERT_OR_UPDATE = f"""
     INSERT INTO voters ({", ".join(VOTER_COLUMNS)}, household_id, created_at, updated_at)
     SELECT {", ".join("s." + c for c in VOTER_COLUMNS)}, h.id, now(), now()
@@ -628,28 +573,22 @@ _INSERT_OR_UPDATE = f"""
     ON CONFLICT (source, source_voter_id) DO UPDATE SET
         {", ".join(f"{c} = excluded.{c}" for c in _UPDATED)}, household_id = excluded.household_id, updated_at = now()
     WHERE voters.row_hash <> excluded.row_hash
-    RETURNING voters.id, (xmax = 0) AS inserted, voters.household_id"""
+    RETURNING (xmax = 0) AS inserted"""
 
 _UPDATE_EXISTING = f"""
     UPDATE voters v SET {", ".join(f"{c} = s.{c}" for c in _UPDATED)}, household_id = h.id, updated_at = now()
     FROM stage_voters s LEFT JOIN households h ON h.household_key = s.household_key
     WHERE v.source = s.source AND v.source_voter_id = s.source_voter_id AND v.row_hash <> s.row_hash
-    RETURNING v.id, v.household_id"""
+    RETURNING v.id"""
 
-# Full: (created, updated, households recounted).
-_FULL_SQL = (
-    _CHANGED.format(upsert=_INSERT_OR_UPDATE)
-    + _MOVES
-    + """SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),
-       (SELECT count(*) FROM counted)"""
+# Full: (created, updated).
+_FULL_SQL = f"""WITH up AS ({_INSERT_OR_UPDATE}
 )
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"""
 
-# Incremental: (updated, voters that exist, households recounted); unknown voters are left alone.
-_INCREMENTAL_SQL = (
-    _CHANGED.format(upsert=_UPDATE_EXISTING)
-    + _MOVES
-    + """SELECT (SELECT count(*) FROM up),
+# Incremental: (updated, voters that exist); unknown voters are left alone.
+_INCREMENTAL_SQL = f"""WITH up AS ({_UPDATE_EXISTING}
+)
+SELECT (SELECT count(*) FROM up),
        (SELECT count(*) FROM voters v JOIN stage_voters s
-            ON v.source = s.source AND v.source_voter_id = s.source_voter_id),
-       (SELECT count(*) FROM counted)"""
-)
+            ON v.source = s.source AND v.source_voter_id = s.source_voter_id)"""

@@ -128,7 +128,6 @@ def household(key: str, **fields: Any) -> Household:
         "county": "ALAMEDA",
         "precinct": "101",
         "full_address": f"1 MAIN ST {key}, OAKLAND, CA 94612",
-        "person_count": 2,
         "geocoded": False,
         "created_at": now,
         "updated_at": now,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 
 from cocoa_common import db
 from cocoa_common.address import parse_street_line
 from cocoa_common.ids import utcnow
-from cocoa_common.models import Household, Parcel
+from cocoa_common.models import Household, Parcel, Voter
 from cocoa_jobs.demo import household_values
 
 # (street line, city, state, zip, county, precinct)
@@ -32,6 +32,29 @@ async def seed_households(database_url: str, rows: Sequence[Row]) -> list[int]:
                 [household_row(*row) for row in rows],
             )
             return [r[0] for r in result]
+    finally:
+        await engine.dispose()
+
+
+async def seed_voters(
+    database_url: str, household_ids: Sequence[int | None], moved_to: int | None = None
+) -> None:
+    """One voter in each of ``household_ids`` (None: a voter without a household); with ``moved_to``,
+    each then moves there, as a re-import moves a voter who changed address."""
+    engine = db.create_engine(database_url)
+    now = utcnow()
+    try:
+        async with engine.begin() as conn:
+            start = (await conn.execute(select(func.count()).select_from(Voter))).scalar_one()
+            rows = [
+                {"source": "seed", "source_voter_id": str(start + n), "household_id": household_id,
+                 "created_at": now, "updated_at": now}
+                for n, household_id in enumerate(household_ids)
+            ]  # fmt: skip
+            inserted = await conn.execute(insert(Voter).returning(Voter.id), rows)
+            if moved_to is not None:
+                moved = [r[0] for r in inserted]
+                await conn.execute(update(Voter).where(Voter.id.in_(moved)).values(household_id=moved_to))
     finally:
         await engine.dispose()
 

@@ -11,7 +11,7 @@ import grpc
 import pytest
 from geocoder_fakes import FakeService
 from geocoder_system import Services, households, import_points, run_job, start_services
-from household_seed import openaddresses_csv, seed_households
+from household_seed import openaddresses_csv, seed_households, seed_voters
 
 from cocoa.coordinator.v1 import coordinator_pb2 as cpb
 from cocoa.geocoder.v1 import geocoder_pb2 as gpb
@@ -202,6 +202,16 @@ async def test_households_are_counted_and_listed_with_case_insensitive_filters(s
     )
     assert page.total == 2
     assert page.households[0].full_address == "100 MAIN ST, RALEIGH, NC 27601"
+
+
+async def test_a_listed_household_counts_the_voters_living_there_now(services: Services) -> None:
+    ids = await seed_households(services.settings.database_url, RALEIGH[:2])
+    await seed_voters(services.settings.database_url, [ids[0], ids[0], ids[1], None])
+    await seed_voters(services.settings.database_url, [ids[0]], moved_to=ids[1])
+    page = await services.geo.ListHouseholds(
+        gpb.ListHouseholdsRequest(filter=gpb.HouseholdFilter(), limit=10)
+    )
+    assert [h.person_count for h in page.households] == [2, 2]
 
 
 async def test_a_geocoder_that_dies_mid_job_is_replaced_and_the_job_finishes_with_exact_counts(
