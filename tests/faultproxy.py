@@ -86,10 +86,11 @@ class FaultProxy:
     def refuse(self) -> None:
         self._call(self._set(refusing=True))
 
-    def heal(self) -> None:
+    def heal(self, *, reset_silent: bool = True) -> None:
         """New connections pass again. Connections that went silent are reset, as a route that comes
-        back without the old connections' state (a failover, a NAT that forgot them) answers them."""
-        self._call(self._set(blackholed=False, refusing=False, reset_silent=True))
+        back without the old connections' state (a failover, a NAT that forgot them) answers them;
+        with ``reset_silent=False`` they stay silent, as behind a middlebox that drops them unsaid."""
+        self._call(self._set(blackholed=False, refusing=False, reset_silent=reset_silent))
 
     def close(self) -> None:
         if not self._thread.is_alive():

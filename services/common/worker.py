@@ -31,6 +31,8 @@ from cocoa_common.process import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
+WELCOME_TIMEOUT_S = 10.0  # a coordinator that does not welcome a new stream in this long is not there
+
 STOP_NAMES = {
     pb.STOP_REASON_PAUSE: "pause",
     pb.STOP_REASON_CANCEL: "cancel",
@@ -146,10 +148,12 @@ class WorkerRuntime:
         capacity: int = 2,
         worker_id: str | None = None,
         after_forced_stop: Callable[[], Awaitable[None]] | None = None,
+        welcome_timeout: float = WELCOME_TIMEOUT_S,
     ) -> None:
         """``after_forced_stop``: run after a job stuck past its stop grace is cancelled. Such a job
         most likely waits on a connection that went silent, and its idle siblings in the pool with
-        it, so the services start their database pool afresh there."""
+        it, so the services start their database pool afresh there. ``welcome_timeout``: how long a
+        new stream may wait for the coordinator's Welcome before it is dropped and tried again."""
         self.coordinator_addr = coordinator_addr
         self.service = service
         self.handlers = handlers
@@ -166,6 +170,7 @@ class WorkerRuntime:
         self._stopping = False
         self._after_forced_stop = after_forced_stop
         self._recovering: set[asyncio.Task[None]] = set()
+        self._welcome_timeout = welcome_timeout
 
     async def run(self) -> None:
         """Connect, serve, reconnect with backoff, until :meth:`shutdown`."""
@@ -215,10 +220,7 @@ class WorkerRuntime:
                 if reader.done():
                     reader.result()  # the stream ended, or how it broke
                 else:
-                    logger.warning(
-                        "heard nothing from the coordinator for %gs; giving up my jobs and reconnecting",
-                        self._silence_limit,
-                    )
+                    logger.warning("%s; reconnecting", watchdog.result())
             finally:
                 call.cancel()
                 await cancel_and_wait(heartbeat, reader, watchdog)
@@ -228,18 +230,24 @@ class WorkerRuntime:
             self._last_heard = time.monotonic()
             self._on_message(message)
 
-    async def _watch_silence(self) -> None:
-        """Return once the coordinator has been silent past its limit: the link is dead though no
-        error says so (gRPC's own keepalive took over a minute to notice one), and the coordinator
-        is about to give these jobs to another worker."""
+    async def _watch_silence(self) -> str:
+        """Return why, once the coordinator has been silent past its limit: the link is dead though
+        no error says so (gRPC's own keepalive took over a minute to notice one), and the coordinator
+        is about to give these jobs to another worker. Before the Welcome the limit is
+        ``welcome_timeout``: a connection opened into a dead route would otherwise wait for gRPC's
+        own connect timeout (20 s), even after the route is back."""
         while True:
-            if self._silence_limit <= 0:  # not welcomed yet, or an older coordinator
-                await asyncio.sleep(min(self._heartbeat_interval, 1.0))
-                continue
             silent_s = time.monotonic() - self._last_heard
-            if silent_s > self._silence_limit:
-                return
-            await asyncio.sleep(self._silence_limit - silent_s + 0.01)
+            if not self.connected.is_set():
+                if silent_s > self._welcome_timeout:
+                    return f"no Welcome from the coordinator in {self._welcome_timeout:g}s"
+                await asyncio.sleep(min(self._welcome_timeout - silent_s, 1.0) + 0.01)
+            elif self._silence_limit <= 0:  # an older coordinator, which does not answer heartbeats
+                await asyncio.sleep(1.0)
+            elif silent_s > self._silence_limit:
+                return f"heard nothing from the coordinator for {self._silence_limit:g}s; giving up my jobs"
+            else:
+                await asyncio.sleep(self._silence_limit - silent_s + 0.01)
 
     async def _outgoing(self) -> AsyncIterator[pb.WorkerMessage]:
         outbox = self._outbox

@@ -50,6 +50,27 @@ async def test_a_worker_cut_off_silently_gives_up_its_job_which_finishes_once_el
     assert (done.worker_id, done.attempt, done.processed_items) == ("healthy", 2, 200)
 
 
+async def test_a_worker_that_reconnected_into_a_dead_route_is_back_soon_after_the_route_returns(
+    coordinator: CoordinatorApp, start_worker: WorkerFactory, fault_proxy: ProxyStarter
+) -> None:
+    link = fault_proxy(f"127.0.0.1:{coordinator.port}")
+    worker = WorkerRuntime(
+        link.address, "test", {"geocoding": counting_handler}, worker_id="w", welcome_timeout=1.5
+    )
+    await start_worker(runtime=worker)
+    link.blackhole()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while worker.connected.is_set() and loop.time() < deadline:  # the 2.5 s silence limit
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # its next stream opens into the dead route
+    link.heal(reset_silent=False)  # that stream stays silent: only a new one gets through
+    healed_at = loop.time()
+    await asyncio.wait_for(worker.connected.wait(), 10)
+    # Not gRPC's 20 s connect timeout: the Welcome's, plus a reconnect.
+    assert loop.time() - healed_at < 4
+
+
 async def test_a_worker_keeps_its_stream_while_the_coordinator_answers_its_heartbeats(
     stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
 ) -> None:
