@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 from aiohttp import web
 
-from cocoa_common.grpc_server import error_field
+from cocoa_common.grpc_server import error_field, is_domain_error
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def error_response(
 def from_grpc(exc: grpc.aio.AioRpcError) -> ApiError:
     """Translate a failed RPC through the one status table."""
     status = HTTP_STATUS_FOR_GRPC.get(exc.code(), 500)
-    if exc.code() in _DOMAIN_CODES:
+    if exc.code() in _DOMAIN_CODES or is_domain_error(exc):
         field = error_field(exc)
         return ApiError(status, exc.details() or _FIXED_MESSAGES.get(status, "Error"), **_field(field))
     if status == 500:

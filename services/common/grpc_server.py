@@ -47,6 +47,9 @@ OUTAGE_MESSAGE = "The database or a service this one needs is unreachable; try a
 
 # The trailing metadata key that carries the parameter a domain error names.
 FIELD_METADATA_KEY = "cocoa-field"
+# Present on every domain error: its details are our own sentence for the user, whatever its code
+# (an UNAVAILABLE from gRPC itself may name addresses; "Upload storage is nearly full" may be shown).
+DOMAIN_METADATA_KEY = "cocoa-domain"
 
 
 def error_field(exc: grpc.aio.AioRpcError) -> str | None:
@@ -55,6 +58,11 @@ def error_field(exc: grpc.aio.AioRpcError) -> str | None:
         if key == FIELD_METADATA_KEY:
             return value if isinstance(value, str) else value.decode()
     return None
+
+
+def is_domain_error(exc: grpc.aio.AioRpcError) -> bool:
+    """Whether a failed call's details are a domain error's message, safe to show its caller."""
+    return any(key == DOMAIN_METADATA_KEY for key, _ in exc.trailing_metadata() or ())
 
 
 def status_for(exc: errors.CocoaError) -> grpc.StatusCode:
@@ -76,8 +84,8 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         logger.info("request refused by the database: %s", exc.orig)
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid value: {_first_line(exc.orig)}")
     if isinstance(exc, errors.CocoaError):
-        if exc.field:
-            context.set_trailing_metadata(((FIELD_METADATA_KEY, exc.field),))
+        field = ((FIELD_METADATA_KEY, exc.field),) if exc.field else ()
+        context.set_trailing_metadata(((DOMAIN_METADATA_KEY, "1"), *field))
         await context.abort(status_for(exc), exc.message)
     if is_transient(exc):
         # An outage, not a bug: the caller may try again, and clients retry UNAVAILABLE.

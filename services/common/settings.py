@@ -116,6 +116,8 @@ class Settings:
     # Importer
     upload_dir: str = "var/uploads"
     upload_max_bytes: int = 5 * 1024**3
+    # Uploads are refused (503) rather than leave less than this free on the upload directory's disk.
+    upload_min_free_bytes: int = 512 * 1024**2
     # An upload's file is removed once its job has been finished this long; 0 or less: kept forever.
     upload_retention_hours: float = 168.0
     upload_sweep_interval_s: float = 3600.0
@@ -173,6 +175,7 @@ class Settings:
             ),
             upload_dir=env.get("UPLOAD_DIR", "").strip() or d.upload_dir,
             upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", d.upload_max_bytes),
+            upload_min_free_bytes=_int(env, "UPLOAD_MIN_FREE_BYTES", d.upload_min_free_bytes),
             upload_retention_hours=_float(env, "UPLOAD_RETENTION_HOURS", d.upload_retention_hours),
             upload_sweep_interval_s=_float(env, "UPLOAD_SWEEP_INTERVAL_SECONDS", d.upload_sweep_interval_s),
             request_deadline_s=_float(env, "GATEWAY_REQUEST_DEADLINE_SECONDS", d.request_deadline_s),

@@ -124,6 +124,7 @@ class ResumableUploads:
             raise errors.InvalidArgument(
                 f"filename must be at most {MAX_FILENAME} printable characters", field="filename"
             )
+        self.store.ensure_room(length)
         upload = ResumableUpload(
             id=new_id(),
             filename=filename,
@@ -166,6 +167,7 @@ class ResumableUploads:
                     " and send from there",
                     field="Upload-Offset",
                 )
+            self.store.ensure_room(upload.length - start)  # other uploads may have taken the room since
             out.seek(start)
             await self._write(out, upload, start, chunks, checksum, self.hashes.at(upload.id, start))
         return self._status(upload, self.store.partial_path(upload.id))

@@ -113,7 +113,7 @@ async def start_importer(
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     channel = grpc_server.channel(settings.coordinator_grpc_addr)
-    store = UploadStore(settings.upload_dir, settings.upload_max_bytes)
+    store = UploadStore(settings.upload_dir, settings.upload_max_bytes, settings.upload_min_free_bytes)
     coordinator = cpb_grpc.CoordinatorServiceStub(channel)
     service = ImporterService(sessions, store, job_creator(coordinator, settings.request_deadline_s))
     server, health = grpc_server.new_server()

@@ -51,6 +51,7 @@ ABANDONED_AFTER = timedelta(hours=24)
 PARTIAL = ".part"  # an upload still arriving (or cut short by a crash) is <id><suffix>.part
 _NO_HARD_LINKS = (errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.EMLINK)  # e.g. SMB, some FUSE mounts
 _UPLOAD_ID = re.compile(r"[a-z0-9]{20,32}")  # ids.new_id(): no dots, slashes or wildcards
+ROOM_CHECK_BYTES = 64 * 1024 * 1024  # an upload of unknown length looks at the disk's free space this often
 
 
 class NotAnUpload(ValueError):
@@ -58,9 +59,24 @@ class NotAnUpload(ValueError):
 
 
 class UploadStore:
-    def __init__(self, directory: str, max_bytes: int) -> None:
+    def __init__(self, directory: str, max_bytes: int, min_free_bytes: int = 0) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self.min_free_bytes = min_free_bytes
+
+    def ensure_room(self, more_bytes: int) -> None:
+        """Refuse, before writing them, bytes the disk cannot take while keeping ``min_free_bytes``
+        free: an upload that cannot fit is told so at once, not once most of it has been sent, and
+        it never fills a disk it may share with PostgreSQL."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.directory).free
+        if free - more_bytes < self.min_free_bytes:
+            logger.error("upload storage %s: %d bytes free, %d asked for", self.directory, free, more_bytes)
+            raise errors.Unavailable(
+                f"Upload storage is nearly full: {_mib(free)} free, and {_mib(self.min_free_bytes)} must"
+                f" stay free{f' after these {_mib(more_bytes)}' if more_bytes else ''}; try again once"
+                " space is freed"
+            )
 
     async def save(self, chunks: AsyncIterator[bytes], filename: str = "") -> StoredFile:
         """Write chunks to ``<dir>/<id><suffix>``, inflating a gzip or zip upload (see ``compression``).
@@ -68,6 +84,7 @@ class UploadStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         upload_id = new_id()
         partial = self.partial_path(upload_id)
+        self.ensure_room(0)
         try:
             with self._full_is_unavailable():
                 size, sha256, head = await self._receive(chunks, partial)
@@ -134,6 +151,7 @@ class UploadStore:
         digest = hashlib.sha256()
         size = 0
         head = b""
+        room_checked = 0
         with open(partial, "wb") as out:
             async for chunk in chunks:
                 size += len(chunk)
@@ -141,6 +159,9 @@ class UploadStore:
                     raise errors.TooLarge(
                         f"File is larger than the {self.max_bytes} byte limit", field="file"
                     )
+                if size - room_checked >= ROOM_CHECK_BYTES:
+                    self.ensure_room(0)
+                    room_checked = size
                 if len(head) < HEAD_BYTES:
                     head += chunk[: HEAD_BYTES - len(head)]
                 digest.update(chunk)
@@ -224,3 +245,7 @@ def _digest(path: Path, hashed: Hashed | None = None) -> tuple[int, str, bytes]:
 def _safe_suffix(suffix: str) -> str:
     cleaned = "".join(c for c in suffix.lower() if c.isalnum() or c == ".")[:12]
     return cleaned if cleaned.startswith(".") and not cleaned.endswith(PARTIAL) else ""
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024**2:,.0f} MiB"

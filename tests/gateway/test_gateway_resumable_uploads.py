@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import random
+import shutil
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from gateway_helpers import bearer, upload_form, wait_for_status
 from voterfiles import encode, ncsbe_lines, sample_voters
+
+from cocoa_importer.server import ImporterApp
 
 NC_FILE = encode(ncsbe_lines(sample_voters(30, seed=21)))
 UPLOADS = "/api/v1/uploads"
@@ -295,6 +298,19 @@ async def test_a_parcel_layer_sent_resumably_imports_by_its_upload_id(
     assert response.status == 202, body
     job = await wait_for_status(import_client, admin_token, body["jobId"], "completed")
     assert job["processedItems"] == 1
+
+
+async def test_an_upload_the_disk_cannot_hold_is_a_503_that_says_so(
+    import_client: TestClient, admin_token: str, importer_app: ImporterApp
+) -> None:
+    store = importer_app.service.store
+    store.directory.mkdir(parents=True, exist_ok=True)
+    store.min_free_bytes = shutil.disk_usage(store.directory).free + 1024**3
+    headers = {**bearer(admin_token), **TUS, "Upload-Length": str(len(NC_FILE))}
+    response = await import_client.post(UPLOADS, headers=headers)
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "5"
+    assert (await response.json())["error"].startswith("Upload storage is nearly full:")
 
 
 async def test_a_viewer_cannot_upload(import_client: TestClient, viewer_token: str) -> None:
