@@ -187,7 +187,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_demo(sub: Subparsers) -> None:
-    parser = sub.add_parser("demo", help="seed demo households in Raleigh, NC with matching address points")
+    parser = sub.add_parser(
+        "demo", help="seed demo households in Raleigh, NC with voters and matching address points"
+    )
     parser.add_argument("--households", type=int, default=3000)
     parser.add_argument("--force", action="store_true")
     parser.set_defaults(handler=_demo)

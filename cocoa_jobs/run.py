@@ -45,7 +45,7 @@ async def bootstrap(settings: Settings, with_demo: bool) -> tuple[str, int]:
 def banner(settings: Settings, token: str, seeded: int) -> str:
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     demo = (
-        f"Seeded {seeded} demo households in Raleigh, NC, with address points and parcels.\n"
+        f"Seeded {seeded} demo households in Raleigh, NC, with their voters, address points and parcels.\n"
         if seeded
         else ""
     )
