@@ -107,7 +107,7 @@ async def seed_demo(engine: AsyncEngine, households: int = 3000, seed: int = 7) 
         await conn.execute(insert(Household), list(rows.values()))
         await conn.execute(insert(AddressPoint), list(points.values()))
         await conn.execute(insert(Parcel), parcels)
-        stored = await conn.execute(select(Household.id, Household.household_key, Household.full_address))
+        stored = await conn.execute(select(Household.id, Household.full_address))
         await conn.execute(insert(Voter), voter_values(list(stored), rng, now))
     async with db.session_factory(engine).begin() as session:
         await ImportRepository(session).link_parcels(PARCEL_SOURCE, "demo")
@@ -132,11 +132,11 @@ def parcel_values(
 
 
 def voter_values(
-    households: list[tuple[int, str, str]], rng: random.Random, now: datetime
+    households: list[tuple[int, str]], rng: random.Random, now: datetime
 ) -> list[dict[str, object]]:
     """Voters living at the households, as an import of a county file would store them."""
     voters: list[dict[str, object]] = []
-    for household_id, _, full_address in sorted(households):
+    for household_id, full_address in sorted(households):
         last_name = rng.choice(LAST_NAMES)
         street, city, state_zip = full_address.rsplit(", ", 2)
         for _ in range(rng.choice(HOUSEHOLD_SIZES)):

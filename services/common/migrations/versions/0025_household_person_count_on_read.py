@@ -4,8 +4,8 @@ Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-06
 
-Every import batch used to add and subtract each household's voters in place, a third of
-PostgreSQL's work on a first import, and a count any writer forgot to adjust stayed wrong. The
+Every import batch used to add and subtract each household's voters in place, a fifth of
+PostgreSQL's CPU on a first import, and a count any writer forgot to adjust stayed wrong. The
 count is now a correlated count over ``ix_voters_household_id`` in the model (``column_property``),
 so it is always right and costs an index probe per household read.
 """
