@@ -27,6 +27,7 @@ from gateway_helpers import (
 )
 from parcel_samples import collection, feature, polygon, square
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -109,11 +110,21 @@ class JobsPage:
         return await self.call(wait.until, lambda d: d.execute_script(source, *args))
 
     async def click(self, css: str) -> None:
-        wait = WebDriverWait(self.driver, WAIT_S, poll_frequency=0.1)
-        element = await self.call(
-            wait.until, expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))
+        """Click ``css`` once it is clickable. The page re-renders its tables as they refresh, so an
+        element replaced between being found and being clicked is found again."""
+        wait = WebDriverWait(
+            self.driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
         )
-        await self.call(element.click)
+        clickable = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))
+
+        def clicked(driver: WebDriver) -> bool:
+            element = clickable(driver)
+            if not element:
+                return False
+            element.click()
+            return True
+
+        await self.call(wait.until, clicked)
 
     async def accept_confirmation(self, answer: str | None = None) -> str:
         """Accept the confirm() or prompt() that opens (typing ``answer`` into a prompt); its text."""
