@@ -124,6 +124,7 @@ class ResumableUploads:
             raise errors.InvalidArgument(
                 f"filename must be at most {MAX_FILENAME} printable characters", field="filename"
             )
+        self.store.directory.mkdir(parents=True, exist_ok=True)
         self.store.ensure_room(length)
         upload = ResumableUpload(
             id=new_id(),
@@ -133,7 +134,6 @@ class ResumableUploads:
             created_at=utcnow(),
         )
         path = self.store.partial_path(upload.id)
-        self.store.directory.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=False)
         try:
             async with self.sessions.begin() as session:

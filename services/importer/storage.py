@@ -67,8 +67,7 @@ class UploadStore:
     def ensure_room(self, more_bytes: int) -> None:
         """Refuse, before writing them, bytes the disk cannot take while keeping ``min_free_bytes``
         free: an upload that cannot fit is told so at once, not once most of it has been sent, and
-        it never fills a disk it may share with PostgreSQL."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        it never fills a disk it may share with PostgreSQL. The directory must exist."""
         free = shutil.disk_usage(self.directory).free
         if free - more_bytes < self.min_free_bytes:
             logger.error("upload storage %s: %d bytes free, %d asked for", self.directory, free, more_bytes)
