@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 from aiohttp import web
 
-from cocoa_common.grpc_server import error_field, is_domain_error
+from cocoa_common.grpc_server import domain_error_kind, error_field, is_domain_error
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ HTTP_STATUS_FOR_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+# Domain errors whose HTTP status is not their code's: a quota shares RESOURCE_EXHAUSTED with a
+# body over its limit, but the client should wait or clean up, not send less (RFC 6585).
+HTTP_STATUS_FOR_DOMAIN_ERROR: dict[str, int] = {"QuotaExceeded": 429}
 # Codes whose details are the domain's own user-facing sentence; the others may leak transport
 # internals (addresses, stack fragments), so they get a fixed sentence instead.
 _DOMAIN_CODES = frozenset(
@@ -91,7 +94,9 @@ def error_response(
 
 def from_grpc(exc: grpc.aio.AioRpcError) -> ApiError:
     """Translate a failed RPC through the one status table."""
-    status = HTTP_STATUS_FOR_GRPC.get(exc.code(), 500)
+    status = HTTP_STATUS_FOR_DOMAIN_ERROR.get(domain_error_kind(exc) or "") or HTTP_STATUS_FOR_GRPC.get(
+        exc.code(), 500
+    )
     if exc.code() in _DOMAIN_CODES or is_domain_error(exc):
         field = error_field(exc)
         return ApiError(status, exc.details() or _FIXED_MESSAGES.get(status, "Error"), **_field(field))

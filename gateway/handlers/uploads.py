@@ -7,6 +7,10 @@ client (tus-js-client, Uppy, tuspy) or curl:
     PATCH  /api/v1/uploads/{id}     Upload-Offset, application/offset+octet-stream body -> 204
     DELETE /api/v1/uploads/{id}     -> 204
     GET    /api/v1/uploads/{id}     -> the upload as JSON (offset, length, expiry, job)
+    GET    /api/v1/uploads          -> the caller's unfinished uploads, newest first
+
+An upload belongs to the admin who created it: to anyone else it is a 404, as an unknown one is.
+Each admin may hold ``UPLOAD_MAX_OPEN_PER_USER`` unfinished uploads; creating another is a 429.
 
 Once complete, ``uploadId`` names it on ``POST /api/v1/voters/import`` or
 ``POST /api/v1/gis/parcels/import`` instead of a ``file`` part. Each PATCH body streams to the
@@ -158,17 +162,34 @@ async def create_upload(request: web.Request) -> web.Response:
     return web.json_response(upload_json(upload), status=201, headers=headers)
 
 
-async def _upload(request: web.Request) -> ipb.ResumableUpload:
+async def _upload(request: web.Request, user_id: str) -> ipb.ResumableUpload:
     b = backends(request)
-    get = ipb.GetResumableUploadRequest(id=request.match_info["upload_id"])
+    get = ipb.GetResumableUploadRequest(id=request.match_info["upload_id"], requested_by_id=user_id)
     return await b.importer.GetResumableUpload(get, timeout=b.deadline_s)
+
+
+@routes.get(PREFIX, allow_head=False)
+async def list_uploads(request: web.Request) -> web.Response:
+    """The caller's unfinished uploads (not imported, deleted or expired), newest first: what a
+    client that lost its upload URLs can resume or delete."""
+    user = require_admin(request)
+    b = backends(request)
+    listing = ipb.ListResumableUploadsRequest(created_by_id=user.user_id)
+    found = await b.importer.ListResumableUploads(listing, timeout=b.deadline_s)
+    body = {
+        "success": True,
+        "uploads": [upload_json(u) for u in found.uploads],
+        "count": len(found.uploads),
+        "maxOpen": found.max_open,
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @routes.head(PREFIX + "/{upload_id}")
 async def upload_offset(request: web.Request) -> web.Response:
-    require_admin(request)
+    user = require_admin(request)
     _check_version(request)
-    upload = await _upload(request)
+    upload = await _upload(request, user.user_id)
     headers = {
         "Upload-Offset": str(upload.offset),
         "Upload-Length": str(upload.length),
@@ -180,8 +201,9 @@ async def upload_offset(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/{upload_id}", allow_head=False)
 async def get_upload(request: web.Request) -> web.Response:
-    require_admin(request)
-    return web.json_response(upload_json(await _upload(request)), headers={"Cache-Control": "no-store"})
+    user = require_admin(request)
+    upload = await _upload(request, user.user_id)
+    return web.json_response(upload_json(upload), headers={"Cache-Control": "no-store"})
 
 
 async def _body(request: web.Request) -> AsyncIterator[ipb.AppendChunk]:
@@ -192,14 +214,18 @@ async def _body(request: web.Request) -> AsyncIterator[ipb.AppendChunk]:
 @routes.patch(PREFIX + "/{upload_id}")
 async def append(request: web.Request) -> web.Response:
     """tus core: the body's bytes at ``Upload-Offset``; a body cut short keeps what arrived."""
-    require_admin(request)
+    user = require_admin(request)
     _check_version(request)
     if request.content_type != OFFSET_STREAM:
         raise ApiError(415, f"Send the bytes as {OFFSET_STREAM}")
     offset = _header_integer(request, "Upload-Offset")
     algorithm, digest = _checksum(request)
     header = ipb.AppendHeader(
-        id=request.match_info["upload_id"], offset=offset, checksum_algorithm=algorithm, checksum=digest
+        id=request.match_info["upload_id"],
+        offset=offset,
+        checksum_algorithm=algorithm,
+        checksum=digest,
+        requested_by_id=user.user_id,
     )
     b = backends(request)
     call = b.importer.AppendResumableUpload(timeout=APPEND_DEADLINE_S)
@@ -220,9 +246,11 @@ async def append(request: web.Request) -> web.Response:
 @routes.delete(PREFIX + "/{upload_id}")
 async def delete_upload(request: web.Request) -> web.Response:
     """tus termination: the upload and its bytes are removed."""
-    require_admin(request)
+    user = require_admin(request)
     _check_version(request)
     b = backends(request)
-    delete = ipb.DeleteResumableUploadRequest(id=request.match_info["upload_id"])
+    delete = ipb.DeleteResumableUploadRequest(
+        id=request.match_info["upload_id"], requested_by_id=user.user_id
+    )
     await b.importer.DeleteResumableUpload(delete, timeout=b.deadline_s)
     return web.Response(status=204)

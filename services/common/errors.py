@@ -6,6 +6,7 @@
     ├── InvalidTransition   (a status move the lifecycle forbids)
     ├── Conflict            (unique key taken)
     ├── TooLarge            (input over a limit)
+    ├── QuotaExceeded       (the caller holds as many of something as one may)
     ├── Corrupted           (bytes that arrived damaged: not the checksum sent with them)
     └── Unavailable         (a dependency is down; retry later)
 
@@ -43,6 +44,10 @@ class Conflict(CocoaError):
 
 class TooLarge(CocoaError):
     """The input exceeds a limit."""
+
+
+class QuotaExceeded(CocoaError):
+    """The caller already holds as many of something as one caller may (HTTP's 429)."""
 
 
 class Corrupted(CocoaError):

@@ -24,6 +24,7 @@ STATUS_FOR_ERROR: dict[type[errors.CocoaError], grpc.StatusCode] = {
     errors.InvalidTransition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
     errors.TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.QuotaExceeded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Corrupted: grpc.StatusCode.DATA_LOSS,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
@@ -49,6 +50,8 @@ OUTAGE_MESSAGE = "The database or a service this one needs is unreachable; try a
 FIELD_METADATA_KEY = "cocoa-field"
 # Present on every domain error: its details are our own sentence for the user, whatever its code
 # (an UNAVAILABLE from gRPC itself may name addresses; "Upload storage is nearly full" may be shown).
+# Its value is the error's class name, which tells apart errors sharing a code (TooLarge and
+# QuotaExceeded are both RESOURCE_EXHAUSTED; HTTP says 413 and 429).
 DOMAIN_METADATA_KEY = "cocoa-domain"
 
 
@@ -62,7 +65,15 @@ def error_field(exc: grpc.aio.AioRpcError) -> str | None:
 
 def is_domain_error(exc: grpc.aio.AioRpcError) -> bool:
     """Whether a failed call's details are a domain error's message, safe to show its caller."""
-    return any(key == DOMAIN_METADATA_KEY for key, _ in exc.trailing_metadata() or ())
+    return domain_error_kind(exc) is not None
+
+
+def domain_error_kind(exc: grpc.aio.AioRpcError) -> str | None:
+    """The class name of the domain error a failed call raised (``"QuotaExceeded"``), if one did."""
+    for key, value in exc.trailing_metadata() or ():
+        if key == DOMAIN_METADATA_KEY:
+            return value if isinstance(value, str) else value.decode()
+    return None
 
 
 def status_for(exc: errors.CocoaError) -> grpc.StatusCode:
@@ -85,7 +96,7 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid value: {_first_line(exc.orig)}")
     if isinstance(exc, errors.CocoaError):
         field = ((FIELD_METADATA_KEY, exc.field),) if exc.field else ()
-        context.set_trailing_metadata(((DOMAIN_METADATA_KEY, "1"), *field))
+        context.set_trailing_metadata(((DOMAIN_METADATA_KEY, type(exc).__name__), *field))
         await context.abort(status_for(exc), exc.message)
     if is_transient(exc):
         # An outage, not a bug: the caller may try again, and clients retry UNAVAILABLE.

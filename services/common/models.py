@@ -520,4 +520,14 @@ class ResumableUpload(Base):
     imported_by_id: Mapped[str | None] = mapped_column(String(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_resumable_uploads_created_at", "created_at"),)  # the expiry sweep
+    __table_args__ = (
+        Index("ix_resumable_uploads_created_at", "created_at"),  # the expiry sweep
+        # A user's unfinished uploads: counted against UPLOAD_MAX_OPEN_PER_USER, and listed.
+        Index(
+            "ix_resumable_uploads_open_by_creator",
+            "created_by_id",
+            "created_at",
+            postgresql_where=text("job_id IS NULL"),
+            sqlite_where=text("job_id IS NULL"),
+        ),
+    )

@@ -118,6 +118,8 @@ class Settings:
     upload_max_bytes: int = 5 * 1024**3
     # Uploads are refused (503) rather than leave less than this free on the upload directory's disk.
     upload_min_free_bytes: int = 512 * 1024**2
+    # Unfinished resumable uploads one user may hold at once; creating another is refused (429).
+    upload_max_open_per_user: int = 20
     # An upload's file is removed once its job has been finished this long; 0 or less: kept forever.
     upload_retention_hours: float = 168.0
     upload_sweep_interval_s: float = 3600.0
@@ -176,6 +178,7 @@ class Settings:
             upload_dir=env.get("UPLOAD_DIR", "").strip() or d.upload_dir,
             upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", d.upload_max_bytes),
             upload_min_free_bytes=_int(env, "UPLOAD_MIN_FREE_BYTES", d.upload_min_free_bytes),
+            upload_max_open_per_user=_int(env, "UPLOAD_MAX_OPEN_PER_USER", d.upload_max_open_per_user),
             upload_retention_hours=_float(env, "UPLOAD_RETENTION_HOURS", d.upload_retention_hours),
             upload_sweep_interval_s=_float(env, "UPLOAD_SWEEP_INTERVAL_SECONDS", d.upload_sweep_interval_s),
             request_deadline_s=_float(env, "GATEWAY_REQUEST_DEADLINE_SECONDS", d.request_deadline_s),

@@ -203,6 +203,33 @@ class ImportRepository:
         self.session.add(upload)
         await self.session.flush()
 
+    async def hold_uploads_of(self, user_id: str) -> None:
+        """Until this transaction ends, no other replica counts or creates this user's uploads
+        (PostgreSQL; SQLite has one writer at a time), so two creations cannot both pass the cap."""
+        if self.postgres:
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended('resumable_uploads:' || :user, 0))"),
+                {"user": user_id},
+            )
+
+    async def open_resumables(self, created_by_id: str, limit: int) -> list[ResumableUpload]:
+        """The user's uploads not yet imported, newest first."""
+        rows = await self.session.execute(
+            select(ResumableUpload)
+            .where(ResumableUpload.created_by_id == created_by_id, ResumableUpload.job_id.is_(None))
+            .order_by(ResumableUpload.created_at.desc(), ResumableUpload.id.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def count_open_resumables(self, created_by_id: str) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(ResumableUpload)
+            .where(ResumableUpload.created_by_id == created_by_id, ResumableUpload.job_id.is_(None))
+        )
+        return int(count or 0)
+
     async def resumable(self, upload_id: str) -> ResumableUpload | None:
         return await self.session.get(ResumableUpload, upload_id)
 

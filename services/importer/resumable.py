@@ -7,6 +7,10 @@ starts at, so a call cut short keeps what arrived and the client carries on from
 at a time holds an exclusive ``flock`` on the file while it appends, imports or deletes, so replicas
 sharing the storage cannot interleave. An upload nobody appends to for ``ABANDONED_AFTER`` is
 removed by the retention sweep; an imported one is spent (its bytes live on as the import's file).
+
+An upload belongs to the user who created it: anyone else naming it is told there is no such upload,
+as for an unknown id, so ids cannot be probed. Each user may hold ``max_open_per_user`` unfinished
+uploads at once. Internal callers that name no user (an empty id) may use any upload.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")  # tus requires sha1
 HASHES_KEPT = 1000  # uploads whose running sha256 a process remembers (a few hundred bytes each)
 MAX_FILENAME = 300
 PAGE = 100
+MAX_OPEN_PER_USER = 20
+LISTED = 200  # a user's unfinished uploads listed at most (more only if the cap was lowered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +112,12 @@ class ResumableUploads:
         sessions: async_sessionmaker[AsyncSession],
         store: UploadStore,
         abandoned_after: timedelta = ABANDONED_AFTER,
+        max_open_per_user: int = MAX_OPEN_PER_USER,
     ) -> None:
         self.sessions = sessions
         self.store = store
         self.abandoned_after = abandoned_after
+        self.max_open_per_user = max_open_per_user
         self.hashes = RunningHashes()
 
     async def create(self, filename: str, length: int, created_by_id: str = "") -> ResumableStatus:
@@ -137,19 +145,59 @@ class ResumableUploads:
         path.touch(exist_ok=False)
         try:
             async with self.sessions.begin() as session:
-                await ImportRepository(session).add_resumable(upload)
+                repository = ImportRepository(session)
+                await self._check_quota(repository, created_by_id)
+                await repository.add_resumable(upload)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         self.hashes.keep(upload.id, 0, hashlib.sha256())
         return self._status(upload, path)
 
-    async def status(self, upload_id: str) -> ResumableStatus:
-        upload = await self._row(upload_id)
+    async def status(self, upload_id: str, requested_by_id: str = "") -> ResumableStatus:
+        upload = await self._row(upload_id, requested_by_id=requested_by_id)
         return self._status(upload, self.store.partial_path(upload.id))
 
+    async def open_uploads(self, created_by_id: str) -> list[ResumableStatus]:
+        """The user's unfinished uploads, newest first: those not imported, deleted or expired."""
+        if not created_by_id:
+            raise errors.InvalidArgument("Name the user whose uploads to list", field="created_by_id")
+        async with self.sessions() as session:
+            rows = await ImportRepository(session).open_resumables(created_by_id, LISTED)
+        cutoff = utcnow() - self.abandoned_after
+        listed = []
+        for upload in rows:
+            path = self.store.partial_path(upload.id)
+            if not _expired(path, cutoff):
+                with contextlib.suppress(errors.NotFound):  # deleted since it was read
+                    listed.append(self._status(upload, path))
+        return listed
+
+    async def _check_quota(self, repository: ImportRepository, user_id: str) -> None:
+        """Refuse a user's creation while they hold ``max_open_per_user`` unfinished uploads. An
+        expired one the sweep has not removed yet does not count."""
+        if not user_id:
+            return
+        await repository.hold_uploads_of(user_id)
+        if await repository.count_open_resumables(user_id) < self.max_open_per_user:
+            return
+        cutoff = utcnow() - self.abandoned_after
+        rows = await repository.open_resumables(user_id, max(LISTED, self.max_open_per_user))
+        held = sum(not _expired(self.store.partial_path(u.id), cutoff) for u in rows)
+        if held >= self.max_open_per_user:
+            raise errors.QuotaExceeded(
+                f"You have {held} unfinished uploads, the most one user may hold"
+                f" ({self.max_open_per_user}): import or delete one first; an upload nobody appends"
+                f" to expires {_hours(self.abandoned_after)} after its last byte"
+            )
+
     async def append(
-        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], checksum: Checksum | None = None
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        checksum: Checksum | None = None,
+        requested_by_id: str = "",
     ) -> ResumableStatus:
         """Write ``chunks`` at ``offset``, which must be the upload's. Without a checksum, a call cut
         short keeps the bytes that arrived; with one, or sending past the length, it keeps none."""
@@ -159,7 +207,7 @@ class ResumableUploads:
                 f" {', '.join(CHECKSUM_ALGORITHMS)}",
                 field="Upload-Checksum",
             )
-        async with self._held(upload_id, "r+b") as (upload, out):
+        async with self._held(upload_id, "r+b", requested_by_id=requested_by_id) as (upload, out):
             start = os.fstat(out.fileno()).st_size
             if offset != start:
                 raise errors.Conflict(
@@ -172,11 +220,11 @@ class ResumableUploads:
             await self._write(out, upload, start, chunks, checksum, self.hashes.at(upload.id, start))
         return self._status(upload, self.store.partial_path(upload.id))
 
-    async def delete(self, upload_id: str) -> None:
+    async def delete(self, upload_id: str, requested_by_id: str = "") -> None:
         """Remove the upload and its bytes (tus's termination)."""
-        upload = await self._row(upload_id)
+        upload = await self._row(upload_id, requested_by_id=requested_by_id)
         if not upload.job_id:
-            async with self._held(upload_id, "rb"):
+            async with self._held(upload_id, "rb", requested_by_id=requested_by_id):
                 self.store.partial_path(upload.id).unlink()
         self.hashes.forget(upload.id)
         async with self.sessions.begin() as session:
@@ -193,9 +241,10 @@ class ResumableUploads:
         return upload.job_id if (upload.imported_by_id or "") == created_by_id else None
 
     @contextlib.asynccontextmanager
-    async def taken(self, upload_id: str) -> AsyncIterator[Taken]:
+    async def taken(self, upload_id: str, requested_by_id: str = "") -> AsyncIterator[Taken]:
         """Hold a complete upload while an import is made of it; nobody appends or imports it meanwhile."""
-        async with self._held(upload_id, "rb", field="uploadId") as (upload, held):
+        held_upload = self._held(upload_id, "rb", field="uploadId", requested_by_id=requested_by_id)
+        async with held_upload as (upload, held):
             size = os.fstat(held.fileno()).st_size
             if size != upload.length:
                 raise errors.InvalidArgument(
@@ -236,29 +285,30 @@ class ResumableUploads:
         if upload.job_id:
             return upload.imported_at is None or upload.imported_at <= cutoff
         path = self.store.partial_path(upload.id)
-        modified = _modified(path)
-        if modified is not None and modified > cutoff:
+        if not _expired(path, cutoff):
             return False
         path.unlink(missing_ok=True)
         return True
 
-    async def _row(self, upload_id: str, field: str | None = None) -> ResumableUpload:
+    async def _row(
+        self, upload_id: str, field: str | None = None, requested_by_id: str = ""
+    ) -> ResumableUpload:
         if not self.store.is_upload_id(upload_id):
             raise errors.NotFound(f"No upload {upload_id[:40]!r}", field=field)
         async with self.sessions() as session:
             upload = await ImportRepository(session).resumable(upload_id)
-        if upload is None:
+        if upload is None or not _belongs_to(upload, requested_by_id):
             raise errors.NotFound(f"No upload {upload_id}", field=field)
         return upload
 
     @contextlib.asynccontextmanager
     async def _held(
-        self, upload_id: str, mode: str, field: str | None = None
+        self, upload_id: str, mode: str, field: str | None = None, requested_by_id: str = ""
     ) -> AsyncIterator[tuple[ResumableUpload, BinaryIO]]:
         """The upload's row and its file, opened and locked: one call at a time appends, imports
         or deletes it. Whoever held it before may have imported or deleted it, so both are looked
         at again once the lock is ours."""
-        upload = self._unspent(await self._row(upload_id, field), field)
+        upload = self._unspent(await self._row(upload_id, field, requested_by_id), field)
         path = self.store.partial_path(upload.id)
         try:
             # Unbuffered: every byte received is in the file at once, so the offset a HEAD reads
@@ -361,6 +411,22 @@ def _write_all(out: BinaryIO, data: bytes) -> None:
         if not written:
             raise OSError(errno.EIO, "the upload storage took no bytes")
         view = view[written:]
+
+
+def _belongs_to(upload: ResumableUpload, requested_by_id: str) -> bool:
+    """Whether the caller may use the upload: its creator, or an internal caller naming no user."""
+    return not requested_by_id or not upload.created_by_id or upload.created_by_id == requested_by_id
+
+
+def _expired(path: Path, cutoff: datetime) -> bool:
+    """Whether an unfinished upload's file is gone, or nobody appended to it since ``cutoff``."""
+    modified = _modified(path)
+    return modified is None or modified <= cutoff
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return "a day" if hours == 24 else f"{hours:g} hours"
 
 
 def _gone(upload_id: str, field: str | None) -> errors.NotFound:

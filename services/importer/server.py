@@ -115,7 +115,12 @@ async def start_importer(
     channel = grpc_server.channel(settings.coordinator_grpc_addr)
     store = UploadStore(settings.upload_dir, settings.upload_max_bytes, settings.upload_min_free_bytes)
     coordinator = cpb_grpc.CoordinatorServiceStub(channel)
-    service = ImporterService(sessions, store, job_creator(coordinator, settings.request_deadline_s))
+    service = ImporterService(
+        sessions,
+        store,
+        job_creator(coordinator, settings.request_deadline_s),
+        max_open_uploads_per_user=settings.upload_max_open_per_user,
+    )
     server, health = grpc_server.new_server()
     pb_grpc.add_ImporterServiceServicer_to_server(ImporterServicer(service), server)
     port = grpc_server.bind(server, addr or settings.importer_grpc_addr)

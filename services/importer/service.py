@@ -21,7 +21,7 @@ from cocoa_common.models import Parcel, Upload
 from cocoa_importer.formats import FORMATS, FormatError, FormatInfo, UnknownFormat, check_rows, detect_format
 from cocoa_importer.parcels import ParcelFormatError, check_parcels, detect_parcel_format
 from cocoa_importer.repository import ImportRepository
-from cocoa_importer.resumable import ResumableUploads
+from cocoa_importer.resumable import MAX_OPEN_PER_USER, ResumableUploads
 from cocoa_importer.storage import StoredFile, UploadStore
 
 IMPORT_TYPES = ("full", "incremental")
@@ -68,12 +68,16 @@ ALLOWED_OPTIONS = ("mapping", "source", "state")
 
 class ImporterService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], store: UploadStore, create_job: CreateJob
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        store: UploadStore,
+        create_job: CreateJob,
+        max_open_uploads_per_user: int = MAX_OPEN_PER_USER,
     ) -> None:
         self.sessions = sessions
         self.store = store
         self.create_job = create_job
-        self.resumable = ResumableUploads(sessions, store)
+        self.resumable = ResumableUploads(sessions, store, max_open_per_user=max_open_uploads_per_user)
 
     def formats(self) -> list[FormatInfo]:
         return list(FORMATS.values())
@@ -171,7 +175,7 @@ class ImporterService:
         )
         if replayed is not None:  # an Idempotency-Key replay: the first import's job stands
             return Accepted(replayed, "", "", 0, created=False)
-        async with self.resumable.taken(request.upload_id) as taken:
+        async with self.resumable.taken(request.upload_id, request.created_by_id) as taken:
             request = replace(request, filename=request.filename or taken.filename, upload_id="")
             self.check_header(request)
             # An import refused for its fields keeps the upload: it can be named again, corrected.

@@ -102,7 +102,15 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
     async def GetResumableUpload(
         self, request: pb.GetResumableUploadRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResumableUpload:
-        return _resumable_to_pb(await self.service.resumable.status(request.id))
+        return _resumable_to_pb(await self.service.resumable.status(request.id, request.requested_by_id))
+
+    async def ListResumableUploads(
+        self, request: pb.ListResumableUploadsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListResumableUploadsResponse:
+        uploads = await self.service.resumable.open_uploads(request.created_by_id)
+        return pb.ListResumableUploadsResponse(
+            uploads=[_resumable_to_pb(u) for u in uploads], max_open=self.service.resumable.max_open_per_user
+        )
 
     async def AppendResumableUpload(
         self, request_iterator: AsyncIterator[pb.AppendChunk], context: grpc.aio.ServicerContext
@@ -110,14 +118,14 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         header = await _header_first(request_iterator, "an append")
         checksum = Checksum(header.checksum_algorithm, header.checksum) if header.checksum_algorithm else None
         status = await self.service.resumable.append(
-            header.id, header.offset, _append_data(request_iterator), checksum
+            header.id, header.offset, _append_data(request_iterator), checksum, header.requested_by_id
         )
         return _resumable_to_pb(status)
 
     async def DeleteResumableUpload(
         self, request: pb.DeleteResumableUploadRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteResumableUploadResponse:
-        await self.service.resumable.delete(request.id)
+        await self.service.resumable.delete(request.id, request.requested_by_id)
         return pb.DeleteResumableUploadResponse()
 
     async def ListParcels(

@@ -11,58 +11,20 @@ import shutil
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from gateway_helpers import bearer, upload_form, wait_for_status
+from tus_client import TUS, UPLOADS, create, import_voters, metadata, patch
 from voterfiles import encode, ncsbe_lines, sample_voters
 
 from cocoa_importer.server import ImporterApp
 
 NC_FILE = encode(ncsbe_lines(sample_voters(30, seed=21)))
-UPLOADS = "/api/v1/uploads"
-TUS = {"Tus-Resumable": "1.0.0"}
-
-
-def metadata(**pairs: str) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
-
-
-async def create(
-    client: TestClient, token: str, length: int = len(NC_FILE), filename: str = "ncvoter32.txt"
-) -> str:
-    headers = {
-        **bearer(token),
-        **TUS,
-        "Upload-Length": str(length),
-        "Upload-Metadata": metadata(filename=filename),
-    }
-    response = await client.post(UPLOADS, headers=headers)
-    assert response.status == 201, await response.text()
-    return response.headers["Location"]
-
-
-async def patch(
-    client: TestClient, token: str, location: str, offset: int, data: bytes, **headers: str
-) -> ClientResponse:
-    sent = {
-        **bearer(token),
-        **TUS,
-        "Upload-Offset": str(offset),
-        "Content-Type": "application/offset+octet-stream",
-        **headers,
-    }
-    return await client.patch(location, data=data, headers=sent)
 
 
 async def offset_of(client: TestClient, token: str, location: str) -> int:
     response = await client.head(location, headers={**bearer(token), **TUS})
     assert response.status == 200
     return int(response.headers["Upload-Offset"])
-
-
-async def import_voters(client: TestClient, token: str, upload_id: str, **fields: str) -> ClientResponse:
-    form = upload_form(None, before={"uploadId": upload_id, "format": "ncsbe", **fields})
-    return await client.post("/api/v1/voters/import", data=form, headers=bearer(token))
 
 
 async def send_half_and_drop(client: TestClient, token: str, location: str, data: bytes) -> None:
@@ -120,7 +82,7 @@ async def test_creating_an_upload_answers_its_location_and_expiry(
 
 
 async def test_head_tells_where_to_send_from(import_client: TestClient, admin_token: str) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     assert (await patch(import_client, admin_token, location, 0, NC_FILE[:700])).status == 204
     response = await import_client.head(location, headers={**bearer(admin_token), **TUS})
     assert (response.headers["Upload-Offset"], response.headers["Upload-Length"]) == (
@@ -133,7 +95,7 @@ async def test_head_tells_where_to_send_from(import_client: TestClient, admin_to
 async def test_a_file_sent_in_pieces_imports_by_its_upload_id(
     import_client: TestClient, admin_token: str
 ) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     middle = len(NC_FILE) // 2
     first = await patch(import_client, admin_token, location, 0, NC_FILE[:middle])
     assert (first.status, first.headers["Upload-Offset"]) == (204, str(middle))
@@ -150,7 +112,7 @@ async def test_a_file_sent_in_pieces_imports_by_its_upload_id(
 async def test_a_dropped_connection_keeps_what_arrived_and_the_rest_completes_the_file(
     import_client: TestClient, admin_token: str
 ) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     await send_half_and_drop(import_client, admin_token, location, NC_FILE)
     half = len(NC_FILE) // 2
     statuses = []
@@ -166,7 +128,7 @@ async def test_a_dropped_connection_keeps_what_arrived_and_the_rest_completes_th
 
 
 async def test_a_piece_at_the_wrong_offset_is_a_409(import_client: TestClient, admin_token: str) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     response = await patch(import_client, admin_token, location, 10, NC_FILE[10:20])
     body = await response.json()
     assert (response.status, body["field"]) == (409, "Upload-Offset")
@@ -177,7 +139,7 @@ async def test_a_piece_at_the_wrong_offset_is_a_409(import_client: TestClient, a
 async def test_a_piece_whose_checksum_does_not_match_is_a_460_and_kept_nowhere(
     import_client: TestClient, admin_token: str
 ) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     wrong = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
     response = await patch(
         import_client, admin_token, location, 0, NC_FILE[:500], **{"Upload-Checksum": f"sha1 {wrong}"}
@@ -187,7 +149,7 @@ async def test_a_piece_whose_checksum_does_not_match_is_a_460_and_kept_nowhere(
 
 
 async def test_a_piece_with_its_checksum_is_kept(import_client: TestClient, admin_token: str) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     digest = base64.b64encode(hashlib.sha256(NC_FILE[:500]).digest()).decode()
     response = await patch(
         import_client, admin_token, location, 0, NC_FILE[:500], **{"Upload-Checksum": f"sha256 {digest}"}
@@ -209,7 +171,7 @@ async def test_a_piece_with_its_checksum_is_kept(import_client: TestClient, admi
 async def test_a_malformed_piece_is_refused_and_names_the_header(
     import_client: TestClient, admin_token: str, headers: dict[str, str], status: int, field: str | None
 ) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     response = await patch(import_client, admin_token, location, 0, b"abc", **headers)
     body: dict[str, Any] = await response.json()
     assert (response.status, body.get("field")) == (status, field), body
@@ -244,7 +206,7 @@ async def test_a_malformed_creation_is_refused_and_names_the_header(
 
 
 async def test_a_deleted_upload_is_gone(import_client: TestClient, admin_token: str) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     deleted = await import_client.delete(location, headers={**bearer(admin_token), **TUS})
     assert deleted.status == 204
     response = await import_client.head(location, headers={**bearer(admin_token), **TUS})
@@ -254,7 +216,7 @@ async def test_a_deleted_upload_is_gone(import_client: TestClient, admin_token: 
 async def test_get_shows_the_upload_and_once_imported_its_job(
     import_client: TestClient, admin_token: str
 ) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     await patch(import_client, admin_token, location, 0, NC_FILE)
     job_id = (await (await import_voters(import_client, admin_token, location.rsplit("/", 1)[1])).json())[
         "jobId"
@@ -267,7 +229,7 @@ async def test_get_shows_the_upload_and_once_imported_its_job(
 
 
 async def test_an_incomplete_upload_cannot_be_imported(import_client: TestClient, admin_token: str) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     await patch(import_client, admin_token, location, 0, NC_FILE[:100])
     response = await import_voters(import_client, admin_token, location.rsplit("/", 1)[1])
     body = await response.json()
@@ -362,7 +324,7 @@ async def test_hostile_tus_headers_get_json_answers(
     import_client: TestClient, admin_token: str, seed: int
 ) -> None:
     rng = random.Random(seed)
-    location = await create(import_client, admin_token, length=50)
+    location = await create(import_client, admin_token, 50)
     for _ in range(25):
         headers = {name: rng.choice(HOSTILE_HEADERS) for name in rng.sample(TUS_HEADERS, rng.randint(1, 4))}
         headers |= {**bearer(admin_token), "Content-Type": "application/offset+octet-stream"}
@@ -376,7 +338,7 @@ async def test_hostile_tus_headers_get_json_answers(
 async def test_a_replayed_import_with_its_idempotency_key_answers_the_first_job(
     import_client: TestClient, admin_token: str
 ) -> None:
-    location = await create(import_client, admin_token)
+    location = await create(import_client, admin_token, len(NC_FILE))
     await patch(import_client, admin_token, location, 0, NC_FILE)
     upload_id = location.rsplit("/", 1)[1]
     form = {"uploadId": upload_id, "format": "ncsbe"}
@@ -392,7 +354,7 @@ async def test_a_replayed_import_with_its_idempotency_key_answers_the_first_job(
     ("method", "path"),
     [("OPTIONS", UPLOADS), ("POST", UPLOADS), ("HEAD", f"{UPLOADS}/c00000000000000000000000"),
      ("PATCH", f"{UPLOADS}/c00000000000000000000000"), ("DELETE", f"{UPLOADS}/c00000000000000000000000"),
-     ("GET", f"{UPLOADS}/c00000000000000000000000")],
+     ("GET", f"{UPLOADS}/c00000000000000000000000"), ("GET", UPLOADS)],
 )  # fmt: skip
 async def test_every_upload_route_needs_a_token(import_client: TestClient, method: str, path: str) -> None:
     response = await import_client.request(method, path, headers={**TUS, "Upload-Length": "10"})

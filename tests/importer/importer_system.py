@@ -63,6 +63,30 @@ class ImportSystem:
 
         return await self.uploads.Upload(chunks())
 
+    async def create_resumable(self, length: int, *, filename: str = "ncvoter32.txt", by: str = "") -> str:
+        """A new resumable upload's id; ``by``: the user creating it (empty: an internal caller)."""
+        request = ipb.CreateResumableUploadRequest(filename=filename, length=length, created_by_id=by)
+        return (await self.uploads.CreateResumableUpload(request)).id
+
+    async def append_resumable(
+        self, upload_id: str, offset: int, data: bytes, *, by: str = ""
+    ) -> ipb.ResumableUpload:
+        async def messages() -> AsyncIterator[ipb.AppendChunk]:
+            yield ipb.AppendChunk(header=ipb.AppendHeader(id=upload_id, offset=offset, requested_by_id=by))
+            yield ipb.AppendChunk(data=data)
+
+        return await self.uploads.AppendResumableUpload(messages())
+
+    async def import_resumable(
+        self, upload_id: str, *, by: str = "", format: str = "ncsbe"
+    ) -> ipb.UploadResponse:
+        header = ipb.UploadHeader(kind="voter_import", format=format, upload_id=upload_id, created_by_id=by)
+
+        async def messages() -> AsyncIterator[ipb.UploadChunk]:
+            yield ipb.UploadChunk(header=header)
+
+        return await self.uploads.Upload(messages())
+
     async def crash_and_replace_importer(self) -> ImporterApp:
         """Kill the importer as a dying process would (no final report) and start a replacement.
         Returns the dead one: the test closes what it held (its channel and database pool) at the end."""
