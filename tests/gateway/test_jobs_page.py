@@ -36,6 +36,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import func, select
+from tus_client import create as tus_create
+from tus_client import patch as tus_patch
 from voterfiles import Voter, encode, sample_voters, simple_csv_lines
 
 from cocoa_common.models import ResumableUpload
@@ -498,6 +500,27 @@ async def test_an_upload_cut_off_before_a_reload_carries_on_from_the_server_s_of
     async with sessions() as session:
         assert (await session.execute(select(func.count()).select_from(ResumableUpload))).scalar_one() == 1
     assert await import_page.script("return localStorage.getItem('cocoa.uploads')") == "{}"
+
+
+async def test_unfinished_uploads_are_listed_and_one_can_be_deleted(
+    import_page: JobsPage, import_client: TestClient, admin_token: str
+) -> None:
+    location = await tus_create(import_client, admin_token, 2_000_000, "county.txt")
+    await tus_patch(import_client, admin_token, location, 0, b"x" * 500_000)
+    await import_page.sign_in(admin_token)
+    [row] = await import_page.rows("#uploads", 1)
+    assert row[:2] == ["county.txt", "0.5 MB of 2.0 MB (25 %)"]
+    assert await import_page.script(
+        "return !document.getElementById('uploads-section').classList.contains('hidden')"
+    )
+    await import_page.click(f"#uploads button[data-delete-upload='{location.rsplit('/', 1)[1]}']")
+    assert (
+        await import_page.accept_confirmation() == "Delete the upload of county.txt? Its bytes are removed."
+    )
+    await import_page.wait_until(
+        "return document.getElementById('uploads-section').classList.contains('hidden')"
+    )
+    assert (await import_client.get(location, headers=bearer(admin_token))).status == 404
 
 
 async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
