@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.ids import new_id, utcnow
@@ -28,6 +28,18 @@ class AuditEntry:
     details: Mapping[str, Any] = field(default_factory=dict)
     ip_address: str | None = None
     user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which audit rows to list; each given part narrows the list."""
+
+    actions: tuple[str, ...] = ()
+    user_id: str | None = None
+    resource: str | None = None
+    resource_id: str | None = None
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
 
 
 class GatewayRepository:
@@ -105,6 +117,31 @@ class GatewayRepository:
             )
         )
         await self.session.flush()
+
+    async def audit_page(self, wanted: AuditFilter, limit: int, offset: int) -> tuple[list[AuditLog], int]:
+        """The matching rows newest first, and how many match in all."""
+        conditions = []
+        if wanted.actions:
+            conditions.append(AuditLog.action.in_(wanted.actions))
+        if wanted.user_id is not None:
+            conditions.append(AuditLog.user_id == wanted.user_id)
+        if wanted.resource is not None:
+            conditions.append(AuditLog.resource == wanted.resource)
+        if wanted.resource_id is not None:
+            conditions.append(AuditLog.resource_id == wanted.resource_id)
+        if wanted.created_after is not None:
+            conditions.append(AuditLog.created_at >= wanted.created_after)
+        if wanted.created_before is not None:
+            conditions.append(AuditLog.created_at < wanted.created_before)
+        rows = await self.session.execute(
+            select(AuditLog)
+            .where(*conditions)
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        total = await self.session.scalar(select(func.count()).select_from(AuditLog).where(*conditions))
+        return list(rows.scalars()), int(total or 0)
 
 
 def normalize_email(email: str) -> str:

@@ -9,6 +9,7 @@ from types import ModuleType
 
 from cocoa_gateway.handlers import (
     address_points,
+    audit_logs,
     geocoding,
     health,
     imports,
@@ -33,4 +34,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     queues,
     schedules,
     workers,
+    audit_logs,
 )

@@ -32,6 +32,7 @@ from aiohttp import web
 
 from cocoa.importer.v1 import importer_pb2 as ipb
 from cocoa_gateway import views
+from cocoa_gateway.audit import CREATE_UPLOAD, DELETE_UPLOAD, record_audit
 from cocoa_gateway.auth import require_admin
 from cocoa_gateway.backends import backends
 from cocoa_gateway.errors import ApiError, bad_request
@@ -158,6 +159,13 @@ async def create_upload(request: web.Request) -> web.Response:
     b = backends(request)
     creation = ipb.CreateResumableUploadRequest(filename=filename, length=length, created_by_id=user.user_id)
     upload = await b.importer.CreateResumableUpload(creation, timeout=b.deadline_s)
+    await record_audit(
+        request,
+        CREATE_UPLOAD,
+        resource="upload",
+        resource_id=upload.id,
+        details={"filename": filename, "length": length},
+    )
     headers = {"Location": f"{PREFIX}/{upload.id}", "Upload-Offset": "0", **_http_date(upload)}
     return web.json_response(upload_json(upload), status=201, headers=headers)
 
@@ -253,4 +261,5 @@ async def delete_upload(request: web.Request) -> web.Response:
         id=request.match_info["upload_id"], requested_by_id=user.user_id
     )
     await b.importer.DeleteResumableUpload(delete, timeout=b.deadline_s)
+    await record_audit(request, DELETE_UPLOAD, resource="upload", resource_id=delete.id)
     return web.Response(status=204)

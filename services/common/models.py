@@ -302,7 +302,13 @@ class AuditLog(Base):
     user_agent: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_audit_logs_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_logs_created_at", "created_at"),
+        # The audit log's filters, each newest first (GET /api/v1/audit-logs).
+        Index("ix_audit_logs_action_created_at", "action", "created_at"),
+        Index("ix_audit_logs_user_created_at", "user_id", "created_at"),
+        Index("ix_audit_logs_resource", "resource", "resource_id", "created_at"),
+    )
 
 
 class Voter(Base):

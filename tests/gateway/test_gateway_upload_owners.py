@@ -76,3 +76,18 @@ async def test_the_list_shows_the_callers_unfinished_uploads(
 
 async def test_a_viewer_cannot_list_uploads(import_client: TestClient, viewer_token: str) -> None:
     assert (await import_client.get(UPLOADS, headers=bearer(viewer_token))).status == 403
+
+
+async def test_creating_and_deleting_an_upload_are_audited(
+    import_client: TestClient, admin_token: str
+) -> None:
+    location = await create(import_client, admin_token, len(NC_FILE), "county.txt")
+    assert (await import_client.delete(location, headers={**bearer(admin_token), **TUS})).status == 204
+    response = await import_client.get("/api/v1/audit-logs?resource=upload", headers=bearer(admin_token))
+    entries = (await response.json())["entries"]
+    upload_id = location.rsplit("/", 1)[1]
+    assert [(e["action"], e["resourceId"]) for e in entries] == [
+        ("delete_upload", upload_id),
+        ("create_upload", upload_id),
+    ]
+    assert entries[1]["details"] == {"filename": "county.txt", "length": len(NC_FILE)}

@@ -523,6 +523,29 @@ async def test_unfinished_uploads_are_listed_and_one_can_be_deleted(
     assert (await import_client.get(location, headers=bearer(admin_token))).status == 404
 
 
+async def test_the_audit_log_lists_what_admins_did_and_filters_by_action(
+    page: JobsPage, client: TestClient, admin_token: str
+) -> None:
+    job = await create_job(client, admin_token)
+    await client.delete(f"/api/v1/jobs/{job['id']}", headers=bearer(admin_token))
+    await page.sign_in(admin_token)
+    await page.click("#audit summary")
+    rows = await page.rows("#audit-entries", 2)
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("admin@example.com", "cancel_job", f"job {job['id']}"),
+        ("admin@example.com", "create_job", f"job {job['id']}"),
+    ]
+    await page.choose("#audit-action", "create_job")
+    await page.wait_until("return document.querySelectorAll('#audit-entries tr').length === 1")
+    assert (await page.rows("#audit-entries", 1))[0][2] == "create_job"
+
+
+async def test_the_audit_log_is_hidden_from_a_viewer(page: JobsPage, viewer_token: str) -> None:
+    await page.sign_in(viewer_token)
+    await page.click("#audit summary")
+    await page.wait_until("return document.getElementById('audit-section').classList.contains('hidden')")
+
+
 async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
     import_page: JobsPage, admin_token: str, tmp_path: Path
 ) -> None:
