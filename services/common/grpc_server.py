@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,11 @@ MESSAGE_SIZE_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.max_send_message_length", 16 * 1024 * 1024),
 ]
+# A service scaled to several replicas is one name that resolves to each of them (compose's
+# `geocoder:50052`, a Kubernetes headless service, or `ipv4:10.0.0.7:50052,10.0.0.8:50052`).
+# gRPC's default policy sends every call to the first address that answers; round_robin keeps a
+# connection to each and takes them in turn, skipping those that are down.
+ROUND_ROBIN = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 
 
 OUTAGE_MESSAGE = "The database or a service this one needs is unreachable; try again"
@@ -174,12 +180,17 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
-def new_server() -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    """A grpc.aio server with the error interceptor and the standard health service."""
-    server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()],
-        options=[*KEEPALIVE_OPTIONS, *MESSAGE_SIZE_OPTIONS, ("grpc.so_reuseport", 0)],
-    )
+def new_server(max_connection_age_s: float = 0.0) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """A grpc.aio server with the error interceptor and the standard health service.
+
+    ``max_connection_age_s`` > 0: each client connection is asked to go (GOAWAY) after that long,
+    so clients resolve the service's name again and find replicas added since. Calls under way
+    finish on the old connection however long they take (no grace limit: a 5 GB upload is not cut).
+    """
+    options: list[tuple[str, Any]] = [*KEEPALIVE_OPTIONS, *MESSAGE_SIZE_OPTIONS, ("grpc.so_reuseport", 0)]
+    if max_connection_age_s > 0:
+        options.append(("grpc.max_connection_age_ms", int(max_connection_age_s * 1000)))
+    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()], options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     return server, health_servicer
@@ -208,7 +219,7 @@ def bind(server: grpc.aio.Server, addr: str) -> int:
 def channel(addr: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         addr,
-        options=[*KEEPALIVE_OPTIONS, *MESSAGE_SIZE_OPTIONS],
+        options=[*KEEPALIVE_OPTIONS, *MESSAGE_SIZE_OPTIONS, ("grpc.service_config", ROUND_ROBIN)],
         interceptors=requestid.client_interceptors(),
     )
 

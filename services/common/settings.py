@@ -123,6 +123,9 @@ class Settings:
     # An upload's file is removed once its job has been finished this long; 0 or less: kept forever.
     upload_retention_hours: float = 168.0
     upload_sweep_interval_s: float = 3600.0
+    # Geocoder and importer servers ask each client connection to go after this long, so callers
+    # resolve the service's name again and spread over replicas added since; 0 or less: never.
+    grpc_max_connection_age_s: float = 300.0
     # Gateway
     request_deadline_s: float = 10.0
     log_level: str = "INFO"
@@ -181,6 +184,9 @@ class Settings:
             upload_max_open_per_user=_int(env, "UPLOAD_MAX_OPEN_PER_USER", d.upload_max_open_per_user),
             upload_retention_hours=_float(env, "UPLOAD_RETENTION_HOURS", d.upload_retention_hours),
             upload_sweep_interval_s=_float(env, "UPLOAD_SWEEP_INTERVAL_SECONDS", d.upload_sweep_interval_s),
+            grpc_max_connection_age_s=_float(
+                env, "GRPC_MAX_CONNECTION_AGE_SECONDS", d.grpc_max_connection_age_s
+            ),
             request_deadline_s=_float(env, "GATEWAY_REQUEST_DEADLINE_SECONDS", d.request_deadline_s),
             log_level=env.get("LOG_LEVEL", "").strip() or d.log_level,
         )

@@ -50,7 +50,7 @@ async def start_geocoder(
     settings: Settings, addr: str | None = None, *, worker_id: str | None = None
 ) -> GeocoderApp:
     """Serve lookups on ``addr`` (default settings.geocoder_grpc_addr) and run geocoding jobs."""
-    server, health = grpc_server.new_server()
+    server, health = grpc_server.new_server(settings.grpc_max_connection_age_s)
     port = grpc_server.bind(server, addr or settings.geocoder_grpc_addr)  # before opening anything
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)

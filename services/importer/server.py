@@ -121,7 +121,7 @@ async def start_importer(
         job_creator(coordinator, settings.request_deadline_s),
         max_open_uploads_per_user=settings.upload_max_open_per_user,
     )
-    server, health = grpc_server.new_server()
+    server, health = grpc_server.new_server(settings.grpc_max_connection_age_s)
     pb_grpc.add_ImporterServiceServicer_to_server(ImporterServicer(service), server)
     port = grpc_server.bind(server, addr or settings.importer_grpc_addr)
     await server.start()
