@@ -16,7 +16,7 @@ from cocoa_common.settings import Settings
 from cocoa_gateway.auth import TokenAuthenticator, auth_middleware
 from cocoa_gateway.backends import open_backends
 from cocoa_gateway.errors import error_middleware
-from cocoa_gateway.handlers import ROUTE_MODULES, uploads
+from cocoa_gateway.handlers import ROUTE_MODULES, pages, uploads
 from cocoa_gateway.keys import (
     AUTHENTICATOR,
     BACKENDS,
@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, token_cache_ttl_s: float = TOKEN_CACHE_TTL
     app.on_shutdown.append(_on_shutdown)
     app.on_response_prepare.append(answer_with_request_id)
     app.on_response_prepare.append(uploads.answer_as_tus)
+    app.on_response_prepare.append(pages.answer_safely)
     for module in ROUTE_MODULES:
         app.add_routes(module.routes)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,10 +69,19 @@ def browser() -> Iterator[WebDriver]:
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(WAIT_S)
+    # Before any script of each page: note what its Content-Security-Policy refused.
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS})
     try:
         yield driver
     finally:
         driver.quit()
+
+
+RECORD_CSP_VIOLATIONS = (
+    "window.cspViolations = [];"
+    "document.addEventListener('securitypolicyviolation',"
+    "  (e) => window.cspViolations.push(e.effectiveDirective + ' ' + (e.blockedURI || 'inline')));"
+)
 
 
 def voter_file(folder: Path, voters: list[Voter]) -> Path:
@@ -230,21 +239,31 @@ class JobsPage:
         return bool(await self.script("return !document.querySelector(arguments[0]).disabled", css))
 
 
-@pytest.fixture
-async def page(browser: WebDriver, client: TestClient) -> JobsPage:
-    return JobsPage(browser, client)
+async def policy_kept(page: JobsPage) -> AsyncIterator[JobsPage]:
+    """The page for a test, which then checks that its Content-Security-Policy refused nothing."""
+    yield page
+    violations = await page.script("return window.cspViolations || []")
+    assert violations == [], f"the page's Content-Security-Policy refused {violations}"
 
 
 @pytest.fixture
-async def import_page(browser: WebDriver, import_client: TestClient) -> JobsPage:
+async def page(browser: WebDriver, client: TestClient) -> AsyncIterator[JobsPage]:
+    async for kept in policy_kept(JobsPage(browser, client)):
+        yield kept
+
+
+@pytest.fixture
+async def import_page(browser: WebDriver, import_client: TestClient) -> AsyncIterator[JobsPage]:
     """The page of a gateway whose importer is real."""
-    return JobsPage(browser, import_client)
+    async for kept in policy_kept(JobsPage(browser, import_client)):
+        yield kept
 
 
 @pytest.fixture
-async def geo_page(browser: WebDriver, geo_client: TestClient) -> JobsPage:
+async def geo_page(browser: WebDriver, geo_client: TestClient) -> AsyncIterator[JobsPage]:
     """The page of a gateway whose geocoder is real."""
-    return JobsPage(browser, geo_client)
+    async for kept in policy_kept(JobsPage(browser, geo_client)):
+        yield kept
 
 
 async def test_without_a_token_the_page_asks_for_one(page: JobsPage) -> None:
