@@ -14,6 +14,7 @@ from cocoa_gateway.handlers import (
     health,
     imports,
     jobs,
+    me,
     metrics,
     pages,
     queues,
@@ -35,4 +36,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     schedules,
     workers,
     audit_logs,
+    me,
 )

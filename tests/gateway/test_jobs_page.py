@@ -559,10 +559,21 @@ async def test_the_audit_log_lists_what_admins_did_and_filters_by_action(
     assert (await page.rows("#audit-entries", 1))[0][2] == "create_job"
 
 
-async def test_the_audit_log_is_hidden_from_a_viewer(page: JobsPage, viewer_token: str) -> None:
+async def test_the_header_says_who_is_signed_in(page: JobsPage, admin_token: str) -> None:
+    await page.sign_in(admin_token)
+    who = "return document.getElementById('whoami').textContent"
+    assert await page.wait_until(who) == "admin@example.com · admin"
+    assert await page.script("return !document.getElementById('audit-section').classList.contains('hidden')")
+
+
+async def test_a_viewer_sees_no_admin_panels(page: JobsPage, viewer_token: str) -> None:
     await page.sign_in(viewer_token)
-    await page.click("#audit summary")
-    await page.wait_until("return document.getElementById('audit-section').classList.contains('hidden')")
+    assert await page.wait_until("return document.getElementById('whoami').textContent") == (
+        "viewer@example.com · viewer"
+    )
+    hidden = "return document.getElementById(arguments[0]).classList.contains('hidden')"
+    assert await page.script(hidden, "audit-section")
+    assert await page.script(hidden, "uploads-section")
 
 
 async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
