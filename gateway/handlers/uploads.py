@@ -3,6 +3,7 @@ so a 5 GB voter file sent over a connection that drops carries on where it stopp
 client (tus-js-client, Uppy, tuspy) or curl:
 
     POST   /api/v1/uploads          Upload-Length, Upload-Metadata (filename)  -> 201, Location
+                                    (its body, if any, is the first piece: creation-with-upload)
     HEAD   /api/v1/uploads/{id}     -> Upload-Offset: where to send from
     PATCH  /api/v1/uploads/{id}     Upload-Offset, application/offset+octet-stream body -> 204
     DELETE /api/v1/uploads/{id}     -> 204
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import email.utils
 from collections.abc import AsyncIterator
 from datetime import UTC
@@ -43,7 +45,7 @@ routes = web.RouteTableDef()
 
 PREFIX = "/api/v1/uploads"
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,termination,expiration,checksum"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 CHECKSUM_ALGORITHMS = "sha1,sha256,md5"
 OFFSET_STREAM = "application/offset+octet-stream"
 # One PATCH may carry the whole file from a slow client, so its deadline is the upload route's.
@@ -146,14 +148,18 @@ async def discover(request: web.Request) -> web.Response:
 
 @routes.post(PREFIX)
 async def create_upload(request: web.Request) -> web.Response:
-    """tus creation: ``Upload-Length`` and, in ``Upload-Metadata``, the file's ``filename``."""
+    """tus creation: ``Upload-Length`` and, in ``Upload-Metadata``, the file's ``filename``. A body
+    is the upload's first piece (creation-with-upload), sent as a PATCH at offset 0 would be; if it
+    is refused or cut short, the upload is removed, since the client never learnt where it is."""
     user = require_admin(request)
     _check_version(request)
     if "Upload-Defer-Length" in request.headers:
         raise bad_request("Upload-Defer-Length is not supported: give Upload-Length", "Upload-Defer-Length")
     length = _header_integer(request, "Upload-Length")
-    if request.content_length:
-        raise bad_request("Create the upload with an empty body, then send its bytes with PATCH", "body")
+    with_piece = request.body_exists
+    if with_piece and request.content_type != OFFSET_STREAM:
+        raise ApiError(415, f"Send the first piece as {OFFSET_STREAM}")
+    checksum = _checksum(request)
     metadata = _metadata(request.headers.get("Upload-Metadata", ""))
     filename = metadata.get("filename") or metadata.get("name") or ""
     b = backends(request)
@@ -166,8 +172,46 @@ async def create_upload(request: web.Request) -> web.Response:
         resource_id=upload.id,
         details={"filename": filename, "length": length},
     )
-    headers = {"Location": f"{PREFIX}/{upload.id}", "Upload-Offset": "0", **_http_date(upload)}
+    if with_piece:
+        upload = await _first_piece(request, upload.id, checksum, user.user_id)
+    headers = {"Location": f"{PREFIX}/{upload.id}", "Upload-Offset": str(upload.offset), **_http_date(upload)}
     return web.json_response(upload_json(upload), status=201, headers=headers)
+
+
+async def _first_piece(
+    request: web.Request, upload_id: str, checksum: tuple[str, bytes], user_id: str
+) -> ipb.ResumableUpload:
+    try:
+        return await _send_piece(request, upload_id, 0, checksum, user_id)
+    except BaseException:
+        b = backends(request)
+        forget = ipb.DeleteResumableUploadRequest(id=upload_id, requested_by_id=user_id)
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await asyncio.shield(b.importer.DeleteResumableUpload(forget, timeout=b.deadline_s))
+        raise
+
+
+async def _send_piece(
+    request: web.Request, upload_id: str, offset: int, checksum: tuple[str, bytes], user_id: str
+) -> ipb.ResumableUpload:
+    """Stream the request's body to the importer as the upload's bytes from ``offset``."""
+    algorithm, digest = checksum
+    header = ipb.AppendHeader(
+        id=upload_id, offset=offset, checksum_algorithm=algorithm, checksum=digest, requested_by_id=user_id
+    )
+    b = backends(request)
+    call = b.importer.AppendResumableUpload(timeout=APPEND_DEADLINE_S)
+    try:
+        await call.write(ipb.AppendChunk(header=header))
+        async for chunk in _body(request):
+            await call.write(chunk)
+        await call.done_writing()
+    except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
+        pass  # the importer answered early (a refusal); ``await call`` raises it
+    except BaseException:
+        call.cancel()  # the client went away: the importer keeps what arrived (none, with a checksum)
+        raise
+    return await call
 
 
 async def _upload(request: web.Request, user_id: str) -> ipb.ResumableUpload:
@@ -227,27 +271,8 @@ async def append(request: web.Request) -> web.Response:
     if request.content_type != OFFSET_STREAM:
         raise ApiError(415, f"Send the bytes as {OFFSET_STREAM}")
     offset = _header_integer(request, "Upload-Offset")
-    algorithm, digest = _checksum(request)
-    header = ipb.AppendHeader(
-        id=request.match_info["upload_id"],
-        offset=offset,
-        checksum_algorithm=algorithm,
-        checksum=digest,
-        requested_by_id=user.user_id,
-    )
-    b = backends(request)
-    call = b.importer.AppendResumableUpload(timeout=APPEND_DEADLINE_S)
-    try:
-        await call.write(ipb.AppendChunk(header=header))
-        async for chunk in _body(request):
-            await call.write(chunk)
-        await call.done_writing()
-    except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
-        pass  # the importer answered early (a refusal); ``await call`` raises it
-    except BaseException:
-        call.cancel()  # the client went away: the importer keeps what arrived (none, with a checksum)
-        raise
-    upload = await call
+    upload_id = request.match_info["upload_id"]
+    upload = await _send_piece(request, upload_id, offset, _checksum(request), user.user_id)
     return web.Response(status=204, headers={"Upload-Offset": str(upload.offset), **_http_date(upload)})
 
 

@@ -58,7 +58,9 @@ async def test_options_advertise_the_tus_version_extensions_and_limits(
     response = await import_client.options(UPLOADS, headers=bearer(admin_token))
     assert response.status == 204
     assert response.headers["Tus-Version"] == "1.0.0"
-    assert response.headers["Tus-Extension"] == "creation,termination,expiration,checksum"
+    assert (
+        response.headers["Tus-Extension"] == "creation,creation-with-upload,termination,expiration,checksum"
+    )
     assert response.headers["Tus-Checksum-Algorithm"] == "sha1,sha256,md5"
     assert response.headers["Tus-Max-Size"] == str(5 * 1024**3)
 
