@@ -35,7 +35,7 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings.from_env()
-    logs.configure(settings.log_level, "gateway")
+    logs.configure(settings.log_level, "gateway", settings.log_format)
     asyncio.run(serve(settings))
 
 

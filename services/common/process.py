@@ -37,7 +37,7 @@ def run_service(name: str, start: Callable[[Settings], Awaitable[Service]]) -> N
 
     async def main() -> None:
         settings = Settings.from_env()
-        logs.configure(settings.log_level, name)
+        logs.configure(settings.log_level, name, settings.log_format)
         logger = logging.getLogger(f"cocoa_{name}")
         try:
             service = await start(settings)

@@ -23,6 +23,8 @@ METADATA_KEY = "x-request-id"
 NONE = "-"  # what a log line shows outside a request
 
 current: ContextVar[str] = ContextVar("request_id", default=NONE)
+# The job a worker is running in this task (set by the worker runtime), for the same log lines.
+current_job: ContextVar[str] = ContextVar("job_id", default=NONE)
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -36,10 +38,13 @@ def new() -> str:
 
 
 class LogFilter(logging.Filter):
-    """Gives every record a ``request_id`` for the log format."""
+    """Gives every record a ``request_id`` and a ``job_id`` (and ``job``, `` job=<id>`` or empty)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current.get()
+        job_id = current_job.get()
+        record.job_id = job_id
+        record.job = "" if job_id == NONE else f" job={job_id}"
         return True
 
 

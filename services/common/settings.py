@@ -30,6 +30,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -129,6 +138,7 @@ class Settings:
     # Gateway
     request_deadline_s: float = 10.0
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line for log collectors
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -189,6 +199,7 @@ class Settings:
             ),
             request_deadline_s=_float(env, "GATEWAY_REQUEST_DEADLINE_SECONDS", d.request_deadline_s),
             log_level=env.get("LOG_LEVEL", "").strip() or d.log_level,
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json"), d.log_format),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

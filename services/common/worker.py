@@ -23,7 +23,7 @@ import grpc
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
-from cocoa_common import grpc_server
+from cocoa_common import grpc_server, requestid
 from cocoa_common.ids import new_id
 from cocoa_common.outages import Transient as Transient  # handlers raise it from here
 from cocoa_common.outages import is_transient
@@ -332,6 +332,7 @@ class WorkerRuntime:
 
     async def _run_job(self, ctx: JobContext) -> None:
         handler = self.handlers.get(ctx.type)
+        requestid.current_job.set(ctx.job_id)  # this task's own context: its log lines name the job
         try:
             if handler is None:
                 raise JobFailed(f"this worker has no handler for {ctx.type}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import grpc
 import pytest
@@ -11,6 +12,8 @@ from coordinator_helpers import counting_handler, wait_for_status
 
 from cocoa.coordinator.v1 import coordinator_pb2 as pb
 from cocoa.coordinator.v1 import coordinator_pb2_grpc as pb_grpc
+from cocoa_common import requestid
+from cocoa_common.worker import JobContext
 from cocoa_coordinator.server import CoordinatorApp
 
 
@@ -117,3 +120,31 @@ async def test_a_worker_shutting_down_hands_its_jobs_back_without_charging_an_at
     await asyncio.sleep(4)  # past the 3 s lease of a job given to the leaving worker
     after = [await stub.GetJob(pb.GetJobRequest(id=job.id)) for job in jobs]
     assert [(j.status, j.attempt) for j in after] == [(pb.JOB_STATUS_PENDING, 1)] * 2
+
+
+async def test_log_lines_written_while_a_worker_runs_a_job_name_the_job(
+    stub: pb_grpc.CoordinatorServiceStub, start_worker: WorkerFactory
+) -> None:
+    seen: list[str] = []
+
+    class Noting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(getattr(record, "job_id", "?"))
+
+    handler = Noting()
+    handler.addFilter(requestid.LogFilter())
+    job_logger = logging.getLogger("test.job")
+    job_logger.addHandler(handler)
+    job_logger.setLevel(logging.INFO)
+
+    async def logging_handler(ctx: JobContext) -> None:
+        job_logger.info("working")
+
+    try:
+        await start_worker({"geocoding": logging_handler})
+        job = await create(stub)
+        await wait_for_status(stub, job.id, pb.JOB_STATUS_COMPLETED)
+        job_logger.info("outside the job")
+    finally:
+        job_logger.removeHandler(handler)
+    assert seen == [job.id, requestid.NONE]
