@@ -576,6 +576,60 @@ async def test_a_viewer_sees_no_admin_panels(page: JobsPage, viewer_token: str) 
     assert await page.script(hidden, "uploads-section")
 
 
+async def test_the_households_panel_lists_households_with_their_geocodes(
+    geo_page: JobsPage, admin_token: str, sessions: Sessions
+) -> None:
+    await seed_households(
+        sessions,
+        [
+            household("a", full_address="1 MAIN ST, OAKLAND, CA 94612", geocoded=True, latitude=37.8, longitude=-122.27,
+                      geocoding_provider="local", geocode_precision="rooftop"),
+            household("b", full_address="2 MAIN ST, OAKLAND, CA 94612", geocode_error="No match"),
+        ],
+    )  # fmt: skip
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#households summary")
+    rows = sorted(await geo_page.rows("#household-rows", 2))
+    assert rows[0] == ["1 MAIN ST, OAKLAND, CA 94612", "OAKLAND", "94612", "0", "37.80000, -122.27000", "local · rooftop"]
+    assert rows[1][4:] == ["—", "No match"]
+    assert await geo_page.wait_until("return document.getElementById('hh-page').textContent") == "1–2 of 2"
+
+
+async def test_the_households_panel_filters_by_geocoded_and_search(
+    geo_page: JobsPage, admin_token: str, sessions: Sessions
+) -> None:
+    await seed_households(
+        sessions,
+        [
+            household("a", full_address="1 MAIN ST, OAKLAND, CA 94612", geocoded=True, latitude=37.8, longitude=-122.27),
+            household("b", full_address="2 OAK AVE, OAKLAND, CA 94612"),
+        ],
+    )  # fmt: skip
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#households summary")
+    await geo_page.rows("#household-rows", 2)
+    await geo_page.choose("#hh-geocoded", "false")
+    assert (await geo_page.rows("#household-rows", 1))[0][0] == "2 OAK AVE, OAKLAND, CA 94612"
+    await geo_page.choose("#hh-geocoded", "")
+    await geo_page.type_into("#hh-search", "MAIN")
+    assert (await geo_page.rows("#household-rows", 1))[0][0] == "1 MAIN ST, OAKLAND, CA 94612"
+
+
+async def test_the_households_panel_pages_through_more_than_fifty(
+    geo_page: JobsPage, admin_token: str, sessions: Sessions
+) -> None:
+    await seed_households(sessions, [household(f"h-{i:02}", house_number=str(i)) for i in range(55)])
+    await geo_page.sign_in(admin_token)
+    await geo_page.click("#households summary")
+    await geo_page.rows("#household-rows", 50)
+    page_text = "return document.getElementById('hh-page').textContent"
+    assert await geo_page.wait_until(page_text) == "1–50 of 55"
+    await geo_page.click("#hh-older")
+    await geo_page.rows("#household-rows", 5)
+    assert await geo_page.wait_until(page_text) == "51–55 of 55"
+    assert not await geo_page.enabled("#hh-older")
+
+
 async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
     import_page: JobsPage, admin_token: str, tmp_path: Path
 ) -> None:
