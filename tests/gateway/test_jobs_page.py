@@ -27,7 +27,7 @@ from gateway_helpers import (
 )
 from parcel_samples import collection, feature, polygon, square
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -122,9 +122,13 @@ class JobsPage:
 
     async def click(self, css: str) -> None:
         """Click ``css`` once it is clickable. The page re-renders its tables as they refresh, so an
-        element replaced between being found and being clicked is found again."""
+        element replaced between being found and being clicked is found again, and one that a
+        moving layout put under another element for a moment is clicked again."""
         wait = WebDriverWait(
-            self.driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+            self.driver,
+            WAIT_S,
+            poll_frequency=0.1,
+            ignored_exceptions=(StaleElementReferenceException, ElementClickInterceptedException),
         )
         clickable = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))
 
@@ -590,7 +594,14 @@ async def test_the_households_panel_lists_households_with_their_geocodes(
     await geo_page.sign_in(admin_token)
     await geo_page.click("#households summary")
     rows = sorted(await geo_page.rows("#household-rows", 2))
-    assert rows[0] == ["1 MAIN ST, OAKLAND, CA 94612", "OAKLAND", "94612", "0", "37.80000, -122.27000", "local · rooftop"]
+    assert rows[0] == [
+        "1 MAIN ST, OAKLAND, CA 94612",
+        "OAKLAND",
+        "94612",
+        "0",
+        "37.80000, -122.27000",
+        "local · rooftop",
+    ]
     assert rows[1][4:] == ["—", "No match"]
     assert await geo_page.wait_until("return document.getElementById('hh-page').textContent") == "1–2 of 2"
 
