@@ -266,6 +266,37 @@ def parcel_json(p: ipb.Parcel) -> dict[str, Any]:
     }
 
 
+def voter_json(v: ipb.Voter) -> dict[str, Any]:
+    """A voter of ``GET /voters``: optional fields are null when the file left them empty."""
+    return {
+        "id": v.id,
+        "source": v.source,
+        "voterId": v.source_voter_id,
+        "firstName": v.first_name,
+        "middleName": _opt(v.middle_name),
+        "lastName": v.last_name,
+        "nameSuffix": _opt(v.name_suffix),
+        "birthYear": v.birth_year or None,
+        "gender": _opt(v.gender),
+        "party": _opt(v.party),
+        "status": _opt(v.status),
+        "registrationDate": _opt(v.registration_date),
+        "email": _opt(v.email),
+        "phone": _opt(v.phone),
+        "residentialAddress": v.residential_address,
+        "city": v.city,
+        "state": v.state,
+        "zipCode": v.zip_code,
+        "county": _opt(v.county),
+        "precinctNumber": _opt(v.precinct),
+        "mailingAddress": _opt(v.mailing_address),
+        "householdId": _opt(v.household_id),
+        "addressFlag": _opt(v.address_flag),
+        "addressFlagReason": _opt(v.address_flag_reason),
+        "updatedAt": timestamp(v, "updated_at"),
+    }
+
+
 def pagination(limit: int, offset: int, returned: int, total: int) -> dict[str, int]:
     return {"limit": limit, "offset": offset, "remaining": max(0, total - offset - returned)}
 

@@ -20,6 +20,7 @@ from cocoa_gateway.handlers import (
     queues,
     schedules,
     uploads,
+    voters,
     workers,
 )
 
@@ -37,4 +38,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     workers,
     audit_logs,
     me,
+    voters,
 )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,6 +148,18 @@ class BatchCounts:
 def _stage_ddl(name: str, columns: Sequence[str]) -> str:
     cols = ", ".join(f"{c} {'integer' if c in _INT_COLUMNS else 'text'}" for c in columns)
     return f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"
+
+
+ANY_FLAG = "any"  # every voter whose address formed no household, whatever the reason
+
+
+@dataclass(frozen=True, slots=True)
+class VoterFilter:
+    search: str = ""
+    household_id: int | None = None
+    source: str = ""
+    address_flag: str = ""  # a reason, ANY_FLAG, or "" for every voter
+    zip_code: str = ""
 
 
 class ImportRepository:
@@ -544,6 +556,33 @@ class ImportRepository:
             select(Parcel, households).where(where).order_by(Parcel.id).limit(limit).offset(offset)
         )
         return [(parcel, int(n)) for parcel, n in rows], int(total)
+
+    async def list_voters(self, wanted: VoterFilter, limit: int, offset: int) -> tuple[list[Voter], int]:
+        """A page of voters in import order, and how many match in all."""
+        conditions = []
+        if wanted.search:
+            full_name = Voter.first_name + " " + Voter.last_name
+            conditions.append(
+                or_(
+                    Voter.source_voter_id == wanted.search,
+                    full_name.ilike(contains_pattern(wanted.search), escape="\\"),
+                )
+            )
+        if wanted.household_id is not None:
+            conditions.append(Voter.household_id == wanted.household_id)
+        if wanted.source:
+            conditions.append(Voter.source == wanted.source)
+        if wanted.address_flag == ANY_FLAG:
+            conditions.append(Voter.address_flag.is_not(None))
+        elif wanted.address_flag:
+            conditions.append(Voter.address_flag == wanted.address_flag)
+        if wanted.zip_code:
+            conditions.append(Voter.zip_code.like(f"{wanted.zip_code}%"))
+        total = await self.session.scalar(select(func.count()).select_from(Voter).where(*conditions))
+        rows = await self.session.execute(
+            select(Voter).where(*conditions).order_by(Voter.id).limit(limit).offset(offset)
+        )
+        return list(rows.scalars()), int(total or 0)
 
     async def link_parcels(self, source: str, job_id: str) -> tuple[int, int]:
         """Link households to this import's parcels by street address without unit, within one ZIP.

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cocoa_common import errors
 from cocoa_common import jobtypes as jt
+from cocoa_common.address import REJECT_REASONS
 from cocoa_common.ids import utcnow
-from cocoa_common.models import Parcel, Upload
+from cocoa_common.models import Parcel, Upload, Voter
 from cocoa_importer.formats import FORMATS, FormatError, FormatInfo, UnknownFormat, check_rows, detect_format
 from cocoa_importer.parcels import ParcelFormatError, check_parcels, detect_parcel_format
-from cocoa_importer.repository import ImportRepository
+from cocoa_importer.repository import ANY_FLAG, ImportRepository, VoterFilter
 from cocoa_importer.resumable import MAX_OPEN_PER_USER, ResumableUploads
 from cocoa_importer.storage import StoredFile, UploadStore
 
@@ -90,6 +91,15 @@ class ImporterService:
             return await ImportRepository(session).list_parcels(
                 search=search, apn=apn, zip_code=zip_code, limit=limit, offset=offset
             )
+
+    async def list_voters(self, wanted: VoterFilter, limit: int, offset: int) -> tuple[list[Voter], int]:
+        limit, offset = errors.page_bounds(limit, offset, MAX_PAGE)
+        if wanted.address_flag and wanted.address_flag not in (*REJECT_REASONS, ANY_FLAG):
+            raise errors.InvalidArgument(
+                f"addressFlag must be one of {', '.join((*REJECT_REASONS, ANY_FLAG))}", field="addressFlag"
+            )
+        async with self.sessions() as session:
+            return await ImportRepository(session).list_voters(wanted, limit, offset)
 
     def validate(self, request: UploadRequest, content_name: str | None = None) -> None:
         """Everything that can be checked before a byte of the file arrives; with ``content_name``

@@ -14,7 +14,8 @@ from cocoa.importer.v1 import importer_pb2 as pb
 from cocoa.importer.v1 import importer_pb2_grpc as pb_grpc
 from cocoa_common import errors, jsontext
 from cocoa_common import jobtypes as jt
-from cocoa_common.models import Parcel
+from cocoa_common.models import Parcel, Voter
+from cocoa_importer.repository import VoterFilter
 from cocoa_importer.resumable import Checksum, ResumableStatus
 from cocoa_importer.service import ImporterService, UploadRequest
 
@@ -139,6 +140,56 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             offset=request.offset,
         )
         return pb.ListParcelsResponse(parcels=[_parcel_to_pb(p, n) for p, n in rows], total=total)
+
+    async def ListVoters(
+        self, request: pb.ListVotersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListVotersResponse:
+        voters, total = await self.service.list_voters(_voter_filter(request), request.limit, request.offset)
+        return pb.ListVotersResponse(voters=[_voter_to_pb(v) for v in voters], total=total)
+
+
+def _voter_filter(request: pb.ListVotersRequest) -> VoterFilter:
+    household = request.household_id.strip()
+    if household and not (household.isascii() and household.isdigit() and len(household) <= 18):
+        raise errors.InvalidArgument("householdId must be a household's id (digits)", field="householdId")
+    return VoterFilter(
+        search=request.search.strip(),
+        household_id=int(household) if household else None,
+        source=request.source.strip(),
+        address_flag=request.address_flag.strip(),
+        zip_code=request.zip_code.strip()[:10],
+    )
+
+
+def _voter_to_pb(v: Voter) -> pb.Voter:
+    voter = pb.Voter(
+        id=str(v.id),
+        source=v.source,
+        source_voter_id=v.source_voter_id,
+        first_name=v.first_name,
+        middle_name=v.middle_name,
+        last_name=v.last_name,
+        name_suffix=v.name_suffix,
+        birth_year=v.birth_year or 0,
+        gender=v.gender,
+        party=v.party,
+        status=v.status,
+        registration_date=v.registration_date,
+        email=v.email,
+        phone=v.phone,
+        residential_address=v.residential_address,
+        city=v.city,
+        state=v.state,
+        zip_code=v.zip_code,
+        county=v.county,
+        precinct=v.precinct,
+        mailing_address=v.mailing_address,
+        household_id=str(v.household_id) if v.household_id is not None else "",
+        address_flag=v.address_flag or "",
+        address_flag_reason=v.address_flag_reason or "",
+    )
+    voter.updated_at.FromDatetime(v.updated_at)
+    return voter
 
 
 def _resumable_to_pb(status: ResumableStatus) -> pb.ResumableUpload:

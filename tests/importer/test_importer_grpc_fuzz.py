@@ -103,6 +103,23 @@ async def test_hostile_parcel_lists_get_answers_or_the_callers_mistake(
         assert code in CALLERS_MISTAKES, f"{code}: {details} for {request!r:.300}"
 
 
+@pytest.mark.parametrize("seed", range(2))
+async def test_hostile_voter_lists_get_answers_or_the_callers_mistake(
+    system: ImportSystem, seed: int
+) -> None:
+    rng = random.Random(seed)
+    household_ids = ["", "1", "-1", "9" * 30, "1e3", " 7 ", "١٢"]
+    flags = ["", "any", "po_box", "removed", "bad", "ANY"]
+    for _ in range(40):
+        request = ipb.ListVotersRequest(
+            search=rng.choice(TEXT), household_id=rng.choice(household_ids), source=rng.choice(TEXT),
+            address_flag=rng.choice(flags), zip_code=rng.choice(TEXT),
+            limit=rng.choice([0, -1, 1, 500, 2**31 - 1]), offset=rng.choice([0, -1, 2**31 - 1]),
+        )  # fmt: skip
+        code, details, _ = await answer(system.uploads.ListVoters(request, timeout=10))
+        assert code in CALLERS_MISTAKES, f"{code}: {details} for {request!r:.300}"
+
+
 def damaged_archive(rng: random.Random) -> tuple[str, bytes]:
     """A gzip or zip of a small contact list, with bytes flipped or cut off."""
     content = b"first_name,last_name\n" + b"".join(b"Ann,Lee%d\n" % i for i in range(200))
