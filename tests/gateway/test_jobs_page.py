@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from gateway_helpers import (
     GEOCODING_FILTERS,
+    ClientFactory,
     Sessions,
     WorkerFactory,
     bearer,
@@ -40,8 +41,13 @@ from tus_client import create as tus_create
 from tus_client import patch as tus_patch
 from voterfiles import Voter, encode, sample_voters, simple_csv_lines
 
+from cocoa_common.ids import utcnow
 from cocoa_common.models import ResumableUpload
+from cocoa_common.models import Voter as VoterRow
+from cocoa_common.settings import Settings
 from cocoa_gateway.auth import FORBIDDEN
+from cocoa_geocoder.server import GeocoderApp
+from cocoa_importer.server import ImporterApp
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -260,6 +266,24 @@ async def page(browser: WebDriver, client: TestClient) -> AsyncIterator[JobsPage
 async def import_page(browser: WebDriver, import_client: TestClient) -> AsyncIterator[JobsPage]:
     """The page of a gateway whose importer is real."""
     async for kept in policy_kept(JobsPage(browser, import_client)):
+        yield kept
+
+
+@pytest.fixture
+async def full_page(
+    browser: WebDriver,
+    make_client: ClientFactory,
+    import_settings: Settings,
+    importer_app: ImporterApp,
+    geocoder_app: GeocoderApp,
+) -> AsyncIterator[JobsPage]:
+    """The page of a gateway whose importer and geocoder are both real."""
+    client = await make_client(
+        import_settings,
+        importer_grpc_addr=f"127.0.0.1:{importer_app.port}",
+        geocoder_grpc_addr=f"127.0.0.1:{geocoder_app.port}",
+    )
+    async for kept in policy_kept(JobsPage(browser, client)):
         yield kept
 
 
@@ -593,7 +617,7 @@ async def test_the_households_panel_lists_households_with_their_geocodes(
     )  # fmt: skip
     await geo_page.sign_in(admin_token)
     await geo_page.click("#households summary")
-    rows = sorted(await geo_page.rows("#household-rows", 2))
+    rows = sorted(await geo_page.rows("#households-rows", 2))
     assert rows[0] == [
         "1 MAIN ST, OAKLAND, CA 94612",
         "OAKLAND",
@@ -603,7 +627,10 @@ async def test_the_households_panel_lists_households_with_their_geocodes(
         "local · rooftop",
     ]
     assert rows[1][4:] == ["—", "No match"]
-    assert await geo_page.wait_until("return document.getElementById('hh-page').textContent") == "1–2 of 2"
+    assert (
+        await geo_page.wait_until("return document.getElementById('households-page').textContent")
+        == "1–2 of 2"
+    )
 
 
 async def test_the_households_panel_filters_by_geocoded_and_search(
@@ -618,12 +645,12 @@ async def test_the_households_panel_filters_by_geocoded_and_search(
     )  # fmt: skip
     await geo_page.sign_in(admin_token)
     await geo_page.click("#households summary")
-    await geo_page.rows("#household-rows", 2)
+    await geo_page.rows("#households-rows", 2)
     await geo_page.choose("#hh-geocoded", "false")
-    assert (await geo_page.rows("#household-rows", 1))[0][0] == "2 OAK AVE, OAKLAND, CA 94612"
+    assert (await geo_page.rows("#households-rows", 1))[0][0] == "2 OAK AVE, OAKLAND, CA 94612"
     await geo_page.choose("#hh-geocoded", "")
     await geo_page.type_into("#hh-search", "MAIN")
-    assert (await geo_page.rows("#household-rows", 1))[0][0] == "1 MAIN ST, OAKLAND, CA 94612"
+    assert (await geo_page.rows("#households-rows", 1))[0][0] == "1 MAIN ST, OAKLAND, CA 94612"
 
 
 async def test_the_households_panel_pages_through_more_than_fifty(
@@ -632,13 +659,75 @@ async def test_the_households_panel_pages_through_more_than_fifty(
     await seed_households(sessions, [household(f"h-{i:02}", house_number=str(i)) for i in range(55)])
     await geo_page.sign_in(admin_token)
     await geo_page.click("#households summary")
-    await geo_page.rows("#household-rows", 50)
-    page_text = "return document.getElementById('hh-page').textContent"
+    await geo_page.rows("#households-rows", 50)
+    page_text = "return document.getElementById('households-page').textContent"
     assert await geo_page.wait_until(page_text) == "1–50 of 55"
-    await geo_page.click("#hh-older")
-    await geo_page.rows("#household-rows", 5)
+    await geo_page.click("#households-older")
+    await geo_page.rows("#households-rows", 5)
     assert await geo_page.wait_until(page_text) == "51–55 of 55"
-    assert not await geo_page.enabled("#hh-older")
+    assert not await geo_page.enabled("#households-older")
+
+
+def voter(household_id: int | None, voter_id: str, first: str, **fields: Any) -> VoterRow:
+    """A stored voter of an NC import (the importer's own columns)."""
+    now = utcnow()
+    values: dict[str, Any] = {"source": "ncsbe", "source_voter_id": voter_id, "first_name": first, "last_name": "LEE",
+                              "residential_address": "1 MAIN ST", "city": "OAKLAND", "state": "CA", "zip_code": "94612",
+                              "household_id": household_id, "created_at": now, "updated_at": now}  # fmt: skip
+    values.update(fields)
+    return VoterRow(**values)
+
+
+async def seed(sessions: Sessions, rows: list[Any]) -> list[Any]:
+    async with sessions.begin() as session:
+        session.add_all(rows)
+    return rows
+
+
+async def test_the_voters_panel_lists_the_voters_whose_address_formed_no_household(
+    import_page: JobsPage, admin_token: str, sessions: Sessions
+) -> None:
+    await seed(sessions, [
+        voter(None, "AA1", "ANN", residential_address="PO BOX 5", address_flag="po_box", address_flag_reason="a PO box"),
+        voter(None, "AA2", "BEN"),
+    ])  # fmt: skip
+    await import_page.sign_in(admin_token)
+    await import_page.click("#voters summary")
+    await import_page.rows("#voters-rows", 2)
+    await import_page.choose("#vt-flag", "any")
+    [row] = await import_page.rows("#voters-rows", 1)
+    assert (row[0], row[1], row[2], row[6]) == ("AA1", "ANN LEE", "PO BOX 5", "po_box a PO box")
+
+
+async def test_a_households_people_count_opens_its_voters(
+    full_page: JobsPage, admin_token: str, sessions: Sessions
+) -> None:
+    [home, _] = await seed(
+        sessions, [household("a", full_address="1 MAIN ST, OAKLAND, CA 94612"), household("b")]
+    )
+    await seed(
+        sessions, [voter(home.id, "AA1", "ANN"), voter(home.id, "AA2", "BEN"), voter(None, "AA3", "CAL")]
+    )
+    await full_page.sign_in(admin_token)
+    await full_page.click("#households summary")
+    await full_page.click(f"#households-rows a[data-household='{home.id}']")
+    rows = await full_page.rows("#voters-rows", 2)
+    assert [(r[0], r[5]) for r in rows] == [("AA1", str(home.id)), ("AA2", str(home.id))]
+
+
+async def test_a_viewer_sees_counts_but_no_voters(
+    geo_page: JobsPage, viewer_token: str, sessions: Sessions
+) -> None:
+    [home] = await seed(sessions, [household("a")])
+    await seed(sessions, [voter(home.id, "AA1", "ANN")])
+    await geo_page.sign_in(viewer_token)
+    await geo_page.click("#households summary")
+    [row] = await geo_page.rows("#households-rows", 1)
+    assert row[3] == "1"
+    assert await geo_page.script(
+        "return document.getElementById('voters-section').classList.contains('hidden')"
+    )
+    assert not await geo_page.script("return document.querySelector('#households-rows a')")
 
 
 async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
