@@ -770,6 +770,29 @@ async def test_uploading_a_parcel_file_starts_a_parcel_import(
     await import_page.detail("Progress", "100% · 3 processed, 0 failed of 3")
 
 
+async def test_the_parcels_panel_lists_imported_parcels_and_finds_one_by_apn(
+    import_page: JobsPage, admin_token: str, tmp_path: Path
+) -> None:
+    features = (
+        feature(
+            {"APN": f"100-{i}", "SITUS": f"{i} MAIN ST"}, polygon(square(-78.6 + i * 0.001, 35.7, 0.0005))
+        )
+        for i in range(3)
+    )
+    path = tmp_path / "parcels.geojson"
+    path.write_text(json.dumps(collection(features)))
+    await import_page.sign_in(admin_token)
+    await import_page.click("#start-parcels summary")
+    await import_page.type_into("#parcel-form input[type=file]", str(path))
+    await import_page.click("#parcel-form button[type=submit]")
+    await import_page.detail("Status", "completed")
+    await import_page.click("#parcels summary")
+    await import_page.rows("#parcels-rows", 3)
+    await import_page.type_into("#pc-apn", "100-1")
+    [row] = await import_page.rows("#parcels-rows", 1)
+    assert (row[0], row[1], row[4], row[5]) == ("100-1", "1 MAIN ST", "35.70025, -78.59875", "0")
+
+
 async def test_the_geocoding_form_starts_a_job_for_the_matching_households(
     geo_page: JobsPage, admin_token: str, sessions: Sessions
 ) -> None:
