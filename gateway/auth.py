@@ -99,6 +99,11 @@ class TokenAuthenticator:
         """Drop a token from the cache (e.g. right after revoking it in this process)."""
         self._cache.pop(hash_token(token), None)
 
+    def forget_token_id(self, token_id: str) -> None:
+        """Drop the token with this id from the cache: it was revoked by id, so its digest is unknown."""
+        for digest in [d for d, c in self._cache.items() if c.principal.token_id == token_id]:
+            self._cache.pop(digest, None)
+
     async def _load(self, digest: str) -> _Cached:
         async with self.sessions() as session:
             found = await GatewayRepository(session).token_with_user(digest)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cocoa_common.ids import new_id, utcnow
@@ -96,6 +96,31 @@ class GatewayRepository:
         result = await self.session.execute(
             update(ApiToken)
             .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def live_tokens(self, user_id: str, now: datetime) -> list[ApiToken]:
+        """The user's tokens that still work (not revoked, not expired), newest first."""
+        rows = await self.session.execute(
+            select(ApiToken)
+            .where(
+                ApiToken.user_id == user_id,
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            )
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def token(self, token_id: str) -> ApiToken | None:
+        return await self.session.get(ApiToken, token_id)
+
+    async def revoke_token_id(self, token_id: str) -> bool:
+        """Revoke a live token by its id; False when it is unknown or already revoked."""
+        result = await self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]

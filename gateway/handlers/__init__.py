@@ -19,6 +19,7 @@ from cocoa_gateway.handlers import (
     pages,
     queues,
     schedules,
+    tokens,
     uploads,
     voters,
     workers,
@@ -39,4 +40,5 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     audit_logs,
     me,
     voters,
+    tokens,
 )

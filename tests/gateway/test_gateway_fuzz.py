@@ -63,6 +63,7 @@ QUERIES = {
     "/api/v1/gis/parcels": ["search", "apn", "zipCode", "limit", "offset"],
     "/api/v1/jobs/{id}/errors": ["limit", "cursor", "format"],
     "/api/v1/jobs/{id}/history": ["limit"],
+    "/api/v1/tokens": ["userId"],
     "/api/v1/voters": ["search", "householdId", "source", "addressFlag", "zipCode", "limit", "offset"],
     "/api/v1/audit-logs": ["action", "userId", "resource", "resourceId", "createdAfter", "createdBefore",
                            "limit", "offset"],
