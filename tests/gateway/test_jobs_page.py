@@ -45,7 +45,8 @@ from cocoa_common.ids import utcnow
 from cocoa_common.models import ResumableUpload
 from cocoa_common.models import Voter as VoterRow
 from cocoa_common.settings import Settings
-from cocoa_gateway.auth import FORBIDDEN
+from cocoa_gateway.auth import FORBIDDEN, issue_token
+from cocoa_gateway.repository import GatewayRepository
 from cocoa_geocoder.server import GeocoderApp
 from cocoa_importer.server import ImporterApp
 
@@ -728,6 +729,31 @@ async def test_a_viewer_sees_counts_but_no_voters(
         "return document.getElementById('voters-section').classList.contains('hidden')"
     )
     assert not await geo_page.script("return document.querySelector('#households-rows a')")
+
+
+async def test_a_token_is_revoked_from_the_page(
+    page: JobsPage, client: TestClient, admin: tuple[str, str], sessions: Sessions
+) -> None:
+    async with sessions.begin() as session:
+        other = await issue_token(GatewayRepository(session), admin[0])
+    await page.sign_in(admin[1])
+    await page.click("#tokens summary")
+    rows = await page.rows("#token-rows", 2)
+    assert [r[0].endswith("this page") for r in rows] == [False, True]
+    await page.click("#token-rows tr:first-child button")
+    assert (await page.accept_confirmation()).endswith("Every client using it stops working.")
+    await page.rows("#token-rows", 1)
+    assert (await client.get("/api/v1/me", headers=bearer(other))).status == 401
+
+
+async def test_revoking_the_pages_own_token_signs_it_out(page: JobsPage, admin_token: str) -> None:
+    await page.sign_in(admin_token)
+    await page.click("#tokens summary")
+    await page.rows("#token-rows", 1)
+    await page.click("#token-rows button")
+    assert (await page.accept_confirmation()).endswith("This page uses it: you will be signed out.")
+    reason = await page.wait_until("return document.getElementById('login-error').textContent")
+    assert reason == "You revoked the token this page used. Paste another."
 
 
 async def test_a_file_larger_than_one_piece_is_sent_in_pieces_and_imported(
