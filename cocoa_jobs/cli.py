@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from cocoa_common import db
-from cocoa_common.ids import utcnow
+from cocoa_common.ids import iso, utcnow
+from cocoa_common.models import ApiToken
 from cocoa_common.settings import Settings, SettingsError
 from cocoa_gateway.auth import hash_token, issue_token
 from cocoa_gateway.repository import ROLES, GatewayRepository
@@ -104,11 +105,32 @@ def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
 
 def _tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
     async def work(repo: GatewayRepository) -> bool:
+        if args.id:
+            return await repo.revoke_token_id(args.id.strip())
         return await repo.revoke_token(hash_token(args.token.strip()))
 
     if not run_db(settings, work):
         raise CliError("no such live token")
     print("token revoked", file=sys.stderr)
+    return 0
+
+
+def _tokens_list(settings: Settings, args: argparse.Namespace) -> int:
+    """One line per working token of the user: id, created, expires, last used (never the secret)."""
+
+    async def work(repo: GatewayRepository) -> list[ApiToken]:
+        user = await repo.user_by_email(args.email)
+        if user is None:
+            raise CliError(f"no user with email {args.email}")
+        return await repo.live_tokens(user.id, utcnow())
+
+    for token in run_db(settings, work):
+        print(
+            token.id,
+            f"created={iso(token.created_at)}",
+            f"expires={iso(token.expires_at) or 'never'}",
+            f"last_used={iso(token.last_used_at) or 'never'}",
+        )
     return 0
 
 
@@ -120,8 +142,13 @@ def add_tokens(sub: Subparsers) -> None:
     create.add_argument("--email", required=True)
     create.add_argument("--expires-days", type=int, default=None, help="default: never expires")
     create.set_defaults(handler=_tokens_create)
-    revoke = tokens.add_parser("revoke", help="revoke an API token")
-    revoke.add_argument("--token", required=True)
+    listing = tokens.add_parser("list", help="a user's working tokens: id, created, expires, last used")
+    listing.add_argument("--email", required=True)
+    listing.set_defaults(handler=_tokens_list)
+    revoke = tokens.add_parser("revoke", help="revoke an API token, given the token or its id (from list)")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--token")
+    which.add_argument("--id")
     revoke.set_defaults(handler=_tokens_revoke)
 
 

@@ -158,3 +158,24 @@ def test_jobs_archive_refuses_when_archival_is_off_and_no_age_is_given(
 def test_jobs_archive_rejects_a_negative_age(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["jobs", "archive", "--older-than-days", "-1"]) == 1
     assert "0 or more" in capsys.readouterr().err
+
+
+async def test_tokens_list_shows_a_users_working_tokens_and_revoke_by_id_stops_one(
+    client: TestClient, cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user_args = ["users", "create", "--email", "l@example.com", "--name", "L", "--role", "admin"]
+    assert await asyncio.to_thread(cli.main, user_args) == 0
+    assert await asyncio.to_thread(cli.main, ["tokens", "create", "--email", "l@example.com"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert await asyncio.to_thread(cli.main, ["tokens", "list", "--email", "l@example.com"]) == 0
+    [line] = capsys.readouterr().out.strip().splitlines()
+    token_id, created, expires, last_used = line.split()
+    assert (created.startswith("created=20"), expires, last_used) == (
+        True,
+        "expires=never",
+        "last_used=never",
+    )
+    assert token not in line
+    assert await asyncio.to_thread(cli.main, ["tokens", "revoke", "--id", token_id]) == 0
+    assert (await client.get("/api/v1/jobs", headers=bearer(token))).status == 401
+    assert await asyncio.to_thread(cli.main, ["tokens", "revoke", "--id", token_id]) == 1
