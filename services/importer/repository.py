@@ -234,14 +234,6 @@ class ImportRepository:
         )
         return list(rows.scalars())
 
-    async def count_open_resumables(self, created_by_id: str) -> int:
-        count = await self.session.scalar(
-            select(func.count())
-            .select_from(ResumableUpload)
-            .where(ResumableUpload.created_by_id == created_by_id, ResumableUpload.job_id.is_(None))
-        )
-        return int(count or 0)
-
     async def resumable(self, upload_id: str) -> ResumableUpload | None:
         return await self.session.get(ResumableUpload, upload_id)
 
@@ -577,7 +569,7 @@ class ImportRepository:
         elif wanted.address_flag:
             conditions.append(Voter.address_flag == wanted.address_flag)
         if wanted.zip_code:
-            conditions.append(Voter.zip_code.like(f"{wanted.zip_code}%"))
+            conditions.append(Voter.zip_code.startswith(wanted.zip_code, autoescape=True))  # ZIP5 finds ZIP+4
         total = await self.session.scalar(select(func.count()).select_from(Voter).where(*conditions))
         rows = await self.session.execute(
             select(Voter).where(*conditions).order_by(Voter.id).limit(limit).offset(offset)

@@ -179,8 +179,6 @@ class ResumableUploads:
         if not user_id:
             return
         await repository.hold_uploads_of(user_id)
-        if await repository.count_open_resumables(user_id) < self.max_open_per_user:
-            return
         cutoff = utcnow() - self.abandoned_after
         rows = await repository.open_resumables(user_id, max(LISTED, self.max_open_per_user))
         held = sum(not _expired(self.store.partial_path(u.id), cutoff) for u in rows)

@@ -96,6 +96,16 @@ async def test_voters_whose_address_formed_no_household_are_listed_with_the_reas
     assert (await voters(import_client, admin_token, addressFlag="removed"))["voters"] == []
 
 
+async def test_a_zip_code_filter_takes_its_characters_literally(
+    import_client: TestClient, admin_token: str, imported: None
+) -> None:
+    zip_code = VOTERS[2].zip_code
+    found = (await voters(import_client, admin_token, zipCode=zip_code))["voters"]
+    assert found
+    assert {v["zipCode"][:5] for v in found} == {zip_code}
+    assert (await voters(import_client, admin_token, zipCode="%"))["voters"] == []
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
