@@ -118,6 +118,13 @@ class JobsPage:
         field = await self.call(self.driver.find_element, By.ID, "token-input")
         await self.call(field.send_keys, token)
         await self.click("#login-form button[type=submit]")
+        # Once /me answers, the admin panels appear and the layout below them moves: a click aimed
+        # before that can land on whatever moved into its place. Go on once the page knows who is
+        # signed in, or has said why not.
+        await self.wait_until(
+            "return document.getElementById('whoami').textContent"
+            " || document.getElementById('login-error').textContent"
+        )
 
     async def script(self, source: str, *args: Any) -> Any:
         return await self.call(self.driver.execute_script, source, *args)
